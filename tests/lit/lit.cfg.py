@@ -14,8 +14,10 @@ config.environment["FILECHECK_OPTS"] = "--enable-var-scope --dump-input=fail"
 
 llvm_config.use_default_substitutions()
 # Our tools first, then LLVM's FileCheck/not/count.
-llvm_config.with_environment("PATH", config.hyp_tools_dir, append_path=False)
+# (append_path=True prepends and keeps the system PATH, which RUN lines need
+# for sed; prepending LLVM's first leaves ours in front.)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.hyp_tools_dir, append_path=True)
 tools = ["hyp-opt", "hyp-translate", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(tools, [config.hyp_tools_dir, config.llvm_tools_dir])
 

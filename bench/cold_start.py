@@ -1,0 +1,97 @@
+"""Parent side of the fresh-process measurements (see bench/child.py).
+
+Each child gets its own HYP_CACHE_DIR: an empty one for the cold first call
+(which then serves, warm, the 30-layer load), another empty one with
+HYP_AUTOTUNE=0 for the untuned comparison. Children print their autotune
+lines too (HYP_PRINT_AUTOTUNING=1); those are kept with the result.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench import autotune_log
+from bench.child import MARK
+from bench.shapes import LLAMA3_8B, SMOLLM2_135M
+
+CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")
+
+
+def _dir_bytes(path: str) -> tuple[int, int]:
+    files = total = 0
+    for root, _, names in os.walk(path):
+        for n in names:
+            try:
+                total += os.path.getsize(os.path.join(root, n))
+                files += 1
+            except OSError:
+                pass
+    return files, total
+
+
+def run_child(mode: str, payload: dict, env_extra: dict, timeout_s: float) -> dict:
+    env = dict(os.environ)
+    env.update(env_extra)
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run([sys.executable, CHILD, mode, json.dumps(payload)], env=env,
+                              capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"status": "error", "reason": f"child {mode!r} ran over {timeout_s:.0f} s"}
+    wall = time.perf_counter() - t0
+    result = None
+    for line in proc.stdout.splitlines():
+        if line.startswith(MARK):
+            result = json.loads(line[len(MARK):])
+    if result is None:
+        tail = (proc.stderr or proc.stdout)[-1500:]
+        result = {"status": "error", "reason": f"child {mode!r} exited {proc.returncode} without a result: {tail}"}
+    result["process_wall_s"] = wall
+    other = [l for l in (proc.stdout + "\n" + proc.stderr).splitlines()
+             if l.strip() and not l.startswith(MARK)]
+    result["autotune_lines"] = [l for l in other if autotune_log.mentions_tuning(l)]
+    result["output_tail"] = [l for l in other if not autotune_log.mentions_tuning(l)][-40:]
+    return result
+
+
+def run_cold_start(r: int = 32, warm_layers: int = 30, batch: int = 4, seq: int = 256,
+                   timeout_s: float = 240.0, tiny: bool = False) -> dict:
+    cache = tempfile.mkdtemp(prefix="hyp-bench-cold-")
+    os.chmod(cache, 0o700)
+    env = {"HYP_CACHE_DIR": cache, "HYP_PRINT_AUTOTUNING": "1"}
+    M = batch * seq
+    if tiny:
+        shapes = [[72, 72, 8, 16]]
+        stack = dict(size="tiny", layers=2, batch=2, seq=8, r=8)
+    else:
+        first = LLAMA3_8B[0]
+        # The LLaMA shape is the timed "new shape"; the SmolLM2 shapes after
+        # it fill the cache that the warm-load process then reads.
+        shapes = [[first.K, first.N, r, 1024]] + [[s.K, s.N, r, M] for s in SMOLLM2_135M]
+        stack = dict(size="smollm2-135m", layers=warm_layers, batch=batch, seq=seq, r=r)
+    try:
+        cold = run_child("first-call", {"shapes": shapes, "variant": "hyplora",
+                                        "convention": "reference"}, env, timeout_s)
+        files_after_cold = _dir_bytes(cache)
+        warm = run_child("warm-load", stack, env, timeout_s)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return {"first_call": cold, "warm_load": warm,
+            "cache_after_cold": {"files": files_after_cold[0], "bytes": files_after_cold[1]}}
+
+
+def run_untuned(points: list[list[int]], reps: int, warmup: int, l2_bytes: int,
+                timeout_s: float = 240.0) -> dict:
+    cache = tempfile.mkdtemp(prefix="hyp-bench-untuned-")
+    os.chmod(cache, 0o700)
+    try:
+        return run_child("untuned", {"points": points, "variant": "hyplora", "convention": "reference",
+                                     "reps": reps, "warmup": warmup, "l2_bytes": l2_bytes},
+                         {"HYP_CACHE_DIR": cache, "HYP_AUTOTUNE": "0"}, timeout_s)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)

@@ -1,0 +1,35 @@
+//===- HypToCuda.h - hyp IR -> CUDA translation unit + metadata --*- C++ -*-===//
+#ifndef HYP_EMITTER_HYPTOCUDA_H
+#define HYP_EMITTER_HYPTOCUDA_H
+
+#include "hyp/Emitter/KernelSpec.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+
+namespace hyp::emitter {
+
+/// What the module says about the adapter: the forward program's signature
+/// (x, A, B, k, s, y0) gives K, N, r and the activation dtype, its row maps
+/// give the row-scalar program (and whether k and s are used, hence the
+/// variant's kernel parameters), its hyp.kernel ops the skeleton of each
+/// kernel. `hint` (libhypc knows the descriptor) fills what IR cannot say
+/// (convention and clamp values for the header comment and metadata).
+mlir::FailureOr<ProgramDef> programFromModule(mlir::ModuleOp module,
+                                              const AdapterSpec *hint = nullptr);
+
+mlir::LogicalResult translateModuleToCuda(mlir::ModuleOp module, llvm::raw_ostream &os);
+mlir::LogicalResult translateModuleToMetadata(mlir::ModuleOp module, llvm::raw_ostream &os);
+
+/// Registers --hyp-to-cuda and --hyp-to-kernel-metadata (mlir-translate style).
+void registerHypToCudaTranslations();
+
+/// The compiler version the emitted artefacts carry (set by libhypc/tools).
+void setCompilerVersion(std::string version);
+const std::string &compilerVersion();
+
+} // namespace hyp::emitter
+
+#endif // HYP_EMITTER_HYPTOCUDA_H

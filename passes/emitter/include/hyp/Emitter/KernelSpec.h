@@ -1,0 +1,113 @@
+//===- KernelSpec.h - what the CUDA emitter emits, as data -------*- C++ -*-===//
+//
+// One KernelDef per extern "C" kernel: its parameters (in order, with the
+// metadata kind/elem/access of docs/CONTRACTS.md section 2), launch geometry,
+// tunables and the body (a call of a skeleton from HypKernelLib.cuh). The CUDA
+// text and the metadata JSON are both printed from these structs, so the two
+// can never disagree about a parameter's position, type or name.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYP_EMITTER_KERNELSPEC_H
+#define HYP_EMITTER_KERNELSPEC_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hyp::emitter {
+
+enum class Variant { HypLoRA, Simplified, LoRA };
+enum class Convention { Reference, Lorentz };
+enum class ActDType { F32, BF16, F16 };
+
+const char *toString(Variant);
+const char *toString(Convention);
+const char *toString(ActDType);
+/// Bytes per activation element.
+int byteWidth(ActDType);
+
+/// The adapted layer a program is generated for (the compile-time shape key).
+struct AdapterSpec {
+  Variant variant = Variant::HypLoRA;
+  Convention convention = Convention::Reference;
+  ActDType actDType = ActDType::F32;
+  int64_t inFeatures = 0;  // K
+  int64_t outFeatures = 0; // N
+  int64_t rank = 0;        // r
+  double maxSinhArg = 12.0;
+  // Clamps of HYPLORA.md section 3 (the hyp.adapter attributes).
+  double normEps = 1e-7, curvatureEps = 1e-6, timeEps = 1e-6, smallTh = 1.01,
+         smallThEps = 1e-6, acoshEps = 1e-7, outNormEps = 1e-7;
+
+  bool hyperbolic() const { return variant != Variant::LoRA; }
+  bool hasCurvature() const { return variant != Variant::LoRA; }
+  bool hasNormScale() const { return variant == Variant::HypLoRA; }
+};
+
+/// Largest rank the skeletons' shared-memory budget (48 KiB static) allows.
+constexpr int64_t kMaxRank = 128;
+
+struct KernelParam {
+  enum Kind { Ptr, I64, F32 };
+  std::string name;
+  Kind kind = Ptr;
+  std::string elem;   // f32 | bf16 | f16 (ptr only)
+  std::string access; // read | write | readwrite | accumulate (ptr only)
+};
+
+struct GridAxis {
+  bool isConst = true;
+  int64_t constant = 1;
+  std::string extent; // integer param name
+  std::string tile;   // tunable name, may be empty (= 1)
+  static GridAxis fixed(int64_t n) { return {true, n, "", ""}; }
+  static GridAxis over(std::string extent, std::string tile) {
+    return {false, 0, std::move(extent), std::move(tile)};
+  }
+};
+
+struct Tunable {
+  std::string name;
+  std::vector<int64_t> values;
+  int64_t defaultValue = 0;
+};
+
+struct KernelDef {
+  std::string name;
+  std::string summary; // one line, printed above the kernel
+  std::vector<KernelParam> params;
+  GridAxis grid[3];
+  std::string blockTunable; // tunable holding the block size, or empty
+  int64_t blockConst = 0;   // used when blockTunable is empty
+  std::vector<Tunable> tunables;
+  std::string body; // statements of the kernel body
+};
+
+struct BufferDef {
+  std::string name;
+  std::vector<std::string> shape; // "M", "K", "N", "r" or a number
+  std::string elem;
+  std::string role; // input | output | saved | scratch
+  std::vector<std::string> columns; // stats only
+  std::string doc;
+};
+
+/// A whole program: kernels, launch order per entry point, buffers.
+struct ProgramDef {
+  AdapterSpec spec;
+  std::vector<KernelDef> kernels;
+  std::vector<std::string> forward, backward;
+  std::vector<BufferDef> buffers;
+  std::string rowScalarsSource; // definition of hyp_row_scalars<T>
+  /// Where the row math came from: "ir" (hyp.row_map bodies) or "formula"
+  /// (HYPLORA.md transcribed, the direct path).
+  std::string rowProgramOrigin = "formula";
+  /// Set when the convention is only implicit in the IR's row program.
+  bool conventionFromIr = false;
+  /// Why the MLIR path was not used (libhypc's emit=auto fallback), or "".
+  std::string mlirPathError;
+};
+
+} // namespace hyp::emitter
+
+#endif // HYP_EMITTER_KERNELSPEC_H

@@ -1,0 +1,330 @@
+//===- AdapterProgram.cpp - kernels of the adapter programs ----------------===//
+//
+// Lays the adapter's computation (CONTRACTS.md section 3) on the skeletons of
+// HypKernelLib.cuh. Forward: hyp_gram (G = B^T B), hyp_fwd_down (x read once:
+// h = A x, |x|^2, row scalars, w, stats), hyp_fwd_up (y += B w). Backward:
+// hyp_gram, hyp_bwd_dy (dY read once: P = dY B, row-scalar chain rule, dH,
+// beta, R, dk, ds), hyp_bwd_db (dY read again: dB = dY^T w + 2 B R),
+// hyp_bwd_dx (x read once, dx read+written once: dx += dH A + beta x, and
+// dA += dH^T x on the way). LoRA has no gram, no beta, no R.
+//
+// Tunable value lists are pruned here, per shape, to combinations that
+// compile and fit (48 KiB static shared memory, thread tiles covering the
+// block tile), so the autotuner never has to handle a failing config.
+//
+//===----------------------------------------------------------------------===//
+#include "hyp/Emitter/AdapterProgram.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace hyp::emitter;
+
+namespace {
+constexpr int64_t kSmemLimitBytes = 48 * 1024;
+constexpr int64_t kKT = 64; // HYP_KT in HypKernelLib.cuh
+
+/// Mirrors HypTile<BM, R, THREADS> of HypKernelLib.cuh (kept in sync by the
+/// kernel's static_asserts, which the NVRTC all-configs test exercises).
+struct TileShape {
+  int64_t per, tj, tm, jg, mg;
+  TileShape(int64_t bm, int64_t r, int64_t threads) {
+    per = (bm * r + threads - 1) / threads;
+    tj = per < 4 ? std::min(per, r) : std::min<int64_t>(r, 4);
+    tm = (per + tj - 1) / tj;
+    jg = (r + tj - 1) / tj;
+    mg = (bm + tm - 1) / tm;
+  }
+};
+
+bool rowReduceFits(int64_t bm, int64_t r, int64_t threads, bool backward) {
+  if (threads % bm != 0)
+    return false;
+  TileShape t(bm, r, threads);
+  if (t.mg * t.jg > threads)
+    return false;
+  int64_t load = (bm + r) * (kKT + 1);
+  int64_t post = backward ? bm * (r + 1) + 2 * bm * t.jg + 4 * bm
+                          : bm * (r + 1) + bm * t.jg + threads + bm;
+  return std::max(load, post) * 4 <= kSmemLimitBytes;
+}
+
+std::string actElem(ActDType d) { return toString(d); }
+
+KernelParam ptr(std::string name, std::string elem, std::string access) {
+  return {std::move(name), KernelParam::Ptr, std::move(elem), std::move(access)};
+}
+KernelParam i64(std::string name) { return {std::move(name), KernelParam::I64, "", ""}; }
+KernelParam f32(std::string name) { return {std::move(name), KernelParam::F32, "", ""}; }
+
+/// Row-reduce tunables: BLOCK_M rows per block, THREADS, VEC activation
+/// elements per load (at most 16 bytes).
+std::vector<Tunable> rowReduceTunables(const std::string &prefix, const AdapterSpec &spec,
+                                       bool backward) {
+  std::vector<int64_t> vecs;
+  for (int64_t v : {1, 2, 4, 8})
+    if (v * byteWidth(spec.actDType) <= 16)
+      vecs.push_back(v);
+  std::vector<int64_t> threads = {64, 128, 256}, blocks;
+  for (int64_t bm : {8, 16, 32, 64}) {
+    bool all = true;
+    for (int64_t t : threads)
+      all &= rowReduceFits(bm, spec.rank, t, backward);
+    if (all)
+      blocks.push_back(bm);
+  }
+  int64_t defBlock = std::find(blocks.begin(), blocks.end(), 16) != blocks.end() ? 16 : blocks[0];
+  return {{prefix + "BLOCK_M", blocks, defBlock},
+          {prefix + "THREADS", threads, 128},
+          {prefix + "VEC", vecs, 16 / byteWidth(spec.actDType)}};
+}
+
+/// Column-strip geometry: a fixed column tile (the grid's column axis must
+/// not depend on a tunable, since K and N are not kernel parameters).
+int64_t stripCols(int64_t r) { return r <= 64 ? 128 : 64; }
+
+std::vector<Tunable> stripTunables(const std::string &prefix, const AdapterSpec &spec,
+                                   bool registerAccumulators, int64_t defaultRows) {
+  int64_t cols = stripCols(spec.rank);
+  std::vector<int64_t> threads;
+  for (int64_t t : {64, 128})
+    if (t <= cols && (!registerAccumulators || (cols / t) * spec.rank <= 64))
+      threads.push_back(t);
+  if (threads.empty())
+    threads.push_back(std::min<int64_t>(cols, 128));
+  int64_t defThreads = std::find(threads.begin(), threads.end(), 128) != threads.end()
+                           ? 128 : threads.back();
+  return {{prefix + "THREADS", threads, defThreads},
+          {prefix + "ROWS", {64, 128, 256, 512}, defaultRows}};
+}
+
+std::string flag(bool b) { return b ? "true" : "false"; }
+} // namespace
+
+const char *hyp::emitter::toString(Variant v) {
+  switch (v) {
+  case Variant::HypLoRA: return "hyplora";
+  case Variant::Simplified: return "hyplora_simplified";
+  case Variant::LoRA: return "lora";
+  }
+  return "?";
+}
+const char *hyp::emitter::toString(Convention c) {
+  return c == Convention::Reference ? "reference" : "lorentz";
+}
+const char *hyp::emitter::toString(ActDType d) {
+  switch (d) {
+  case ActDType::F32: return "f32";
+  case ActDType::BF16: return "bf16";
+  case ActDType::F16: return "f16";
+  }
+  return "?";
+}
+int hyp::emitter::byteWidth(ActDType d) { return d == ActDType::F32 ? 4 : 2; }
+
+llvm::Error hyp::emitter::validateSpec(const AdapterSpec &spec) {
+  auto bad = [](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+  };
+  if (spec.inFeatures <= 0)
+    return bad("in_features (K) must be >= 1, got " + llvm::Twine(spec.inFeatures));
+  if (spec.outFeatures <= 0)
+    return bad("out_features (N) must be >= 1, got " + llvm::Twine(spec.outFeatures));
+  if (spec.rank <= 0 || spec.rank > kMaxRank)
+    return bad("rank r must be in [1, " + llvm::Twine(kMaxRank) + "], got " +
+               llvm::Twine(spec.rank));
+  if (spec.inFeatures > (int64_t(1) << 30) || spec.outFeatures > (int64_t(1) << 30))
+    return bad("in_features/out_features above 2^30 are not supported");
+  if (!std::isfinite(spec.maxSinhArg) || spec.maxSinhArg <= 0 || spec.maxSinhArg > 80)
+    return bad("max_sinh_arg must be finite and in (0, 80] (sinh overflows fp32 past ~89), got " +
+               llvm::Twine(std::to_string(spec.maxSinhArg)));
+  for (double eps : {spec.normEps, spec.curvatureEps, spec.timeEps, spec.smallThEps,
+                     spec.acoshEps, spec.outNormEps})
+    if (!std::isfinite(eps) || eps <= 0)
+      return bad("adapter clamps (eps attributes) must be finite and > 0");
+  if (!std::isfinite(spec.smallTh) || spec.smallTh < 1)
+    return bad("small_th must be finite and >= 1");
+  return llvm::Error::success();
+}
+
+llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &spec,
+                                                             std::string rowScalarsSource) {
+  if (auto err = validateSpec(spec))
+    return std::move(err);
+  ProgramDef prog;
+  prog.spec = spec;
+  prog.rowScalarsSource = std::move(rowScalarsSource);
+  const std::string act = actElem(spec.actDType);
+  const bool hasG = spec.hyperbolic(), hasK = spec.hasCurvature(), hasS = spec.hasNormScale();
+  const int64_t cols = stripCols(spec.rank);
+  auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  auto kArg = [&] { return hasK ? "k" : "nullptr"; };
+  auto sArg = [&] { return hasS ? "s" : "nullptr"; };
+  auto gArg = [&] { return hasG ? "G" : "nullptr"; };
+
+  if (hasG) {
+    KernelDef k;
+    k.name = "hyp_gram";
+    k.summary = "G = B^T B (r x r), column-reduce over the N rows of B, atomics into G";
+    k.params = {ptr("B", "f32", "read"), ptr("G", "f32", "accumulate")};
+    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, 256));
+    k.grid[1] = k.grid[2] = GridAxis::fixed(1);
+    k.blockConst = 256;
+    k.body = "hyp_gram_body<256, 256, HYP_R, HYP_N>(B, G);";
+    prog.kernels.push_back(k);
+  }
+  {
+    KernelDef k;
+    k.name = "hyp_fwd_down";
+    k.summary = "row-reduce over x: h = A x, |x|^2, row scalars, w = c*gs*h, stats";
+    k.params = {ptr("x", act, "read"), ptr("A", "f32", "read")};
+    if (hasG) k.params.push_back(ptr("G", "f32", "read"));
+    if (hasK) k.params.push_back(ptr("k", "f32", "read"));
+    if (hasS) k.params.push_back(ptr("s", "f32", "read"));
+    k.params.push_back(ptr("w", "f32", "write"));
+    k.params.push_back(ptr("stats", "f32", "write"));
+    k.params.push_back(i64("M"));
+    k.params.push_back(f32("scaling"));
+    k.tunables = rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
+    k.grid[0] = GridAxis::over("M", "FWD_DOWN_BLOCK_M");
+    k.grid[1] = k.grid[2] = GridAxis::fixed(1);
+    k.blockTunable = "FWD_DOWN_THREADS";
+    k.body = llvm::formatv("hyp_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
+                           "FWD_DOWN_VEC, HYP_K, {0}>(x, A, {1}, {2}, {3}, w, stats, M, scaling);",
+                           flag(hasG), gArg(), kArg(), sArg())
+                 .str();
+    prog.kernels.push_back(k);
+  }
+  {
+    KernelDef k;
+    k.name = "hyp_fwd_up";
+    k.summary = "row-update of y: y += w B^T (y holds W x + b on entry)";
+    k.params = {ptr("w", "f32", "read"), ptr("B", "f32", "read"), ptr("y", act, "readwrite"),
+                i64("M")};
+    k.tunables = stripTunables("FWD_UP_", spec, /*registerAccumulators=*/false, 64);
+    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
+    k.grid[1] = GridAxis::over("M", "FWD_UP_ROWS");
+    k.grid[2] = GridAxis::fixed(1);
+    k.blockTunable = "FWD_UP_THREADS";
+    k.body = llvm::formatv("hyp_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
+                           "(w, B, y, M);",
+                           cols)
+                 .str();
+    prog.kernels.push_back(k);
+  }
+  {
+    KernelDef k;
+    k.name = "hyp_bwd_dy";
+    k.summary = "row-reduce over dY: P = dY B, chain rule through the row scalars, dH, beta, "
+                "R += dz h h^T, dk, ds";
+    k.params = {ptr("dY", act, "read"), ptr("B", "f32", "read"), ptr("w", "f32", "read"),
+                ptr("stats", "f32", "read")};
+    if (hasG) k.params.push_back(ptr("G", "f32", "read"));
+    if (hasK) k.params.push_back(ptr("k", "f32", "read"));
+    if (hasS) k.params.push_back(ptr("s", "f32", "read"));
+    k.params.push_back(ptr("dH", "f32", "write"));
+    if (hasG) k.params.push_back(ptr("beta", "f32", "write"));
+    if (hasG) k.params.push_back(ptr("R", "f32", "accumulate"));
+    if (hasK) k.params.push_back(ptr("dk", "f32", "accumulate"));
+    if (hasS) k.params.push_back(ptr("ds", "f32", "accumulate"));
+    k.params.push_back(i64("M"));
+    k.params.push_back(f32("scaling"));
+    k.tunables = rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
+    k.grid[0] = GridAxis::over("M", "BWD_DY_BLOCK_M");
+    k.grid[1] = k.grid[2] = GridAxis::fixed(1);
+    k.blockTunable = "BWD_DY_THREADS";
+    k.body = llvm::formatv("hyp_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, BWD_DY_VEC, "
+                           "HYP_N, {0}>(dY, B, w, stats, {1}, {2}, {3}, dH, {4}, {5}, {6}, {7}, "
+                           "M, scaling);",
+                           flag(hasG), gArg(), kArg(), sArg(), hasG ? "beta" : "nullptr",
+                           hasG ? "R" : "nullptr", hasK ? "dk" : "nullptr",
+                           hasS ? "ds" : "nullptr")
+                 .str();
+    prog.kernels.push_back(k);
+  }
+  {
+    KernelDef k;
+    k.name = "hyp_bwd_db";
+    k.summary = "column-reduce over dY: dB += dY^T w (+ 2 B R), atomics into dB";
+    k.params = {ptr("dY", act, "read"), ptr("w", "f32", "read")};
+    if (hasG) {
+      k.params.push_back(ptr("B", "f32", "read"));
+      k.params.push_back(ptr("R", "f32", "read"));
+    }
+    k.params.push_back(ptr("dB", "f32", "accumulate"));
+    k.params.push_back(i64("M"));
+    k.tunables = stripTunables("BWD_DB_", spec, /*registerAccumulators=*/true, 256);
+    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
+    k.grid[1] = GridAxis::over("M", "BWD_DB_ROWS");
+    k.grid[2] = GridAxis::fixed(1);
+    k.blockTunable = "BWD_DB_THREADS";
+    k.body = llvm::formatv("hyp_bwd_db_body<{0}, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, {1}>"
+                           "(dY, w, {2}, {3}, dB, M);",
+                           cols, flag(hasG), hasG ? "B" : "nullptr", hasG ? "R" : "nullptr")
+                 .str();
+    prog.kernels.push_back(k);
+  }
+  {
+    KernelDef k;
+    k.name = "hyp_bwd_dx";
+    k.summary = "row-update of dx: dx += dH A + beta x, column-reduce dA += dH^T x on the way";
+    k.params = {ptr("x", act, "read"), ptr("A", "f32", "read"), ptr("dH", "f32", "read")};
+    if (hasG) k.params.push_back(ptr("beta", "f32", "read"));
+    k.params.push_back(ptr("dx", act, "readwrite"));
+    k.params.push_back(ptr("dA", "f32", "accumulate"));
+    k.params.push_back(i64("M"));
+    k.tunables = stripTunables("BWD_DX_", spec, /*registerAccumulators=*/true, 256);
+    k.grid[0] = GridAxis::fixed(ceilDiv(spec.inFeatures, cols));
+    k.grid[1] = GridAxis::over("M", "BWD_DX_ROWS");
+    k.grid[2] = GridAxis::fixed(1);
+    k.blockTunable = "BWD_DX_THREADS";
+    k.body = llvm::formatv("hyp_bwd_dx_body<{0}, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, {1}>"
+                           "(x, A, dH, {2}, dx, dA, M);",
+                           cols, flag(hasG), hasG ? "beta" : "nullptr")
+                 .str();
+    prog.kernels.push_back(k);
+  }
+
+  if (hasG) {
+    prog.forward = {"hyp_gram", "hyp_fwd_down", "hyp_fwd_up"};
+    prog.backward = {"hyp_gram", "hyp_bwd_dy", "hyp_bwd_db", "hyp_bwd_dx"};
+  } else {
+    prog.forward = {"hyp_fwd_down", "hyp_fwd_up"};
+    prog.backward = {"hyp_bwd_dy", "hyp_bwd_db", "hyp_bwd_dx"};
+  }
+
+  auto buf = [&](std::string name, std::vector<std::string> shape, std::string elem,
+                 std::string role, std::string doc) {
+    BufferDef b;
+    b.name = std::move(name);
+    b.shape = std::move(shape);
+    b.elem = std::move(elem);
+    b.role = std::move(role);
+    b.doc = std::move(doc);
+    prog.buffers.push_back(std::move(b));
+  };
+  buf("x", {"M", "K"}, act, "input", "adapter input (the dropped-out x)");
+  buf("A", {"r", "K"}, "f32", "input", "lora_A");
+  buf("B", {"N", "r"}, "f32", "input", "lora_B");
+  if (hasK) buf("k", {"1"}, "f32", "input", "raw curvature (K = softplus(k) + 1e-6)");
+  if (hasS) buf("s", {"1"}, "f32", "input", "norm scale");
+  buf("y", {"M", "N"}, act, "output", "forward: W x + b on entry, adapted output on exit");
+  buf("w", {"M", "r"}, "f32", "saved", "w = c * gs * (A x), y += w B^T");
+  buf("stats", {"M", "4"}, "f32", "saved", "per-row scalars saved for the backward");
+  prog.buffers.back().columns = {"xnorm2", "unorm2", "c", "scaled_g"};
+  if (hasG) buf("G", {"r", "r"}, "f32", "scratch", "B^T B (accumulate: zero before each program)");
+  buf("dY", {"M", "N"}, act, "input", "backward: gradient of y");
+  buf("dH", {"M", "r"}, "f32", "scratch", "gradient w.r.t. h = A x");
+  if (hasG) {
+    buf("beta", {"M"}, "f32", "scratch", "dx += beta * x (the norm's gradient)");
+    buf("R", {"r", "r"}, "f32", "scratch", "sum_rows dz h h^T (accumulate)");
+  }
+  if (hasK) buf("dk", {"1"}, "f32", "output", "gradient of the raw curvature (accumulate, unclipped)");
+  if (hasS) buf("ds", {"1"}, "f32", "output", "gradient of the norm scale (accumulate)");
+  buf("dA", {"r", "K"}, "f32", "output", "gradient of A (accumulate)");
+  buf("dB", {"N", "r"}, "f32", "output", "gradient of B (accumulate)");
+  buf("dx", {"M", "K"}, act, "output", "dY W on entry, + the adapter's input gradient on exit");
+  return prog;
+}

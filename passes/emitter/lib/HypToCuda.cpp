@@ -1,0 +1,204 @@
+//===- HypToCuda.cpp - hyp IR -> CUDA + metadata (hyp-translate) ----------===//
+//
+// Reads the adapter's programs from IR at stage 1 or later (docs/IR.md) and
+// prints the CUDA translation unit / metadata. The row math comes from the
+// IR (RowScalarEmitter); the loop skeletons (HypKernelLib.cuh) are chosen per
+// anchor: the stage-3 hyp.kernel ops are classified by their anchor op and
+// listed next to the emitted kernel that implements them (a stage-3 kernel
+// with an anchor no skeleton implements is an error).
+//
+//===----------------------------------------------------------------------===//
+#include "hyp/Emitter/HypToCuda.h"
+
+#include "hyp/Dialect/HypDialect.h"
+#include "hyp/Dialect/HypOps.h"
+#include "hyp/Emitter/AdapterProgram.h"
+#include "hyp/Emitter/RowScalarEmitter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
+
+#include <mutex>
+
+using namespace mlir;
+using namespace ::hyp::emitter;
+
+namespace {
+std::mutex versionMutex;
+std::string &versionStorage() {
+  static std::string v = "hypc (unknown version)";
+  return v;
+}
+
+FailureOr<ActDType> actDTypeOf(func::FuncOp f, Type t) {
+  if (t.isF32())
+    return ActDType::F32;
+  if (t.isBF16())
+    return ActDType::BF16;
+  if (t.isF16())
+    return ActDType::F16;
+  return f.emitError("hyp-to-cuda: unsupported activation element type ") << t
+         << " (expected f32, bf16 or f16)";
+}
+
+/// The skeleton a stage-3 kernel needs, from its anchor op (docs/IR.md).
+std::string anchorSkeleton(mlir::hyp::KernelOp k) {
+  bool rowReduce = false, update = false, colReduce = false, weight = false;
+  k.getBody().walk([&](Operation *op) {
+    auto perRow = [](Value v) { return cast<RankedTensorType>(v.getType()).isDynamicDim(0); };
+    if (auto mt = dyn_cast<mlir::hyp::MatmulTOp>(op))
+      (mt.getAcc() ? update : perRow(mt.getA()) ? rowReduce : weight) = true;
+    else if (auto mm = dyn_cast<mlir::hyp::MatmulOp>(op))
+      (mm.getAcc() ? update : perRow(mm.getA()) ? rowReduce : weight) = true;
+    else if (isa<mlir::hyp::RowSqNormOp>(op))
+      rowReduce = true;
+    else if (auto tn = dyn_cast<mlir::hyp::MatmulTNOp>(op)) {
+      auto t = cast<RankedTensorType>(tn.getA().getType());
+      (t.isDynamicDim(0) ? colReduce : weight) = true;
+    }
+  });
+  if (update)
+    return colReduce ? "row-update+column-reduce" : "row-update";
+  if (rowReduce)
+    return "row-reduce";
+  if (colReduce)
+    return weight ? "column-reduce (+ weight epilogue)" : "column-reduce";
+  if (weight)
+    return "weight (column-reduce over N)";
+  return "";
+}
+} // namespace
+
+namespace hyp {
+namespace emitter {
+
+void setCompilerVersion(std::string version) {
+  std::lock_guard<std::mutex> lock(versionMutex);
+  versionStorage() = std::move(version);
+}
+const std::string &compilerVersion() { return versionStorage(); }
+
+FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint) {
+  func::FuncOp forward;
+  module.walk([&](func::FuncOp f) {
+    bool hasStats = false;
+    f.walk([&](mlir::hyp::PackColsOp p) { hasStats |= p.getColumns().size() == 4; });
+    if (hasStats && !forward)
+      forward = f;
+  });
+  if (!forward) {
+    bool stage0 = false;
+    module.walk([&](mlir::hyp::AdapterOp) { stage0 = true; });
+    return module.emitError(stage0 ? "hyp-to-cuda: the module is still at stage 0 (hyp.adapter); "
+                                     "run the pipeline first (hyp-opt --hyp-pipeline)"
+                                   : "hyp-to-cuda: no forward adapter program in the module "
+                                     "(a function producing the 4-column stats)");
+  }
+  auto args = forward.getArguments();
+  if (args.size() != 6)
+    return forward.emitError("hyp-to-cuda: the forward program must take (x, A, B, k, s, y0), got ")
+           << args.size() << " arguments";
+  auto x = dyn_cast<RankedTensorType>(args[0].getType());
+  auto A = dyn_cast<RankedTensorType>(args[1].getType());
+  auto B = dyn_cast<RankedTensorType>(args[2].getType());
+  if (!x || !A || !B || x.getRank() != 2 || A.getRank() != 2 || B.getRank() != 2 ||
+      A.isDynamicDim(0) || A.isDynamicDim(1) || B.isDynamicDim(0) ||
+      A.getDimSize(1) != x.getDimSize(1) || B.getDimSize(1) != A.getDimSize(0))
+    return forward.emitError("hyp-to-cuda: expected x: ?xK, A: rxK, B: Nxr with static K, N, r");
+  auto act = actDTypeOf(forward, x.getElementType());
+  if (failed(act))
+    return failure();
+
+  std::string rowSource;
+  RowScalarUsage usage;
+  if (failed(emitRowScalarsFromIR(forward, RowScalarRoles{args[3], args[4]}, rowSource, usage)))
+    return failure();
+
+  AdapterSpec spec = hint ? *hint : AdapterSpec();
+  spec.inFeatures = A.getDimSize(1);
+  spec.outFeatures = B.getDimSize(0);
+  spec.rank = A.getDimSize(0);
+  spec.actDType = *act;
+  spec.variant = usage.usesS ? Variant::HypLoRA
+                             : (usage.usesK ? Variant::Simplified : Variant::LoRA);
+  if (hint && hint->variant != spec.variant)
+    return forward.emitError("hyp-to-cuda: the row program reads ")
+           << (usage.usesK ? "k " : "") << (usage.usesS ? "s " : "")
+           << "which does not fit variant " << toString(hint->variant);
+
+  auto prog = buildAdapterProgram(spec, rowSource);
+  if (!prog)
+    return forward.emitError("hyp-to-cuda: ") << llvm::toString(prog.takeError());
+
+  prog->rowProgramOrigin = "ir";
+  prog->conventionFromIr = hint == nullptr;
+  // Stage 3: every hyp.kernel must map onto a skeleton of the program.
+  std::string table;
+  module.walk([&](mlir::hyp::KernelOp k) {
+    std::string skel = anchorSkeleton(k);
+    table += "//   " + k.getSymName().str() + ": " + (skel.empty() ? "?" : skel) + "\n";
+  });
+  bool bad = false;
+  module.walk([&](mlir::hyp::KernelOp k) {
+    if (anchorSkeleton(k).empty()) {
+      k.emitError("hyp-to-cuda: hyp.kernel '")
+          << k.getSymName() << "' has no anchor op (row_sqnorm, matmul_t, matmul, matmul_tn)";
+      bad = true;
+    }
+  });
+  if (bad)
+    return failure();
+  if (!table.empty())
+    prog->rowScalarsSource =
+        "// Stage-3 kernels of the IR and the skeleton of their anchor:\n" + table +
+        prog->rowScalarsSource;
+  return std::move(*prog);
+}
+
+LogicalResult translateModuleToCuda(ModuleOp module, llvm::raw_ostream &os) {
+  auto prog = programFromModule(module);
+  if (failed(prog))
+    return failure();
+  os << printCudaSource(*prog, compilerVersion());
+  return success();
+}
+
+LogicalResult translateModuleToMetadata(ModuleOp module, llvm::raw_ostream &os) {
+  auto prog = programFromModule(module);
+  if (failed(prog))
+    return failure();
+  os << printMetadataJson(*prog, compilerVersion());
+  return success();
+}
+
+void registerHypToCudaTranslations() {
+  auto dialects = [](DialectRegistry &registry) {
+    registry.insert<mlir::hyp::HypDialect, func::FuncDialect, arith::ArithDialect,
+                    math::MathDialect, tensor::TensorDialect>();
+  };
+  static TranslateFromMLIRRegistration toCuda(
+      "hyp-to-cuda", "hyp IR (stage >= 1) -> one CUDA translation unit",
+      [](Operation *op, llvm::raw_ostream &os) {
+        auto module = dyn_cast<ModuleOp>(op);
+        if (!module)
+          return op->emitError("hyp-to-cuda: expected a builtin.module"), failure();
+        return translateModuleToCuda(module, os);
+      },
+      dialects);
+  static TranslateFromMLIRRegistration toMetadata(
+      "hyp-to-kernel-metadata", "hyp IR (stage >= 1) -> kernel metadata JSON",
+      [](Operation *op, llvm::raw_ostream &os) {
+        auto module = dyn_cast<ModuleOp>(op);
+        if (!module)
+          return op->emitError("hyp-to-kernel-metadata: expected a builtin.module"), failure();
+        return translateModuleToMetadata(module, os);
+      },
+      dialects);
+}
+
+} // namespace emitter
+} // namespace hyp

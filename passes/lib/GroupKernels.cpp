@@ -1,0 +1,430 @@
+//===- GroupKernels.cpp - primitive ops -> hyp.kernel regions -------------===//
+//
+// One hyp.kernel per loop skeleton the emitter knows (docs/IR.md stage 3):
+//   weight  ops without per-row operands (G = B^T B)
+//   row     per-row work: reductions over wide rows (x A^T, dY B, |x|^2),
+//           row maps, r-wide vector ops, and sums over rows of r-wide values
+//           (R, dk, ds) done at the kernel's end
+//   update  matmul/matmul_t with `acc` (y = y0 + w B^T, dx = dx0 + dH A),
+//           with the elementwise chain on its accumulator and its result
+//   colsum  matmul_tn over a wide argument (dY^T w, dH^T x); it joins the
+//           update kernel that reads the same argument (one read of x), and
+//           the weight ops that finish it (dB = dY^T w + B R)
+// Anything downstream of a sum over all rows needs a grid-wide sync, i.e. a
+// later kernel: `level` counts those syncs and row kernels never mix levels.
+//
+//===----------------------------------------------------------------------===//
+#include "hyp/Transforms/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/EquivalenceClasses.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "hyp-group-kernels"
+
+namespace mlir::hyp {
+#define GEN_PASS_DEF_HYPGROUPKERNELS
+#include "hyp/Transforms/Passes.h.inc"
+
+namespace {
+
+enum class Skeleton { Weight = 0, Row = 1, ColSum = 2, Update = 3 };
+
+struct OpInfo {
+  Skeleton skeleton = Skeleton::Row;
+  unsigned level = 0;
+  unsigned index = 0; // position in the function, for stable orders
+};
+
+struct Group {
+  SmallVector<Operation *> ops; // in function order
+  Skeleton skeleton = Skeleton::Weight;
+  unsigned level = 0;
+  std::string name;
+};
+
+int64_t colsOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getDimSize(1);
+}
+
+Value accOf(Operation *op) {
+  if (auto mm = dyn_cast<MatmulOp>(op))
+    return mm.getAcc();
+  if (auto mt = dyn_cast<MatmulTOp>(op))
+    return mt.getAcc();
+  return {};
+}
+
+bool isRowsSum(Operation *op) { return isa<MatmulTNOp, ReduceRowsOp>(op); }
+
+class KernelGrouper {
+public:
+  KernelGrouper(func::FuncOp func, StringRef prefix)
+      : func(func), prefix(prefix) {}
+  LogicalResult run();
+
+private:
+  bool isPerRow(Value v) const { return perRow.contains(v); }
+  bool isWideArg(Value v) const {
+    return isa<BlockArgument>(v) && isPerRow(v) &&
+           cast<RankedTensorType>(v.getType()).getRank() == 2;
+  }
+  void classify();
+  void unite();
+  LogicalResult orderGroups();
+  void nameGroups();
+  LogicalResult buildKernels();
+
+  func::FuncOp func;
+  StringRef prefix;
+  SmallVector<Operation *> ops;
+  llvm::DenseSet<Value> perRow;
+  llvm::DenseMap<Operation *, OpInfo> info;
+  llvm::DenseMap<Operation *, Value> colsumArg;
+  llvm::EquivalenceClasses<Operation *> classes;
+  SmallVector<Group> groups; // in launch order after orderGroups()
+};
+
+void KernelGrouper::classify() {
+  // The token rows are those of the first matrix argument (x or dY).
+  std::optional<int64_t> rowDim;
+  for (BlockArgument arg : func.getArguments())
+    if (auto t = dyn_cast<RankedTensorType>(arg.getType());
+        t && t.getRank() == 2) {
+      rowDim = t.getDimSize(0);
+      break;
+    }
+  for (BlockArgument arg : func.getArguments())
+    if (auto t = dyn_cast<RankedTensorType>(arg.getType());
+        t && t.getRank() >= 1 && rowDim && t.getDimSize(0) == *rowDim)
+      perRow.insert(arg);
+
+  for (auto [i, op] : llvm::enumerate(ops)) {
+    OpInfo oi;
+    oi.index = i;
+    bool rowOperand =
+        llvm::any_of(op->getOperands(), [&](Value v) { return isPerRow(v); });
+    for (Value v : op->getOperands()) {
+      Operation *def = v.getDefiningOp();
+      if (!def || !info.count(def))
+        continue;
+      bool sync = isRowsSum(def) && llvm::any_of(def->getOperands(), [&](Value d) {
+                    return isPerRow(d);
+                  });
+      oi.level = std::max(oi.level, info[def].level + (sync ? 1u : 0u));
+    }
+    if (!rowOperand) {
+      oi.skeleton = Skeleton::Weight;
+    } else if (auto mm = dyn_cast<MatmulTNOp>(op)) {
+      // The wide operand is an argument strictly wider than the other
+      // operand (dY in dY^T w, x in dH^T x); sums of r-wide values (R)
+      // are row-kernel epilogues.
+      auto wider = [](Value a, Value b) {
+        int64_t ca = colsOf(a), cb = colsOf(b);
+        if (ShapedType::isDynamic(ca))
+          return !ShapedType::isDynamic(cb);
+        return !ShapedType::isDynamic(cb) && ca > cb;
+      };
+      Value wide;
+      if (isWideArg(mm.getA()) && wider(mm.getA(), mm.getB()))
+        wide = mm.getA();
+      else if (isWideArg(mm.getB()) && wider(mm.getB(), mm.getA()))
+        wide = mm.getB();
+      oi.skeleton = wide ? Skeleton::ColSum : Skeleton::Row;
+      if (wide)
+        colsumArg[op] = wide;
+    } else if (accOf(op)) {
+      oi.skeleton = Skeleton::Update;
+    }
+    if (rowOperand && !isRowsSum(op))
+      for (Value r : op->getResults())
+        perRow.insert(r);
+    info[op] = oi;
+    classes.insert(op);
+  }
+}
+
+void KernelGrouper::unite() {
+  // Update kernels: the elementwise chain that builds the accumulator
+  // (dx0 + beta x) and casts of the result run in the same row loop.
+  for (Operation *op : ops) {
+    if (info[op].skeleton != Skeleton::Update || !accOf(op))
+      continue;
+    int64_t width = colsOf(op->getResult(0));
+    auto joins = [&](Operation *def) {
+      if (!def || !info.count(def) || !isa<AddOp, CastOp, RowScaleOp>(def))
+        return false;
+      auto t = dyn_cast<RankedTensorType>(def->getResult(0).getType());
+      return t && t.getRank() == 2 && t.getDimSize(1) == width &&
+             !classes.isEquivalent(def, op);
+    };
+    SmallVector<Value> work{accOf(op)};
+    while (!work.empty()) {
+      Value v = work.pop_back_val();
+      Operation *def = v.getDefiningOp();
+      if (!joins(def))
+        continue;
+      classes.unionSets(def, op);
+      info[def].skeleton = Skeleton::Update;
+      // A row_scale reads a per-row scalar from elsewhere: stop there.
+      if (isa<AddOp, CastOp>(def))
+        work.append(def->operand_begin(), def->operand_end());
+    }
+    for (Operation *user : op->getResult(0).getUsers())
+      if (isa<CastOp>(user) && info.count(user)) {
+        classes.unionSets(user, op);
+        info[user].skeleton = Skeleton::Update;
+      }
+  }
+  // Row kernels: the row ops connected by data flow within one sync level
+  // (two independent adapters in one function get two kernels). Weight ops
+  // without syncs: one kernel.
+  Operation *weightLeader = nullptr;
+  for (Operation *op : ops) {
+    OpInfo &oi = info[op];
+    if (oi.skeleton == Skeleton::Row) {
+      for (Value v : op->getOperands())
+        if (Operation *def = v.getDefiningOp();
+            def && info.count(def) && info[def].skeleton == Skeleton::Row &&
+            info[def].level == oi.level)
+          classes.unionSets(def, op);
+    } else if (oi.skeleton == Skeleton::Weight && oi.level == 0) {
+      if (weightLeader)
+        classes.unionSets(weightLeader, op);
+      else
+        weightLeader = op;
+    }
+  }
+  // Column sums join the update kernel that reads the same wide argument.
+  llvm::DenseMap<Value, Operation *> colsumLeader;
+  for (Operation *op : ops) {
+    auto it = colsumArg.find(op);
+    if (it == colsumArg.end())
+      continue;
+    Value wide = it->second;
+    // Prefer the update kernel reading the same wide argument (one read of
+    // x for dx and dA); else one reading the other operand (dH for LoRA,
+    // whose dx update does not read x).
+    Operation *update = nullptr;
+    SmallVector<Value> candidates{wide};
+    for (Value v : op->getOperands())
+      if (v != wide)
+        candidates.push_back(v);
+    for (Value v : candidates) {
+      for (Operation *user : v.getUsers())
+        if (info.count(user) && info[user].skeleton == Skeleton::Update)
+          update = user;
+      if (update)
+        break;
+    }
+    if (update) {
+      classes.unionSets(update, op);
+      continue;
+    }
+    auto [leader, inserted] = colsumLeader.try_emplace(wide, op);
+    if (!inserted)
+      classes.unionSets(leader->second, op);
+  }
+  // Weight ops after a sync (B R) finish the column sum they are added to.
+  for (Operation *op : ops) {
+    if (info[op].skeleton != Skeleton::Weight || info[op].level == 0)
+      continue;
+    for (Operation *user : op->getUsers())
+      if (info.count(user) && info[user].skeleton == Skeleton::Weight)
+        classes.unionSets(op, user);
+    for (Value v : op->getOperands())
+      if (Operation *def = v.getDefiningOp();
+          def && info.count(def) && info[def].skeleton == Skeleton::ColSum)
+        classes.unionSets(op, def);
+  }
+}
+
+LogicalResult KernelGrouper::orderGroups() {
+  llvm::DenseMap<Operation *, unsigned> groupOf;
+  SmallVector<Group> unordered;
+  for (Operation *op : ops) {
+    Operation *leader = classes.getLeaderValue(op);
+    auto [it, inserted] = groupOf.try_emplace(leader, unordered.size());
+    if (inserted)
+      unordered.emplace_back();
+    Group &g = unordered[it->second];
+    g.ops.push_back(op);
+    g.skeleton = std::max(g.skeleton, info[op].skeleton);
+    g.level = std::max(g.level, info[op].level);
+    groupOf[op] = it->second;
+  }
+  // Kahn's algorithm; ties keep the order of the groups' first ops.
+  unsigned n = unordered.size();
+  SmallVector<llvm::SetVector<unsigned>> succ(n);
+  SmallVector<unsigned> indegree(n, 0);
+  for (Operation *op : ops)
+    for (Value v : op->getOperands())
+      if (Operation *def = v.getDefiningOp(); def && groupOf.count(def)) {
+        unsigned from = groupOf[def], to = groupOf[op];
+        if (from != to && succ[from].insert(to))
+          ++indegree[to];
+      }
+  SmallVector<bool> done(n, false);
+  for (unsigned step = 0; step < n; ++step) {
+    unsigned pick = n;
+    for (unsigned g = 0; g < n && pick == n; ++g)
+      if (!done[g] && indegree[g] == 0)
+        pick = g;
+    if (pick == n)
+      return func.emitOpError("hyp-group-kernels: the kernel groups depend on "
+                              "each other in a cycle");
+    done[pick] = true;
+    for (unsigned s : succ[pick])
+      --indegree[s];
+    groups.push_back(std::move(unordered[pick]));
+  }
+  return success();
+}
+
+void KernelGrouper::nameGroups() {
+  StringRef program = func.getSymName();
+  if (auto attr = func->getAttrOfType<StringAttr>("hyp.program"))
+    program = attr.getValue();
+  bool forward = program == "forward", backward = program == "backward";
+  StringRef shortProgram = forward ? "fwd" : backward ? "bwd" : program;
+  llvm::StringMap<unsigned> used;
+  for (Group &g : groups) {
+    std::string role;
+    switch (g.skeleton) {
+    case Skeleton::Weight:
+      role = g.level == 0 ? "gram" : "weights";
+      break;
+    case Skeleton::Row:
+      role = forward ? "down" : backward ? "dy" : "rows";
+      if (g.level > 0)
+        role += std::to_string(g.level);
+      break;
+    case Skeleton::ColSum:
+      role = backward ? "db" : "colsum";
+      break;
+    case Skeleton::Update:
+      role = forward ? "up" : backward ? "dx" : "update";
+      break;
+    }
+    std::string name = (prefix + "_" + shortProgram + "_" + role).str();
+    unsigned count = ++used[name];
+    if (count > 1)
+      name += "_" + std::to_string(count);
+    g.name = name;
+  }
+}
+
+LogicalResult KernelGrouper::buildKernels() {
+  Block &body = func.getBody().front();
+  Operation *terminator = body.getTerminator();
+  OpBuilder b(terminator);
+  SmallVector<Attribute> names;
+  for (Group &g : groups) {
+    llvm::DenseSet<Operation *> inGroup(g.ops.begin(), g.ops.end());
+    llvm::SetVector<Value> inputs, outputs;
+    SmallVector<Operation *> constants;
+    for (Operation *op : g.ops)
+      for (Value v : op->getOperands()) {
+        Operation *def = v.getDefiningOp();
+        if (def && inGroup.contains(def))
+          continue;
+        // Constants are cloned into the kernel: it is isolated from above.
+        if (def && def->hasTrait<OpTrait::ConstantLike>()) {
+          if (!llvm::is_contained(constants, def))
+            constants.push_back(def);
+          continue;
+        }
+        inputs.insert(v);
+      }
+    for (Operation *op : g.ops)
+      for (Value r : op->getResults())
+        for (Operation *user : r.getUsers())
+          if (!inGroup.contains(func.getBody().findAncestorOpInRegion(*user)))
+            outputs.insert(r);
+    if (outputs.empty())
+      continue; // dead group: nothing outside reads it
+
+    SmallVector<Type> resultTypes;
+    for (Value v : outputs)
+      resultTypes.push_back(v.getType());
+    Location loc = g.ops.front()->getLoc();
+    auto kernel = KernelOp::create(b, loc, resultTypes,
+                                   b.getStringAttr(g.name), inputs.getArrayRef());
+    Block *kbody = new Block();
+    kernel.getBody().push_back(kbody);
+    IRMapping map;
+    for (Value in : inputs)
+      map.map(in, kbody->addArgument(in.getType(), in.getLoc()));
+    OpBuilder kb = OpBuilder::atBlockEnd(kbody);
+    for (Operation *c : constants)
+      kb.clone(*c, map);
+    for (Operation *op : g.ops)
+      kb.clone(*op, map);
+    SmallVector<Value> yielded;
+    for (Value v : outputs)
+      yielded.push_back(map.lookup(v));
+    YieldOp::create(kb, loc, yielded);
+    names.push_back(b.getStringAttr(g.name));
+    // Later kernels (and the return) read these values from the kernel.
+    for (auto [v, r] : llvm::zip(outputs, kernel.getResults())) {
+      Value old = v;
+      old.replaceAllUsesWith(r);
+    }
+  }
+  for (Operation *op : llvm::reverse(ops)) {
+    if (!op->use_empty())
+      return op->emitOpError("hyp-group-kernels: still used after grouping");
+    op->erase();
+  }
+  func->setAttr("hyp.kernels", b.getArrayAttr(names));
+  return success();
+}
+
+LogicalResult KernelGrouper::run() {
+  Block &body = func.getBody().front();
+  for (Operation &op : body.without_terminator()) {
+    if (isa<KernelOp>(op))
+      return success(); // already grouped: the pass is idempotent
+    if (isa<HypDialect>(op.getDialect())) {
+      ops.push_back(&op);
+      continue;
+    }
+    if (op.hasTrait<OpTrait::ConstantLike>())
+      continue;
+    // Kernels are placed before the terminator: any other op reading a hyp
+    // result could end up before its producer.
+    for (Value v : op.getOperands())
+      if (Operation *def = v.getDefiningOp();
+          def && isa<HypDialect>(def->getDialect()))
+        return op.emitOpError("hyp-group-kernels: cannot group kernels around "
+                              "this op (it reads a hyp result)");
+  }
+  if (ops.empty())
+    return success();
+  for (Operation *op : ops)
+    if (isa<AdapterOp, AdapterGradOp, ExpMap0Op, LogMap0Op, ProjectOp,
+            DistanceOp, LorentzInnerOp, LorentzLowRankOp>(op))
+      return op->emitOpError("must be expanded (hyp-expand-adapter / "
+                             "hyp-derive-backward) before hyp-group-kernels");
+  classify();
+  unite();
+  if (failed(orderGroups()))
+    return failure();
+  nameGroups();
+  return buildKernels();
+}
+
+struct HypGroupKernels : impl::HypGroupKernelsBase<HypGroupKernels> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (getOperation().isExternal())
+      return;
+    KernelGrouper grouper(getOperation(), prefix);
+    if (failed(grouper.run()))
+      signalPassFailure();
+  }
+};
+} // namespace
+} // namespace mlir::hyp

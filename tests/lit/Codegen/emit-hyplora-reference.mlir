@@ -1,0 +1,78 @@
+// The full pipeline, then the emitter: one kernel per skeleton, the row math
+// printed from the IR's hyp.row_map ops (reference convention: the 1/K time
+// recompute and the th < 1.01 branch of HYPLORA.md section 3).
+// RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/reference/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/192/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in > %t.mlir
+// RUN: hyp-opt --hyp-pipeline %t.mlir -o %t.stage3.mlir
+// RUN: hyp-translate --hyp-to-cuda %t.stage3.mlir | FileCheck %s
+// RUN: hyp-translate --hyp-to-kernel-metadata %t.stage3.mlir | FileCheck %s --check-prefix=META
+
+// CHECK: // hyplora adapter kernels: variant=hyplora convention=(in the IR) act=bf16 K=576 N=192 r=32
+// CHECK: #define HYP_K 576
+// CHECK-NEXT: #define HYP_N 192
+// CHECK-NEXT: #define HYP_R 32
+// CHECK: #include <cuda_bf16.h>
+// CHECK: typedef __nv_bfloat16 hyp_act_t;
+
+// CHECK-LABEL: row-scalar program (from the IR's hyp.row_map ops)
+// CHECK: void hyp_row_scalars(T n2, T z, T k, T s, float scaling, T *c_out, T *q_out, T *gs_out)
+// The expmap0 factor c = S sinh(a) / n, then q = c^2 h^T G h, then logmap0.
+// CHECK: hyp_sinh(
+// CHECK: const T q_ = hyp_max([[C:v[0-9]+]] * [[C]] * z, 0.f);
+// CHECK: hyp_acosh(
+// CHECK: *c_out = [[C]];
+// CHECK-NEXT: *q_out = q_;
+// CHECK: *gs_out = scaling * v{{[0-9]+}};
+
+// CHECK-LABEL: hyp_gram: G = B^T B
+// CHECK: extern "C" __global__ void __launch_bounds__(256) hyp_gram(const float *__restrict__ B, float *G) {
+// CHECK-NEXT: hyp_gram_body<256, 256, HYP_R, HYP_N>(B, G);
+
+// CHECK-LABEL: hyp_fwd_down: row-reduce over x
+// CHECK: #define FWD_DOWN_BLOCK_M 16
+// CHECK: #define FWD_DOWN_VEC 8
+// CHECK: extern "C" __global__ void __launch_bounds__(FWD_DOWN_THREADS) hyp_fwd_down(const hyp_act_t *__restrict__ x, const float *__restrict__ A, const float *__restrict__ G, const float *__restrict__ k, const float *__restrict__ s, float *__restrict__ w, float *__restrict__ stats, long long M, float scaling) {
+// CHECK-NEXT: hyp_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, FWD_DOWN_VEC, HYP_K, true>(x, A, G, k, s, w, stats, M, scaling);
+
+// CHECK-LABEL: hyp_fwd_up: row-update of y
+// CHECK: hyp_fwd_up(const float *__restrict__ w, const float *__restrict__ B, hyp_act_t *__restrict__ y, long long M)
+// CHECK-NEXT: hyp_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
+
+// CHECK-LABEL: hyp_bwd_dy: row-reduce over dY
+// CHECK: hyp_bwd_dy(const hyp_act_t *__restrict__ dY, const float *__restrict__ B, const float *__restrict__ w, const float *__restrict__ stats, const float *__restrict__ G, const float *__restrict__ k, const float *__restrict__ s, float *__restrict__ dH, float *__restrict__ beta, float *R, float *dk, float *ds, long long M, float scaling)
+
+// CHECK-LABEL: hyp_bwd_db: column-reduce over dY
+// CHECK: hyp_bwd_db(const hyp_act_t *__restrict__ dY, const float *__restrict__ w, const float *__restrict__ B, const float *__restrict__ R, float *dB, long long M)
+
+// CHECK-LABEL: hyp_bwd_dx: row-update of dx
+// CHECK: hyp_bwd_dx(const hyp_act_t *__restrict__ x, const float *__restrict__ A, const float *__restrict__ dH, const float *__restrict__ beta, hyp_act_t *__restrict__ dx, float *dA, long long M)
+// CHECK-NEXT: hyp_bwd_dx_body<128, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, true>(x, A, dH, beta, dx, dA, M);
+
+// META: "schema": 1
+// META: "row_program": "ir"
+// META: "buffers": {
+// META-DAG: "G": {
+// META-DAG: "columns": [
+// META-NEXT: "xnorm2",
+// META-NEXT: "unorm2",
+// META-NEXT: "c",
+// META-NEXT: "scaled_g"
+// META: "kernels": [
+// META: "name": "hyp_gram"
+// META: "name": "hyp_fwd_down"
+// META: "grid": [
+// META-NEXT: {
+// META-NEXT: "extent": "M",
+// META-NEXT: "tile": "FWD_DOWN_BLOCK_M"
+// META: "name": "dA"
+// META: "access": "accumulate"
+// META: "programs": {
+// META-NEXT: "backward": [
+// META-NEXT: "hyp_gram",
+// META-NEXT: "hyp_bwd_dy",
+// META-NEXT: "hyp_bwd_db",
+// META-NEXT: "hyp_bwd_dx"
+// META-NEXT: ],
+// META-NEXT: "forward": [
+// META-NEXT: "hyp_gram",
+// META-NEXT: "hyp_fwd_down",
+// META-NEXT: "hyp_fwd_up"

@@ -1,0 +1,38 @@
+// The other variants and conventions: the differences come from the IR's row
+// maps (lorentz: asinh, no 1/K; simplified: the Poincare maps, no norm scale;
+// LoRA: constants, no Gram matrix), the kernels' parameters follow.
+// RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/lorentz/g' -e 's/ACT/f32/g' -e 's/KD/13/g' -e 's/ND/7/g' -e 's/RK/4/g' %S/Inputs/adapter.mlir.in \
+// RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-cuda | FileCheck %s --check-prefix=LORENTZ
+// RUN: sed -e 's/VARIANT/hyplora_simplified/g' -e 's/CONV/reference/g' -e 's/ACT/f16/g' -e 's/KD/64/g' -e 's/ND/40/g' -e 's/RK/8/g' %S/Inputs/adapter.mlir.in \
+// RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-cuda | FileCheck %s --check-prefix=SIMPLIFIED
+// RUN: sed -e 's/VARIANT/lora/g' -e 's/CONV/reference/g' -e 's/ACT/f32/g' -e 's/KD/64/g' -e 's/ND/40/g' -e 's/RK/8/g' %S/Inputs/adapter.mlir.in \
+// RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-cuda | FileCheck %s --check-prefix=LORA
+
+// LORENTZ: typedef float hyp_act_t;
+// LORENTZ-LABEL: void hyp_row_scalars(
+// LORENTZ: hyp_sinh(
+// LORENTZ: hyp_asinh(
+// LORENTZ-NOT: hyp_acosh(
+// LORENTZ: *gs_out = scaling *
+// LORENTZ-LABEL: hyp_fwd_down: row-reduce over x
+// LORENTZ: const float *__restrict__ G, const float *__restrict__ k, const float *__restrict__ s,
+
+// SIMPLIFIED: #include <cuda_fp16.h>
+// SIMPLIFIED: typedef __half hyp_act_t;
+// SIMPLIFIED-LABEL: void hyp_row_scalars(
+// SIMPLIFIED-NOT: hyp_sinh(
+// SIMPLIFIED: *gs_out = scaling *
+// SIMPLIFIED-LABEL: hyp_fwd_down: row-reduce over x
+// SIMPLIFIED: const float *__restrict__ G, const float *__restrict__ k, float *__restrict__ w,
+// SIMPLIFIED-LABEL: hyp_bwd_dy: row-reduce over dY
+// SIMPLIFIED: float *R, float *dk, long long M, float scaling)
+
+// LORA-LABEL: void hyp_row_scalars(
+// LORA-NOT: hyp_sqrt(
+// LORA: *gs_out = scaling *
+// LORA-NOT: hyp_gram
+// LORA-LABEL: hyp_fwd_down: row-reduce over x
+// LORA: hyp_fwd_down(const hyp_act_t *__restrict__ x, const float *__restrict__ A, float *__restrict__ w, float *__restrict__ stats, long long M, float scaling)
+// LORA-NEXT: hyp_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, FWD_DOWN_VEC, HYP_K, false>(x, A, nullptr, nullptr, nullptr, w, stats, M, scaling);
+// LORA-LABEL: hyp_bwd_dx: row-update of dx
+// LORA: hyp_bwd_dx(const hyp_act_t *__restrict__ x, const float *__restrict__ A, const float *__restrict__ dH, hyp_act_t *__restrict__ dx, float *dA, long long M)

@@ -1,0 +1,311 @@
+"""The benchmark harness (bench/) on CPU: the --dry-run end to end, its JSON
+schema, and the pieces whose mistakes would silently corrupt GPU results
+(the forward check, the autotune-log parser, the target logic).
+
+Speed is not asserted here (the bench suite measures it); the dry run itself
+is sized to finish in well under a minute on a quiet 2-core machine.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, REPO)
+
+torch = pytest.importorskip("torch")
+
+STATUSES = {"ok", "skipped", "unavailable", "error"}
+CUDA_ONLY = {"frozen_graphed", "peft_lora_compiled", "reference_hyplora_compiled"}
+
+
+@pytest.fixture(scope="module")
+def dry_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([os.path.join(REPO, "python"), env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "bench", "run.py"), "--out", str(out),
+                           "--dry-run"], capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, f"dry run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    jsons = [f for f in os.listdir(out) if f.endswith(".json")]
+    assert len(jsons) == 1, os.listdir(out)
+    with open(out / jsons[0]) as f:
+        report = json.load(f)
+    return out, jsons[0][:-5], report, proc.stdout
+
+
+def test_files_are_named_date_card_commit(dry_run):
+    out, stem, report, _ = dry_run
+    assert stem.startswith(report["meta"]["date"][:10] + "-cpu-")
+    assert (out / (stem + ".md")).exists()
+    md = (out / (stem + ".md")).read_text()
+    assert "## One adapted projection" in md and "| frozen |" in md
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    png = out / (stem + ".png")
+    assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_top_level_schema(dry_run):
+    _, _, r, _ = dry_run
+    assert r["schema"] == "hyplora-bench/1" and r["mode"] == "dry-run"
+    for key in ("date", "commit", "card", "torch", "python", "hyplora"):
+        assert key in r["meta"], key
+    assert r["meta"]["card"] == "cpu" and r["meta"]["commit"]
+    for key in ("layers", "decoder_stack", "autotune", "cold_start", "targets", "contenders", "settings", "wall"):
+        assert key in r, key
+    assert r["settings"]["reps"] >= 1 and r["settings"]["act_dtype"] == "bf16"
+    assert {"source", "kernels"} <= set(r["autotune"])
+    assert r["cold_start"].get("skipped")  # CPU: skipped, with a reason
+
+
+def test_every_point_has_every_contender(dry_run):
+    _, _, r, _ = dry_run
+    names = set(r["contenders"])
+    assert {"frozen_eager", "peft_lora_eager", "reference_hyplora_eager", "hyplora_hyplora_reference"} <= names
+    assert len(r["layers"]) >= 2
+    for L in r["layers"]:
+        assert {"model", "K", "N"} <= set(L["shape"]) and L["M"] >= 1 and L["r"] >= 1
+        assert set(L["results"]) == names
+        for name, res in L["results"].items():
+            assert res["status"] in STATUSES, (name, res)
+            if res["status"] != "ok":
+                assert res.get("reason"), (name, res)
+            if name in CUDA_ONLY:
+                assert res["status"] == "skipped", (name, res)
+
+
+def test_ok_results_are_consistent(dry_run):
+    _, _, r, _ = dry_run
+    n_ok = 0
+    for L in r["layers"]:
+        fe = L["results"]["frozen_eager"]
+        assert fe["status"] == "ok", fe  # the baseline must always run
+        for name, res in L["results"].items():
+            if res["status"] != "ok":
+                continue
+            n_ok += 1
+            assert res["reps"] == r["settings"]["reps"]
+            assert 0 < res["min_ms"] <= res["p10_ms"] <= res["median_ms"] <= res["p90_ms"] <= res["max_ms"]
+            assert res["first_call_s"] > 0 and res["n_input_sets"] >= 2
+            assert math.isclose(res["ratio_vs_frozen_eager"], res["median_ms"] / fe["median_ms"], rel_tol=1e-9)
+            assert res["ratio_vs_frozen_graphed"] is None  # no graphed baseline on CPU
+            # Every contender is checked against float64 before it is timed.
+            chk = res["check"]
+            assert chk["ok"] is True, (name, chk)
+            assert chk["rel_err_y"] < chk["tol_y"]
+    assert n_ok >= 3 * len(r["layers"])  # frozen, PEFT, reference at least
+
+
+def test_unavailable_hyplora_is_reported_not_fatal(dry_run):
+    _, _, r, _ = dry_run
+    hl = r["meta"]["hyplora"]
+    for L in r["layers"]:
+        res = L["results"]["hyplora_hyplora_reference"]
+        if not hl["available"]:
+            assert res["status"] == "unavailable" and res["reason"]
+        else:
+            assert res["status"] == "ok", res
+
+
+def test_targets_listed_but_not_judged_on_cpu(dry_run):
+    _, _, r, _ = dry_run
+    assert len(r["targets"]) >= 6
+    for t in r["targets"]:
+        assert {"target", "value", "limit", "cmp", "passed"} <= set(t)
+        assert t["passed"] is None  # targets are for the H100, not this CPU
+
+
+def test_decoder_stack_ran(dry_run):
+    _, _, r, _ = dry_run
+    assert r["decoder_stack"], "no decoder stack entry"
+    st = r["decoder_stack"][0]
+    assert st["results"]["frozen"]["status"] == "ok"
+    assert st["results"]["peft_lora_eager"]["status"] == "ok"
+    assert st["results"]["peft_lora_eager"]["n_trainable"] > 0
+
+
+def test_report_cli_rerenders(dry_run, tmp_path):
+    out, stem, _, _ = dry_run
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "bench", "report.py"),
+                           str(out / (stem + ".json")), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / (stem + ".md")).read_text() == (out / (stem + ".md")).read_text()
+
+
+# --- pieces, without the dry run ------------------------------------------
+
+def test_forward_check_catches_a_wrong_adapter():
+    from bench.checks import check_forward
+    from bench.contenders import LayerData, ReferenceHypLoraEager
+    data = LayerData.random(72, 40, 8, "cpu", torch.bfloat16, seed=3)
+    module = ReferenceHypLoraEager().build(data, None).module
+    x = torch.randn(64, 72).to(torch.bfloat16)
+    assert check_forward(module, "hyp_reference", x, data)["ok"] is True
+    # The other convention's formula must not pass for this module...
+    assert check_forward(module, "hyp_lorentz", x, data)["ok"] is False
+    # ...nor plain LoRA's, nor a frozen layer's.
+    assert check_forward(module, "lora", x, data)["ok"] is False
+    assert check_forward(module, "frozen", x, data)["ok"] is False
+
+
+def test_autotune_parser_json_and_text():
+    from bench import autotune_log
+    text = "\n".join([
+        'noise line',
+        '[hyp-autotune] {"event": "trial", "kernel": "hyp_fwd_down", "bucket": "M<=1024", '
+        '"config": {"BLOCK_M": 16, "THREADS": 128}, "time_us": 12.0, "default": true}',
+        '[hyp-autotune] {"event": "trial", "kernel": "hyp_fwd_down", "bucket": "M<=1024", '
+        '"config": {"BLOCK_M": 32, "THREADS": 256}, "time_us": 8.0}',
+        '[hyp-autotune] {"event": "trial", "kernel": "hyp_fwd_down", "bucket": "M<=1024", '
+        '"config": {"BLOCK_M": 64, "THREADS": 256}, "status": "failed", "reason": "too many registers"}',
+        '[hyp-autotune] {"event": "choice", "kernel": "hyp_fwd_down", "bucket": "M<=1024", '
+        '"config": {"BLOCK_M": 32, "THREADS": 256}, "time_us": 8.0, "tuning_ms": 300}',
+        'hyp autotune hyp_bwd_dx BLOCK_M=8 VEC=4 time=2.5ms',
+        'hyp autotune hyp_bwd_dx BLOCK_M=16 VEC=4 time=1500us',
+        'hyp autotune best hyp_bwd_dx BLOCK_M=16 VEC=4',
+    ])
+    recs, unparsed = autotune_log.parse_text(text)
+    assert len(recs) == 7 and not unparsed
+    summary = {k["kernel"]: k for k in autotune_log.summarize(recs)}
+    fwd = summary["hyp_fwd_down"]
+    assert fwd["n_tried"] == 3 and fwd["n_failed"] == 1
+    assert fwd["winner"] == {"BLOCK_M": 32, "THREADS": 256} and fwd["winner_time_us"] == 8.0
+    assert fwd["default_time_us"] == 12.0 and fwd["speedup_vs_default"] == pytest.approx(1.5)
+    assert fwd["tuning_ms"] == 300
+    dx = summary["hyp_bwd_dx"]
+    assert dx["n_tried"] == 2 and dx["winner"] == {"BLOCK_M": 16, "VEC": 4}
+    assert dx["winner_time_us"] == pytest.approx(1500.0)
+    assert [t["time_us"] for t in dx["tried"]] == [pytest.approx(2500.0), pytest.approx(1500.0)]
+
+
+def test_targets_logic_on_a_synthetic_report():
+    from bench import metrics
+
+    def layer(K, N, M, ours_ms, graphed_ms, eager_ms, peft_ms, ref_ms):
+        ok = lambda ms, **kw: {"status": "ok", "median_ms": ms, **kw}
+        return {"shape": {"model": "llama3-8b", "K": K, "N": N}, "M": M, "r": 32, "results": {
+            "frozen_eager": ok(eager_ms), "frozen_graphed": ok(graphed_ms),
+            "peft_lora_eager": ok(peft_ms, peak_extra_bytes=100 * 2**20),
+            "reference_hyplora_eager": ok(ref_ms),
+            metrics.OURS_MAIN: ok(ours_ms, ratio_vs_frozen_graphed=ours_ms / graphed_ms,
+                                  ratio_vs_frozen_eager=ours_ms / eager_ms, peak_extra_bytes=50 * 2**20)}}
+    rep = {"mode": "full", "meta": {"cuda_available": True},
+           "layers": [layer(4096, 4096, 8192, 1.2, 1.0, 1.1, 2.0, 6.0),    # 1.20 <= 1.25: pass
+                      layer(4096, 1024, 8192, 1.5, 1.0, 1.1, 2.0, 6.0),    # 1.50 > 1.45: fail
+                      layer(4096, 4096, 1024, 1.3, 1.0, 1.0, 2.0, 4.0)],   # 1.30 <= 1.35: pass
+           "cold_start": {"first_call": {"first_call_s": 2.0}, "warm_load": {"time_to_first_result_s": 1.5}}}
+    t = {x["target"]: x for x in metrics.evaluate_targets(rep)}
+    assert t["M=8192 4096->4096: hyplora_hyplora_reference / frozen graphed"]["passed"] is True
+    assert t["M=8192 4096->1024: hyplora_hyplora_reference / frozen graphed"]["passed"] is False
+    assert t["M=1024 4096->4096: hyplora_hyplora_reference / frozen eager"]["passed"] is True
+    ref = t["reference_hyplora_eager time / hyplora_hyplora_reference time (every point)"]
+    assert ref["value"] == pytest.approx(4.0 / 1.3) and ref["passed"] is False   # worst point decides
+    assert t["hyplora_hyplora_reference time / peft_lora_eager time (every point)"]["passed"] is True
+    assert t["hyplora_hyplora_reference time / peft_lora_compiled time (every point)"]["passed"] is None
+    assert t["cold start: first call of a new layer shape (s)"]["passed"] is True
+    assert t["warm process: 30-layer model's kernels to first result (s)"]["passed"] is False
+
+
+def test_summary_statistics():
+    from bench.timing import summarize
+    s = summarize([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert s["median_ms"] == 3.0 and s["min_ms"] == 1.0 and s["max_ms"] == 5.0
+    assert s["p10_ms"] == pytest.approx(1.4) and s["p90_ms"] == pytest.approx(4.6)
+    assert s["iqr_ms"] == pytest.approx(2.0) and s["reps"] == 5
+
+
+def test_autotune_parser_reads_the_runtime_blocks():
+    # The format runtime/lib/Program.cpp prints with HYP_PRINT_AUTOTUNING=1.
+    from bench import autotune_log
+    text = "\n".join([
+        "hyprt: autotune hyp_fwd_down [sm_90, M=1024,K=4096,N=4096,r=32,] 3 candidates in 212.5 ms (no disk cache)",
+        "hyprt:     BLOCK_M=16,THREADS=128                   0.0200 ms",
+        "hyprt:   * BLOCK_M=32,THREADS=256                   0.0125 ms",
+        "hyprt:     BLOCK_M=64,THREADS=256                   failed: CUDA_ERROR_OUT_OF_RESOURCES",
+        "some unrelated output",
+        "hyprt: autotune hyp_bwd_dx [sm_90]: BLOCK_M=8,VEC=4 from the tuning file (0.0310 ms then)",
+        "hyprt: autotune hyp_gram: every candidate failed; using the default config",
+    ])
+    recs, unparsed = autotune_log.parse_text(text)
+    assert not unparsed
+    autotune_log.mark_defaults(recs, {"hyp_fwd_down": {"BLOCK_M": 16, "THREADS": 128}})
+    summary = {k["kernel"]: k for k in autotune_log.summarize(recs)}
+    fwd = summary["hyp_fwd_down"]
+    assert fwd["bucket"] == "sm_90 M=1024,K=4096,N=4096,r=32"
+    assert fwd["n_tried"] == 3 and fwd["n_failed"] == 1
+    assert fwd["tried"][2]["reason"] == "CUDA_ERROR_OUT_OF_RESOURCES"
+    assert fwd["winner"] == {"BLOCK_M": 32, "THREADS": 256}
+    assert fwd["winner_time_us"] == pytest.approx(12.5) and fwd["tuning_ms"] == pytest.approx(212.5)
+    assert fwd["default"] == {"BLOCK_M": 16, "THREADS": 128}
+    assert fwd["speedup_vs_default"] == pytest.approx(20.0 / 12.5)
+    dx = summary["hyp_bwd_dx"]
+    assert dx["source"] == "tuning-file" and dx["winner"] == {"BLOCK_M": 8, "VEC": 4}
+    assert dx["winner_time_us"] == pytest.approx(31.0) and dx["n_tried"] == 0
+    assert summary["hyp_gram"]["source"] == "default" and summary["hyp_gram"]["winner"] is None
+
+
+def test_time_budget_skips_with_a_reason():
+    from bench.contenders import Ctx, FrozenEager, PeftLoraEager
+    from bench.layer_suite import Settings, run_layers
+    from bench.shapes import points_for
+    ctx = Ctx(torch.device("cpu"), False, True, None, "not needed", False, 0.0)
+    st = Settings(reps=2, warmup=1, deadline=0.0, l2_bytes=0, profile_kernels=False)  # already past
+    report, saves = {}, []
+    run_layers(points_for("dry-run"), [FrozenEager(), PeftLoraEager()], ctx, st, report, [],
+               lambda: saves.append(1), log=lambda *_: None)
+    assert len(report["layers"]) == len(points_for("dry-run")) and saves
+    for L in report["layers"]:
+        for res in L["results"].values():
+            assert res["status"] == "skipped" and "time budget" in res["reason"]
+
+
+def test_no_contender_skipped_gradient_work(dry_run):
+    _, _, r, _ = dry_run
+    for L in r["layers"]:
+        for name, res in L["results"].items():
+            if res["status"] == "ok":
+                assert res.get("unused_grads") == 0, (name, res.get("unused_grads"))
+
+
+def test_tuned_configs_reach_the_point_they_were_tuned_at():
+    import types
+    from bench import autotune_log
+    from bench.run import Run
+    text = ("hyprt: autotune hyp_fwd_down [sm_90, M=1024,] 2 candidates in 50.0 ms (no disk cache)\n"
+            "hyprt:   * BLOCK_M=16                   0.0100 ms\n"
+            "hyprt:     BLOCK_M=32                   0.0200 ms\n")
+    recs, _ = autotune_log.parse_text(text)
+    for r in recs:
+        r["context"] = "hyplora_hyplora_reference @ llama3-8b 4096->4096 M=1024 r=32"
+    layer = {"shape": {"model": "llama3-8b", "K": 4096, "N": 4096}, "M": 1024, "r": 32,
+             "results": {"hyplora_hyplora_reference": {"status": "ok"},
+                         "hyplora_lora": {"status": "ok"}}}
+    fake = types.SimpleNamespace(report={"layers": [layer]})
+    Run._attach_configs(fake, autotune_log.summarize(recs))
+    got = layer["results"]["hyplora_hyplora_reference"]
+    assert got["autotune"][0]["winner"] == {"BLOCK_M": 16} and got["tuning_ms"] == 50.0
+    assert layer["results"]["hyplora_lora"]["autotune"] == "n/a"
+
+
+def test_autotune_api_records_with_candidates():
+    # The shape a hyplora._C.autotune_records() exposing Program::chosenConfigs() would return.
+    import types
+    from bench import autotune_log
+    records = [{"kernel": "hyp_fwd_up", "config": "BLOCK_N=64,THREADS=128", "source": "tuned", "best_ms": 0.01,
+                "candidates": [{"config": "BLOCK_N=64,THREADS=128", "ms": 0.01, "error": ""},
+                               {"config": "BLOCK_N=128,THREADS=256", "ms": 0.0, "error": "launch failed"}]}]
+    fake = types.SimpleNamespace(_C=types.SimpleNamespace(autotune_records=lambda: records))
+    src, recs = autotune_log.api_records(fake)
+    assert src == "hyplora._C.autotune_records()"
+    (k,) = autotune_log.summarize(recs)
+    assert k["winner"] == {"BLOCK_N": 64, "THREADS": 128} and k["winner_time_us"] == pytest.approx(10.0)
+    assert k["n_tried"] == 2 and k["n_failed"] == 1 and k["source"] == "tuned"

@@ -1,0 +1,312 @@
+"""The hyplora ops on CPU against the float64 transcription of HYPLORA.md section 3.
+
+Forward and every gradient (x, x_adapter, A, B, raw k, norm scale), every
+variant and convention, f64/f32/bf16/f16 activations, odd shapes and the
+clamp edges; opcheck of both ops; torch.compile(fullgraph=True)."""
+import math
+
+import pytest
+import torch
+
+import hyplora
+from conftest import (TOL, VARIANT_CONVENTIONS, assert_close_sum, make_layer, reference_grads,
+                      rel_err)
+
+ops = torch.ops.hyplora
+DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
+
+
+def run_op(L, scaling, variant, convention, grad_y, x_adapter=None, x_grads=None):
+    xa = L["x"] if x_adapter is None else x_adapter
+    y, w, stats = ops.adapter_forward(L["x"], xa, L["weight"], L["bias"], L["A"], L["B"], L["k"],
+                                      L["s"], scaling, variant, convention, 12.0)
+    if x_grads is None:
+        x_grads = [True, x_adapter is not None]
+    g = ops.adapter_backward(grad_y, L["x"], xa, L["weight"], L["A"], L["B"], L["k"], L["s"], w,
+                             stats, scaling, variant, convention, 12.0, x_grads)
+    return y, w, stats, g
+
+
+def direct_low_precision_sums(L, scaling, variant, convention, grad_y, x_adapter, ref):
+    """Errors of dk and ds when the formula is evaluated directly (autograd) in
+    fp32, the op's row-math precision. dK of one row is itself a sum of terms
+    that cancel (lorentz, small |u|: both parts of dg/dK tend to +-1/(2K)), so
+    for low precision the op is held to "no worse than a direct fp32
+    evaluation" there, besides the tolerance on the per-row sums."""
+    if L["x"].dtype == torch.float64 or variant == "lora":
+        return {}
+    from hyplora import reference
+    d = {n: L[n].detach().float() for n in L}
+    d["k"].requires_grad_(True)
+    d["s"].requires_grad_(True)
+    xa = d["x"] if x_adapter is None else x_adapter.detach().float()
+    y = reference.adapted_linear(d["x"], xa, d["weight"], d["bias"], d["A"], d["B"], d["k"],
+                                 d["s"], scaling, variant, convention)
+    gk, gs = torch.autograd.grad((y * grad_y.float()).sum(), [d["k"], d["s"]], allow_unused=True)
+    out = {"k": abs(gk.item() - ref["k"].item())}
+    if gs is not None:
+        out["s"] = abs(gs.item() - ref["s"].item())
+    return out
+
+
+def check_against_reference(L, scaling, variant, convention, dtype, x_adapter=None):
+    M, N = L["x"].shape[0], L["weight"].shape[0]
+    grad_y = torch.randn(M, N, dtype=torch.float64).to(dtype)
+    y, w, stats, (gx, gxa, gA, gB, gk, gs) = run_op(L, scaling, variant, convention, grad_y,
+                                                    x_adapter)
+    ref = reference_grads(L, scaling, variant, convention, grad_y, x_adapter)
+    tol = TOL[dtype]
+    assert y.dtype == dtype and w.dtype == (torch.float64 if dtype == torch.float64 else
+                                            torch.float32)
+    for t, name in [(y, "y"), (gx, "grad_x"), (gA, "grad_A"), (gB, "grad_B")]:
+        assert torch.isfinite(t).all(), f"{name} has NaN/Inf"
+    assert rel_err(y, ref["y"]) < tol, f"y rel err {rel_err(y, ref['y']):.3g}"
+    assert rel_err(gx, ref["x"]) < tol, f"grad_x rel err {rel_err(gx, ref['x']):.3g}"
+    if x_adapter is not None:
+        assert rel_err(gxa, ref["xa"]) < tol, f"grad_x_adapter rel err {rel_err(gxa, ref['xa']):.3g}"
+    assert rel_err(gA, ref["A"]) < tol, f"grad_A rel err {rel_err(gA, ref['A']):.3g}"
+    assert rel_err(gB, ref["B"]) < tol, f"grad_B rel err {rel_err(gB, ref['B']):.3g}"
+    direct = direct_low_precision_sums(L, scaling, variant, convention, grad_y, x_adapter, ref)
+    assert_close_sum(gk, ref["k"], ref["k_scale"], tol, "grad_k", direct.get("k"))
+    assert_close_sum(gs, ref["s"], ref["s_scale"], tol, "grad_s", direct.get("s"))
+    if variant == "lora":
+        assert gk.item() == 0 and gs.item() == 0
+    if variant == "hyplora_simplified":
+        assert gs.item() == 0
+    return ref
+
+
+@pytest.mark.parametrize("variant,convention", VARIANT_CONVENTIONS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_forward_backward_match_float64_reference(variant, convention, dtype):
+    L = make_layer(48, 40, 24, 8, dtype)
+    check_against_reference(L, 2.0, variant, convention, dtype)
+
+
+@pytest.mark.parametrize("variant,convention", VARIANT_CONVENTIONS)
+def test_separate_adapter_input_gradient(variant, convention):
+    # Dropout on: the adapter reads x_adapter, the base reads x.
+    L = make_layer(16, 24, 12, 4, torch.float64)
+    xa = L["x"] * (torch.rand_like(L["x"]) > 0.3) / 0.7
+    check_against_reference(L, 1.5, variant, convention, torch.float64, x_adapter=xa)
+
+
+@pytest.mark.parametrize("M,K,N,r", [(1, 13, 7, 3), (5, 1, 3, 1), (33, 71, 9, 16), (0, 8, 4, 2)])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+def test_odd_shapes(M, K, N, r, dtype):
+    L = make_layer(M, K, N, r, dtype, row_scales=torch.logspace(-1, 1, max(M, 1))[:M])
+    for variant, convention in VARIANT_CONVENTIONS:
+        if M == 0:
+            y, w, stats, g = run_op(L, 1.0, variant, convention, torch.zeros(0, N, dtype=dtype))
+            assert y.shape == (0, N) and w.shape == (0, r) and stats.shape == (0, 4)
+            assert g[2].abs().sum() == 0 and g[3].abs().sum() == 0
+        else:
+            check_against_reference(L, 1.0, variant, convention, dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16], ids=str)
+def test_huge_rows_clamp_sinh_argument(dtype):
+    # |x| / s / sqrt(K) far above 12: a is clamped; results stay finite and right.
+    scales = torch.tensor([1e2, 1e3, 3e4, 1.0])
+    L = make_layer(4, 32, 16, 4, dtype, row_scales=scales, b_scale=1e-5)
+    ref = check_against_reference(L, 1.0, "hyplora", "reference", dtype)
+    assert torch.isfinite(ref["y"]).all()
+
+
+@pytest.mark.parametrize("variant,convention", VARIANT_CONVENTIONS)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16], ids=str)
+def test_zero_rows(variant, convention, dtype):
+    # A zero row has u = 0, so g = S ac / 1e-7: ~1e4 for k = 1 (th = 1/K < 1,
+    # ac = sqrt(2e-6)) and up to ~1e7 for small K (th = 1/K > 1.01). Its input
+    # gradient is that much larger than usual and overflows float16 in the
+    # reference formula as much as here; for float16, k = 1 and a small B keep
+    # the comparison inside the format's range.
+    half = dtype == torch.float16
+    L = make_layer(6, 16, 8, 4, dtype, b_scale=0.01 if half else 1.0, k=1.0 if half else None)
+    L["x"][0].zero_()
+    L["x"][3].zero_()
+    check_against_reference(L, 2.0, variant, convention, dtype)
+
+
+def _layer_with_theta(th, convention, dtype):
+    """One row whose th = t / sqrt(K) is `th` (B rescaled to hit it), float64 built."""
+    from hyplora import reference
+    L = make_layer(1, 16, 8, 4, torch.float64, row_scales=torch.tensor([1.0]), k=1.0)
+    K = reference.curvature(L["k"])
+    S = K.sqrt()
+    off = 1.0 / K if convention == "reference" else K
+    q_target = (th * S) ** 2 - off
+    assert q_target > 0
+    n = L["x"].norm()
+    a = torch.clamp(n / L["s"] / S, max=12.0)
+    v = (S * torch.sinh(a) * L["x"] / n) @ L["A"].t()
+    q = ((v @ L["B"].t()) ** 2).sum()
+    L["B"] = L["B"] * (q_target / q).sqrt()
+    return {k: (v.to(dtype) if k in ("x", "weight", "bias") else
+                v.to(torch.float64 if dtype == torch.float64 else torch.float32))
+            for k, v in L.items()}
+
+
+@pytest.mark.parametrize("convention", ["reference", "lorentz"])
+@pytest.mark.parametrize("th", [0.8, 1.0 - 1e-4, 1.0 + 5e-7, 1.0 + 1e-3, 1.01 - 1e-6, 1.01 + 1e-6,
+                                1.5])
+def test_theta_near_one_and_switch_point(th, convention):
+    if convention == "lorentz" and th <= 1.0:
+        pytest.skip("lorentz convention has th >= 1 by construction")
+    L = _layer_with_theta(th, convention, torch.float64)
+    check_against_reference(L, 1.0, "hyplora", convention, torch.float64)
+    L32 = _layer_with_theta(th, convention, torch.float32)
+    y, _, _, g = run_op(L32, 1.0, "hyplora", convention, torch.randn(1, 8))
+    assert torch.isfinite(y).all() and all(torch.isfinite(t).all() for t in g)
+
+
+def test_forward_stats_and_w_meaning():
+    # w = scaling * g * c * (A x): its product with B^T is the adapter's output.
+    L = make_layer(10, 12, 6, 3, torch.float64)
+    y, w, stats = ops.adapter_forward(L["x"], L["x"], L["weight"], L["bias"], L["A"], L["B"],
+                                      L["k"], L["s"], 3.0, "hyplora", "reference", 12.0)
+    base = L["x"] @ L["weight"].t() + L["bias"]
+    assert rel_err(y - base, w @ L["B"].t()) < 1e-12
+    assert stats.shape == (10, 4)
+
+
+def test_fold_and_split_gradients_agree():
+    L = make_layer(9, 10, 5, 3, torch.float64)
+    gy = torch.randn(9, 5, dtype=torch.float64)
+    _, _, _, folded = run_op(L, 1.0, "hyplora", "reference", gy, x_grads=[True, False])
+    _, _, _, split = run_op(L, 1.0, "hyplora", "reference", gy, x_adapter=L["x"].clone(),
+                            x_grads=[True, True])
+    assert rel_err(folded[0], split[0] + split[1]) < 1e-12
+    _, _, _, none = run_op(L, 1.0, "hyplora", "reference", gy, x_grads=[False, False])
+    assert none[0].numel() == 0 and none[1].numel() == 0
+    assert rel_err(none[2], folded[2]) < 1e-12
+
+
+def test_autograd_clips_curvature_gradient():
+    L = make_layer(32, 16, 8, 4, torch.float64, k=0.5)
+    L["B"] = L["B"] * 5
+    params = {n: L[n].clone().requires_grad_(True) for n in ("x", "A", "B", "k", "s")}
+    y = hyplora.adapted_linear(params["x"], L["weight"], L["bias"], params["A"], params["B"],
+                               params["k"], params["s"], 4.0)
+    gy = torch.randn_like(y) * 100
+    (y * gy).sum().backward()
+    _, _, _, raw = run_op(L, 4.0, "hyplora", "reference", gy)
+    assert abs(raw[4].item()) > 0.01, "test needs an unclipped |dk| above the clip"
+    assert params["k"].grad.item() == pytest.approx(math.copysign(0.01, raw[4].item()))
+    assert rel_err(params["A"].grad, raw[2]) < 1e-12
+    assert rel_err(params["s"].grad, raw[5]) < 1e-12
+    assert rel_err(params["x"].grad, raw[0]) < 1e-12
+
+
+def test_adapted_linear_leading_dims_and_gradcheck():
+    L = make_layer(6, 5, 4, 2, torch.float64)
+    x = L["x"].reshape(2, 3, 5).clone().requires_grad_(True)
+    A = L["A"].clone().requires_grad_(True)
+    B = L["B"].clone().requires_grad_(True)
+    s = L["s"].clone().requires_grad_(True)
+
+    def f(x, A, B, s):
+        return hyplora.adapted_linear(x, L["weight"], L["bias"], A, B, L["k"], s, 2.0,
+                                      "hyplora", "lorentz")
+    assert f(x, A, B, s).shape == (2, 3, 4)
+    assert torch.autograd.gradcheck(f, (x, A, B, s))
+
+
+@pytest.mark.parametrize("bad,match", [
+    (dict(x=torch.randn(4, 3, 8)), "must be 2-D"),
+    (dict(x=torch.randn(4, 8).int()), "float16, bfloat16, float32 or float64"),
+    (dict(weight=torch.randn(6, 7)), "weight must be"),
+    (dict(weight=torch.randn(6, 8).double()), "weight dtype"),
+    (dict(bias=torch.randn(5)), "bias must have shape"),
+    (dict(A=torch.randn(3, 9)), "lora_A must be"),
+    (dict(B=torch.randn(6, 2)), "lora_B must be"),
+    (dict(A=torch.randn(3, 8).half()), "adapter matrices must be float32"),
+    (dict(k=torch.tensor(float("nan"))), "lora_k is not finite"),
+    (dict(k=torch.tensor(float("inf"))), "lora_k is not finite"),
+    (dict(s=torch.tensor(0.0)), "norm_scale must be finite and non-zero"),
+    (dict(k=torch.ones(2)), "lora_k must hold one value"),
+    (dict(x_adapter=torch.randn(3, 8)), "x_adapter has shape"),
+])
+def test_bad_inputs_are_refused_with_a_clear_message(bad, match):
+    args = dict(x=torch.randn(4, 8), x_adapter=None, weight=torch.randn(6, 8),
+                bias=torch.randn(6), A=torch.randn(3, 8), B=torch.randn(6, 3),
+                k=torch.tensor(1.0), s=torch.tensor(3.0))
+    args.update(bad)
+    if args["x_adapter"] is None:
+        args["x_adapter"] = args["x"]
+    with pytest.raises(RuntimeError, match=match):
+        ops.adapter_forward(args["x"], args["x_adapter"], args["weight"], args["bias"], args["A"],
+                            args["B"], args["k"], args["s"], 1.0, "hyplora", "reference", 12.0)
+
+
+@pytest.mark.parametrize("variant,convention,match", [
+    ("hyperlora", "reference", "unknown variant"), ("hyplora", "poincare", "unknown convention")])
+def test_bad_strings_are_refused(variant, convention, match):
+    L = make_layer(2, 4, 3, 2)
+    with pytest.raises(RuntimeError, match=match):
+        ops.adapter_forward(L["x"], L["x"], L["weight"], None, L["A"], L["B"], L["k"], L["s"],
+                            1.0, variant, convention, 12.0)
+
+
+def test_backward_refuses_mismatched_saved_tensors():
+    L = make_layer(4, 8, 6, 3)
+    y, w, stats = ops.adapter_forward(L["x"], L["x"], L["weight"], None, L["A"], L["B"], L["k"],
+                                      L["s"], 1.0, "hyplora", "reference", 12.0)
+    with pytest.raises(RuntimeError, match="grad_y must be"):
+        ops.adapter_backward(torch.randn(4, 5), L["x"], L["x"], L["weight"], L["A"], L["B"],
+                             L["k"], L["s"], w, stats, 1.0, "hyplora", "reference", 12.0,
+                             [True, False])
+    with pytest.raises(RuntimeError, match="saved w must be"):
+        ops.adapter_backward(torch.randn(4, 6), L["x"], L["x"], L["weight"], L["A"], L["B"],
+                             L["k"], L["s"], w[:2], stats, 1.0, "hyplora", "reference", 12.0,
+                             [True, False])
+
+
+@pytest.mark.parametrize("variant,convention", VARIANT_CONVENTIONS)
+def test_opcheck_forward(variant, convention):
+    L = make_layer(7, 12, 5, 3, torch.float32)
+    for n in ("x", "A", "B", "k", "s"):
+        L[n].requires_grad_(True)
+    torch.library.opcheck(ops.adapter_forward.default,
+                          (L["x"], L["x"], L["weight"], L["bias"], L["A"], L["B"], L["k"], L["s"],
+                           2.0, variant, convention, 12.0))
+    torch.library.opcheck(ops.adapter_forward.default,
+                          (L["x"], L["x"].detach().clone(), L["weight"], None, L["A"], L["B"],
+                           L["k"], L["s"], 2.0, variant, convention, 12.0))
+
+
+@pytest.mark.parametrize("x_grads", [[True, False], [True, True], [False, False]])
+def test_opcheck_backward(x_grads):
+    L = make_layer(7, 12, 5, 3, torch.float32)
+    y, w, stats = ops.adapter_forward(L["x"], L["x"], L["weight"], L["bias"], L["A"], L["B"],
+                                      L["k"], L["s"], 2.0, "hyplora", "reference", 12.0)
+    torch.library.opcheck(ops.adapter_backward.default,
+                          (torch.randn(7, 5), L["x"], L["x"], L["weight"], L["A"], L["B"],
+                           L["k"], L["s"], w, stats, 2.0, "hyplora", "reference", 12.0, x_grads))
+
+
+def test_torch_compile_fullgraph_matches_eager():
+    torch._dynamo.reset()
+    lin = torch.nn.Linear(16, 12)
+    mod = hyplora.HypLoRALinear(lin, r=4, alpha=8)
+    with torch.no_grad():
+        mod.lora_B.normal_()
+    x = torch.randn(3, 5, 16)
+
+    def step(m, x):
+        y = m(x)
+        return (y * y).sum()
+
+    compiled = torch.compile(step, fullgraph=True, backend="aot_eager", dynamic=True)
+    loss_c = compiled(mod, x)
+    loss_c.backward()
+    grads_c = {n: p.grad.clone() for n, p in mod.named_parameters() if p.requires_grad}
+    mod.zero_grad()
+    loss_e = step(mod, x)
+    loss_e.backward()
+    assert torch.allclose(loss_c, loss_e, rtol=1e-6)
+    for n, p in mod.named_parameters():
+        if p.requires_grad:
+            assert torch.allclose(grads_c[n], p.grad, rtol=1e-5, atol=1e-7), n
+    # A second shape reuses the dynamic graph (no recompilation error, no break).
+    compiled(mod, torch.randn(7, 16)).backward()

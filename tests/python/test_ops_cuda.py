@@ -1,0 +1,95 @@
+"""The hyplora ops on CUDA (JIT path when compiled in, else ATen on device)
+against the float64 reference, plus JIT-specific checks. Skips without a GPU."""
+import pytest
+import torch
+
+import hyplora
+from conftest import TOL, VARIANT_CONVENTIONS, make_layer, rel_err, requires_cuda
+from test_ops import check_against_reference, run_op
+
+pytestmark = requires_cuda
+ops = torch.ops.hyplora
+
+
+def to_cuda(L):
+    return {k: v.cuda() for k, v in L.items()}
+
+
+@pytest.mark.parametrize("variant,convention", VARIANT_CONVENTIONS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64],
+                         ids=str)
+@pytest.mark.parametrize("M,K,N,r", [(64, 96, 48, 8), (1, 13, 7, 3), (257, 200, 72, 32)])
+def test_cuda_matches_float64_reference(variant, convention, dtype, M, K, N, r):
+    L = to_cuda(make_layer(M, K, N, r, dtype))
+    check_against_reference(L, 2.0, variant, convention, dtype)
+
+
+@pytest.mark.parametrize("variant,convention", VARIANT_CONVENTIONS)
+def test_cuda_separate_adapter_input(variant, convention):
+    L = to_cuda(make_layer(40, 64, 32, 8, torch.float32))
+    xa = L["x"] * (torch.rand_like(L["x"]) > 0.3) / 0.7
+    check_against_reference(L, 1.5, variant, convention, torch.float32, x_adapter=xa)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_cuda_edge_rows(dtype):
+    scales = torch.tensor([0.0, 1e-9, 1e3, 3e4, 1.0, 0.01, 5.0, 0.0])
+    L = to_cuda(make_layer(8, 40, 24, 8, dtype, row_scales=scales, b_scale=0.05))
+    check_against_reference(L, 2.0, "hyplora", "reference", dtype)
+
+
+def test_cuda_and_cpu_agree():
+    L = make_layer(100, 64, 48, 16, torch.float32)
+    gy = torch.randn(100, 48)
+    _, _, _, g_cpu = run_op(L, 2.0, "hyplora", "reference", gy)
+    y_cpu = run_op(L, 2.0, "hyplora", "reference", gy)[0]
+    Lc = to_cuda(L)
+    y_gpu, _, _, g_gpu = run_op(Lc, 2.0, "hyplora", "reference", gy.cuda())
+    assert rel_err(y_gpu, y_cpu) < TOL[torch.float32]
+    for a, b in zip(g_gpu, g_cpu):
+        if b.numel():
+            assert rel_err(a, b) < 1e-3
+
+
+def test_cuda_opcheck():
+    L = to_cuda(make_layer(9, 24, 12, 4, torch.float32))
+    for n in ("x", "A", "B", "k", "s"):
+        L[n].requires_grad_(True)
+    torch.library.opcheck(ops.adapter_forward.default,
+                          (L["x"], L["x"], L["weight"], L["bias"], L["A"], L["B"], L["k"], L["s"],
+                           2.0, "hyplora", "reference", 12.0))
+
+
+def test_cuda_refuses_mixed_devices():
+    L = make_layer(4, 8, 6, 3)
+    with pytest.raises(RuntimeError, match="is on"):
+        ops.adapter_forward(L["x"].cuda(), L["x"].cuda(), L["weight"].cuda(), None, L["A"],
+                            L["B"].cuda(), L["k"].cuda(), L["s"].cuda(), 1.0, "hyplora",
+                            "reference", 12.0)
+
+
+def test_cuda_module_autocast_and_compile():
+    mod = hyplora.HypLoRALinear(torch.nn.Linear(64, 32).cuda(), r=8, alpha=16)
+    with torch.no_grad():
+        mod.lora_B.normal_()
+    x = torch.randn(4, 10, 64, device="cuda", requires_grad=True)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        y = mod(x)
+    assert y.dtype == torch.bfloat16
+    y.float().sum().backward()
+    assert mod.lora_A.grad.dtype == torch.float32 and torch.isfinite(mod.lora_A.grad).all()
+    torch._dynamo.reset()
+    f = torch.compile(lambda m, x: m(x).sum(), fullgraph=True)
+    f(mod, x.detach()).backward()
+
+
+def test_jit_serves_cuda_calls_when_available():
+    if not hyplora.jit.available():
+        pytest.skip(f"JIT not in use: {hyplora.jit.unavailable_reason()}")
+    before = hyplora.jit.counters()
+    L = to_cuda(make_layer(32, 48, 24, 8, torch.bfloat16))
+    run_op(L, 2.0, "hyplora", "reference", torch.randn(32, 24, device="cuda").bfloat16())
+    after = hyplora.jit.counters()
+    assert after["forward_calls"] == before["forward_calls"] + 1
+    assert after["backward_calls"] == before["backward_calls"] + 1
+    assert any("K48/N24/r8" in k for k in hyplora.jit.loaded_programs())

@@ -1,0 +1,86 @@
+"""The JIT's contract with the compiler, checked without a GPU: every program
+libhypc emits for an adapted layer must be bindable by frontend/torch's
+JitAdapter (the parameter and buffer names of CONTRACTS.md section 3), and the
+runtime controls exposed by hyplora._C must work. Skips when this build has no
+compiler/runtime linked in."""
+import json
+
+import pytest
+
+import hyplora
+from hyplora import jit
+
+pytestmark = pytest.mark.skipif(not jit.compiled_in(),
+                                reason="hyplora built without libhypc/libhyprt (no JIT)")
+
+# What JitAdapter.cpp binds by name; everything else must be a metadata buffer.
+FRONTEND_TENSORS = {"x", "y", "A", "B", "k", "s", "w", "stats", "dY", "dy", "dx", "dA", "dB",
+                    "dk", "ds"}
+FRONTEND_INTS = {"M", "K", "N", "r"}
+FRONTEND_FLOATS = {"scaling", "max_sinh_arg"}
+
+
+@pytest.mark.parametrize("variant,convention", [("hyplora", "reference"), ("hyplora", "lorentz"),
+                                                ("hyplora_simplified", "reference"),
+                                                ("lora", "reference")])
+@pytest.mark.parametrize("act", ["f32", "bf16", "f16"])
+def test_compiled_programs_are_bindable_by_the_frontend(variant, convention, act):
+    out = jit.compile_adapter(variant, convention, act, 72, 40, 8)
+    assert out["ok"], out["error"]
+    meta = json.loads(out["metadata_json"])
+    assert set(meta["programs"]) >= {"forward", "backward"}
+    names = {k["name"] for k in meta["kernels"]}
+    for entry in ("forward", "backward"):
+        assert set(meta["programs"][entry]) <= names
+    buffers = meta["buffers"]
+    for kernel in meta["kernels"]:
+        for p in kernel["params"]:
+            n, kind = p["name"], p["kind"]
+            if kind == "ptr":
+                assert n in FRONTEND_TENSORS or n in buffers, f"{kernel['name']}: {n}"
+                if n not in FRONTEND_TENSORS:
+                    for sym in buffers[n]["shape"]:
+                        assert isinstance(sym, int) or sym in FRONTEND_INTS, (n, sym)
+            elif kind in ("i32", "i64"):
+                assert n in FRONTEND_INTS, f"{kernel['name']}: integer param {n}"
+            else:
+                assert n in FRONTEND_FLOATS, f"{kernel['name']}: float param {n}"
+    # Shapes of the tensors the frontend allocates agree with the metadata.
+    for n, shape in {"w": ["M", "r"], "stats": ["M", 4], "x": ["M", "K"], "y": ["M", "N"]}.items():
+        if n in buffers:
+            assert buffers[n]["shape"] == shape, n
+    for n in ("w", "stats", "dA", "dB"):
+        if n in buffers:
+            assert buffers[n]["elem"] == "f32", n
+    for n in ("x", "y", "dY", "dx"):
+        if n in buffers:
+            assert buffers[n]["elem"] == act, n
+
+
+def test_compile_errors_come_back_as_text():
+    out = jit.compile_adapter("no_such_variant", "reference", "bf16", 8, 8, 2)
+    assert not out["ok"] and out["error"]
+
+
+def test_runtime_controls(tmp_path):
+    old = jit.autotune_mode()
+    try:
+        jit.set_autotune_mode("0")
+        assert jit.autotune_mode() == "0"
+        with pytest.raises(RuntimeError):
+            jit.set_autotune_mode("sometimes")
+    finally:
+        jit.set_autotune_mode(old)
+    stats = jit.cache_stats(str(tmp_path / "cache"))
+    assert stats["kernel_entries"] == 0
+    jit.clear_cache(str(tmp_path / "cache"))
+    assert isinstance(jit.cache_dir(), str) and jit.cache_dir()
+    assert jit.compiler_version().startswith("hypc")
+
+
+def test_cpu_calls_do_not_use_the_jit():
+    import torch
+    before = jit.counters()
+    m = hyplora.HypLoRALinear(torch.nn.Linear(8, 4), r=2, alpha=4)
+    m(torch.randn(3, 8)).sum().backward()
+    assert jit.counters() == before
