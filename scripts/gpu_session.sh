@@ -48,7 +48,7 @@ for stage in "$@"; do
     tp="$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
     pb="$(python3 -c 'import pybind11;print(pybind11.get_cmake_dir())' 2>/dev/null)"
     stage_run build 900 bash -c "cmake -G Ninja -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release \
-      -DHYP_PREBUILT_DIR=$here/prebuilt -DHYP_BUILD_TESTS=OFF -DPython3_EXECUTABLE=$(command -v python3) \
+      -DHYP_PREBUILT_DIR=$here/prebuilt -DHYP_BUILD_TESTS=OFF -DPython3_EXECUTABLE=$(command -v python3) -DPython_EXECUTABLE=$(command -v python3) \
       -DCMAKE_PREFIX_PATH='$tp;$pb' && ninja -C build-gpu -j 16" ;;
   runtime)
     for t in prebuilt/bin/*Tests; do stage_run "gtest-$(basename $t)" 300 "$t"; done

@@ -4,7 +4,8 @@ Every function here is written op by op from the formulas (no fusion identity,
 no hand-written gradient) so that autograd, run in float64, gives the exact
 gradients the compiled and C++ kernels are checked against. It follows the
 reference implementation's clamps literally, including its `1/K` time
-recompute (convention "reference") next to the textbook `K` ("lorentz").
+recompute (convention "reference"); convention "lorentz" uses the textbook
+time sqrt(K + |u|^2), whose log map is exactly asinh(|u| / sqrt(K)).
 
 The gradient clip of the raw curvature is *not* applied here (it is a property
 of training, not of the function); `clip_k_grad` gives it when wanted.
@@ -35,10 +36,14 @@ def hyplora_delta(x: torch.Tensor, A: torch.Tensor, B: torch.Tensor, k: torch.Te
     a = torch.clamp(n / s / S, max=max_sinh_arg)
     xs = S * torch.sinh(a) * (x / n)                       # expmap0, space part
     u = (xs @ A.t()) @ B.t()                               # low-rank transform
+    if convention == "lorentz":
+        # time sqrt(K + |u|^2): arccosh(time / S) = asinh(|u| / S), no dead zone;
+        # the norm is clamped before the asinh too, so g -> 1 as u -> 0 (as the
+        # compiler's passes/lib/AdapterPrograms.cpp does).
+        m = torch.linalg.vector_norm(u, dim=-1, keepdim=True).clamp(min=1e-7)
+        return S * torch.asinh(m / S) * u / m
     if convention == "reference":
         t = (u.pow(2).sum(-1, keepdim=True) + 1.0 / K.clamp(min=1e-6)).sqrt()
-    elif convention == "lorentz":
-        t = (u.pow(2).sum(-1, keepdim=True) + K).sqrt()
     else:
         raise ValueError(f"unknown convention {convention!r}")
     u_norm = torch.linalg.vector_norm(u, dim=-1, keepdim=True).clamp(min=1e-7)

@@ -73,12 +73,21 @@ at::Tensor timeOffset(const Curvature &cv, Convention conv) {
 
 void hyploraOutputSide(HypLoRARows &rows, const at::Tensor &q, const Curvature &cv,
                        Convention conv) {
+  if (conv == Convention::Lorentz) {
+    // time sqrt(K + |u|^2): arccosh(time / S) = asinh(|u| / S) exactly, no
+    // dead zone; |u| clamped before the asinh too, so g -> 1 as u -> 0 (the
+    // compiler's lowering, passes/lib/AdapterPrograms.cpp, does the same).
+    rows.uNorm = at::sqrt(q);
+    rows.nu = rows.uNorm.clamp_min(kNormEps);
+    rows.ac = at::asinh(rows.nu / cv.S);
+    rows.g = cv.S * rows.ac / rows.nu;
+    return;
+  }
   at::Tensor offset = timeOffset(cv, conv);
   rows.t = at::sqrt(q + offset);
   rows.th = rows.t / cv.S;
-  // th - 1 without the cancellation of forming th first: (t^2 - K) / (S (t + S)).
-  // In the lorentz convention t^2 - K = q exactly, so small |u| keep their
-  // precision (fp32 cannot resolve th - 1 ~ 1e-6 from th itself).
+  // th - 1 without the cancellation of forming th first: (t^2 - K) / (S (t + S))
+  // (fp32 cannot resolve th - 1 ~ 1e-6 from th itself).
   rows.thm1 = (q + (offset - cv.K)) / (cv.S * (rows.t + cv.S));
   at::Tensor small = at::sqrt(2.0 * rows.thm1.clamp_min(kThetaEps));
   at::Tensor large = at::acosh(rows.th.clamp_min(kAcoshMin));
@@ -187,26 +196,30 @@ BackwardResult referenceBackward(const at::Tensor &gradY, const at::Tensor &x,
     at::Tensor q = rowDot(Gv, v).clamp_min(0.0);
     hyploraOutputSide(r, q, cv, cfg.convention);
 
+    at::Tensor dgdq, dgdK, dSdK = 0.5 / cv.S;
+    // d nu / d q (nu = max(sqrt q, 1e-7)).
+    at::Tensor dnudq = maskOf(r.uNorm >= kNormEps, ct) / (2.0 * r.uNorm.clamp_min(kNormEps));
+    if (cfg.convention == Convention::Lorentz) {
+      // g = asinh(z) / z with z = nu / S: dg/dz = (z / sqrt(1 + z^2) - asinh z) / z^2.
+      at::Tensor z = r.nu / cv.S;
+      at::Tensor dgdz = (z / at::sqrt(1.0 + z * z) - r.ac) / (z * z);
+      dgdq = dgdz / cv.S * dnudq;
+      dgdK = dgdz * (-r.nu / (cv.S * cv.S)) * dSdK;
+    } else {
     // d ac / d th, zero where a clamp holds the value constant.
     at::Tensor invAcSmall = maskOf(r.thm1 >= kThetaEps, ct) / r.ac;
     at::Tensor thSafe = r.th.clamp_min(kThetaLin);
     at::Tensor invAcLarge = maskOf(r.th >= kAcoshMin, ct) / at::sqrt(thSafe * thSafe - 1.0);
     at::Tensor dacdth = at::where(r.th < kThetaLin, invAcSmall, invAcLarge);
-    // d nu / d q (nu = max(sqrt q, 1e-7)).
-    at::Tensor dnudq = maskOf(r.uNorm >= kNormEps, ct) / (2.0 * r.uNorm.clamp_min(kNormEps));
     at::Tensor dthdq = 1.0 / (2.0 * r.t * cv.S);
-    at::Tensor dgdq = cv.S / r.nu * dacdth * dthdq - cv.S * r.ac / (r.nu * r.nu) * dnudq;
-    // d offset / dK: -1/K^2 (reference, where K >= 1e-6) or 1 (lorentz).
-    at::Tensor doffdK = cfg.convention == Convention::Reference
-                            ? maskOf(cv.K >= kCurvEps, ct) * (-1.0 / (cv.K * cv.K))
-                            : at::ones({}, xa.options());
-    at::Tensor dSdK = 0.5 / cv.S;
-    // th = t / S: dth/dK = (doff/dK K - t^2) / (2 t S^3) with t^2 = q + offset;
-    // the constant part is formed first so lorentz (doff/dK K - K = 0) keeps
-    // -q / (2 t S^3) free of cancellation.
+    dgdq = cv.S / r.nu * dacdth * dthdq - cv.S * r.ac / (r.nu * r.nu) * dnudq;
+    // d offset / dK = -1/K^2 where K >= 1e-6 (offset = 1/max(K, 1e-6)).
+    at::Tensor doffdK = maskOf(cv.K >= kCurvEps, ct) * (-1.0 / (cv.K * cv.K));
+    // th = t / S: dth/dK = (doff/dK K - t^2) / (2 t S^3) with t^2 = q + offset.
     at::Tensor constPart = doffdK * cv.K - timeOffset(cv, cfg.convention);
     at::Tensor dthdK = (constPart - q) / (2.0 * r.t * cv.S * cv.K);
-    at::Tensor dgdK = dSdK * r.ac / r.nu + cv.S / r.nu * dacdth * dthdK;
+    dgdK = dSdK * r.ac / r.nu + cv.S / r.nu * dacdth * dthdK;
+    }
 
     at::Tensor dg = rowDot(p, v) * cfg.scaling; // w = scaling * g * v
     at::Tensor dq = dg * dgdq;

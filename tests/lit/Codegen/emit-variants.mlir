@@ -5,7 +5,7 @@
 // RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-cuda | FileCheck %s --check-prefix=LORENTZ
 // RUN: sed -e 's/VARIANT/hyplora_simplified/g' -e 's/CONV/reference/g' -e 's/ACT/f16/g' -e 's/KD/64/g' -e 's/ND/40/g' -e 's/RK/8/g' %S/Inputs/adapter.mlir.in \
 // RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-cuda | FileCheck %s --check-prefix=SIMPLIFIED
-// RUN: sed -e 's/VARIANT/lora/g' -e 's/CONV/reference/g' -e 's/ACT/f32/g' -e 's/KD/64/g' -e 's/ND/40/g' -e 's/RK/8/g' %S/Inputs/adapter.mlir.in \
+// RUN: sed -e 's/VARIANT/lora/g' -e 's/CONV/reference/g' -e 's/ACT/bf16/g' -e 's/KD/13/g' -e 's/ND/7/g' -e 's/RK/4/g' %S/Inputs/adapter.mlir.in \
 // RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-cuda | FileCheck %s --check-prefix=LORA
 
 // LORENTZ: typedef float hyp_act_t;
