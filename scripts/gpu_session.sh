@@ -55,10 +55,10 @@ for stage in "$@"; do
     [ -x scripts/gpu_runtime_tests.sh ] && stage_run runtime-gpu 600 bash scripts/gpu_runtime_tests.sh "$R" ;;
   pytest)
     # The suites that touch CUDA (the rest is covered by CI on the CPU).
-    stage_run pytest 600 python3 -m pytest -q -rs -p no:cacheprovider tests/python/test_ops*.py \
+    stage_run pytest 300 python3 -m pytest -q -rs -p no:cacheprovider tests/python/test_ops*.py \
       tests/python/test_modules*.py tests/python/test_model_api*.py tests/python/test_analysis_delta.py ;;
   pytest-all) stage_run pytest-all 900 python3 -m pytest -q -rs -p no:cacheprovider tests/python ;;
-  bench)      stage_run bench 600 python3 bench/run.py --quick --out "$R/bench" ;;
+  bench)      stage_run bench 280 python3 bench/run.py --quick --out "$R/bench" ;;
   bench-full) stage_run bench-full 900 python3 bench/run.py --out "$R/bench" ;;
   analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
   finetune)   stage_run finetune 600 bash scripts/main_job.sh ;;
