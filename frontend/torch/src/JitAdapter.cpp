@@ -127,10 +127,9 @@ ProgramTable &table() {
 }
 
 std::string layerKey(const AdapterConfig &cfg, const char *act, int64_t K, int64_t N, int64_t r) {
-  std::ostringstream os;
-  os << cfg.variantName << '/' << cfg.conventionName << '/' << act << "/K" << K << "/N" << N
-     << "/r" << r << "/amax" << cfg.maxSinhArg;
-  return os.str();
+  return cfg.variantName + '/' + cfg.conventionName + '/' + act + "/K" + std::to_string(K) +
+         "/N" + std::to_string(N) + "/r" + std::to_string(r) + "/amax" +
+         std::to_string(cfg.maxSinhArg);
 }
 
 /// Compiles (libhypc) and loads (libhyprt) the program of one layer shape.
