@@ -55,7 +55,7 @@ for stage in "$@"; do
     [ -x scripts/gpu_runtime_tests.sh ] && stage_run runtime-gpu 600 bash scripts/gpu_runtime_tests.sh "$R" ;;
   pytest)
     # The suites that touch CUDA (the rest is covered by CI on the CPU).
-    stage_run pytest 300 python3 -m pytest -q -rs -p no:cacheprovider tests/python/test_ops*.py \
+    stage_run pytest 300 python3 -m pytest -v --tb=line -rfs -p no:cacheprovider tests/python/test_ops*.py \
       tests/python/test_modules*.py tests/python/test_model_api*.py tests/python/test_analysis_delta.py ;;
   pytest-all) stage_run pytest-all 900 python3 -m pytest -q -rs -p no:cacheprovider tests/python ;;
   bench)      stage_run bench 280 python3 bench/run.py --quick --out "$R/bench" ;;

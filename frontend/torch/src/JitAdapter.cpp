@@ -31,7 +31,6 @@
 
 #include <map>
 #include <memory>
-#include <sstream>
 #include <unordered_map>
 #endif
 

@@ -17,15 +17,18 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <sstream>
 
 namespace hyplora {
 namespace {
 
+// Formats without iostreams: on the GPU machine (g++ 13, torch 2.11) number
+// formatting through an ostream inside this library crashed in the locale
+// facets (seen 2026-11-25), so messages are built from std::to_string.
 std::string shapeOf(const at::Tensor &t) {
-  std::ostringstream os;
-  os << t.sizes();
-  return os.str();
+  std::string out = "[";
+  for (int64_t i = 0; i < t.dim(); ++i)
+    out += (i ? ", " : "") + std::to_string(t.size(i));
+  return out + "]";
 }
 
 bool isActivationDtype(at::ScalarType t) {
