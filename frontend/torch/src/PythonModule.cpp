@@ -155,12 +155,72 @@ PYBIND11_MODULE(_C, m) {
         hyp::rt::setAutotuneMode(mode);
       },
       py::arg("mode"), "'0' | '1' | 'exhaustive' (as HYP_AUTOTUNE).");
+  // Any hand-written kernel with metadata (docs/CONTRACTS.md section 2) runs
+  // through the same NVRTC/cache/autotuner as the compiler's kernels; the
+  // analysis package's four-point delta kernel is the first user. Arguments
+  // are plain numbers: tensors travel as data_ptr() integers, typed by the
+  // metadata's param kinds, so this TU still needs no torch Python bindings.
+  py::class_<hyp::rt::Program, std::shared_ptr<hyp::rt::Program>>(m, "RuntimeProgram")
+      .def_property_readonly("kernels", [](const hyp::rt::Program &p) {
+        std::vector<std::string> names;
+        for (const auto &k : p.metadata().kernels) names.push_back(k.name);
+        return names;
+      });
+  m.def(
+      "runtime_load_program",
+      [](const std::string &cudaSource, const std::string &metadataJson) {
+        std::shared_ptr<hyp::rt::Program> program;
+        throwIfFailed(hyp::rt::loadProgram(cudaSource, metadataJson, &program));
+        return program;
+      },
+      py::arg("cuda_source"), py::arg("metadata_json"),
+      "Parse metadata + keep source; kernels compile (NVRTC, disk cache) on first launch.");
+  m.def(
+      "runtime_launch_kernel",
+      [](hyp::rt::Program &program, const std::string &kernel, const py::dict &args,
+         uintptr_t stream) {
+        const hyp::rt::KernelInfo *info = nullptr;
+        for (const auto &k : program.metadata().kernels)
+          if (k.name == kernel) info = &k;
+        if (!info)
+          throw std::invalid_argument("runtime_launch_kernel: program has no kernel '" + kernel + "'");
+        hyp::rt::ArgMap map;
+        for (const auto &param : info->params) {
+          if (!args.contains(param.name))
+            throw std::invalid_argument("runtime_launch_kernel: missing argument '" + param.name +
+                                        "' of kernel '" + kernel + "'");
+          py::handle v = args[py::str(param.name)];
+          switch (param.kind) {
+          case hyp::rt::ParamKind::Ptr:
+            map[param.name] = hyp::rt::ArgValue::pointer(
+                reinterpret_cast<void *>(static_cast<uintptr_t>(v.cast<unsigned long long>())));
+            break;
+          case hyp::rt::ParamKind::I32: map[param.name] = hyp::rt::ArgValue::int32(v.cast<int32_t>()); break;
+          case hyp::rt::ParamKind::I64: map[param.name] = hyp::rt::ArgValue::int64(v.cast<int64_t>()); break;
+          case hyp::rt::ParamKind::F32: map[param.name] = hyp::rt::ArgValue::float32(v.cast<float>()); break;
+          }
+        }
+        for (auto item : args)
+          if (!map.count(item.first.cast<std::string>()))
+            throw std::invalid_argument("runtime_launch_kernel: kernel '" + kernel +
+                                        "' has no parameter '" + item.first.cast<std::string>() + "'");
+        hyp::rt::Status st;
+        {
+          py::gil_scoped_release release;
+          st = hyp::rt::launchKernel(program, kernel, map, reinterpret_cast<void *>(stream));
+        }
+        throwIfFailed(st);
+      },
+      py::arg("program"), py::arg("kernel"), py::arg("args"), py::arg("stream") = 0,
+      "Launch one kernel (autotuned per shape bucket on first use). args: metadata param "
+      "name -> int (pointers as data_ptr()) or float; stream: a CUstream as int.");
   m.def("print_autotuning", &hyp::rt::printAutotuning);
   m.def("set_print_autotuning", &hyp::rt::setPrintAutotuning, py::arg("enabled"));
 #else
   for (const char *name : {"compiler_version", "compile_adapter", "compile_ir", "driver_available",
                            "cache_dir", "cache_stats", "clear_cache", "autotune_mode",
-                           "set_autotune_mode", "print_autotuning", "set_print_autotuning"})
+                           "set_autotune_mode", "print_autotuning", "set_print_autotuning",
+                           "runtime_load_program", "runtime_launch_kernel"})
     m.def(name, [](py::args, py::kwargs) { noJit(); });
 #endif
 }

@@ -67,7 +67,8 @@ class _RuntimeLauncher:
 
     def launch(self, args: dict, device: torch.device) -> None:
         stream = torch.cuda.current_stream(device).cuda_stream
-        self._launch(self._program, KERNEL_NAME, args, stream)
+        plain = {k: (v.data_ptr() if isinstance(v, torch.Tensor) else v) for k, v in args.items()}
+        self._launch(self._program, KERNEL_NAME, plain, stream)
 
 
 def compile_cubin(arch: str = "sm_90", tunables: Optional[dict] = None) -> bytes:
