@@ -101,6 +101,82 @@ std::vector<Tunable> stripTunables(const std::string &prefix, const AdapterSpec 
 }
 
 std::string flag(bool b) { return b ? "true" : "false"; }
+
+//===----------------------------------------------------------------------===//
+// Tensor-core column skeletons (HypTensorCore.cuh): bf16 activations, rank a
+// multiple of 8. fp16 stays on SIMT: the fp32 operands (w, dH, A, B) would be
+// split into fp16 hi/lo parts, whose 5-bit exponent overflows past 65504 and
+// loses the lo part below 6e-8 (bf16 keeps fp32's range).
+// The geometry below mirrors the structs HypTcUp/HypTcDb/HypTcDx (kept in
+// sync by their static_asserts, which the NVRTC all-configs test compiles).
+//===----------------------------------------------------------------------===//
+bool useTensorCores(const AdapterSpec &spec) {
+  return spec.actDType == ActDType::BF16 && spec.rank % 8 == 0 && spec.rank <= 128;
+}
+int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+int64_t tcLd(int64_t kt) { return kt + 8; }
+/// Column tile of each skeleton: as wide as 48 KiB of static shared memory allows.
+int64_t tcUpCols(int64_t r) { return r <= 32 ? 128 : (r <= 64 ? 64 : 32); }
+int64_t tcDbCols(int64_t) { return 128; }
+int64_t tcDxCols(int64_t r) { return r <= 32 ? 64 : 32; }
+int64_t tcUpSmem(int64_t r) {
+  int64_t subm = 32, ldr = tcLd(roundUp(r, 16)), bn = tcUpCols(r);
+  return 2 * bn * ldr * 2 + 2 * subm * ldr * 2 + subm * (bn + 1) * 4;
+}
+int64_t tcDbSmem(int64_t r) {
+  int64_t ldm = tcLd(r <= 64 ? 64 : 32), bn = tcDbCols(r);
+  return bn * ldm * 2 + 2 * r * ldm * 2;
+}
+int64_t tcDxSmem(int64_t r) {
+  int64_t subm = r <= 64 ? 32 : 16, rp = roundUp(r, 16), ldr = tcLd(rp), ldm = tcLd(subm),
+          bk = tcDxCols(r);
+  return 2 * bk * ldr * 2 + 2 * subm * ldr * 2 + 2 * rp * ldm * 2 + bk * ldm * 2 +
+         subm * (bk + 1) * 4;
+}
+/// Mirrors HypTcRow<BM, R, THREADS>::SMEM_BYTES (tensor-core row-reduce).
+int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
+  int64_t kc = r <= 32 ? 128 : 64, cpr = kc / 8, rp = roundUp(r, 16), ldk = tcLd(kc),
+          ldh = r + 1, warps = threads / 32, tiles = (rp / 16) * (bm / 8),
+          tw = std::min(tiles, warps), ks = warps / tw;
+  int64_t load = 2 * rp * ldk * 2 + bm * ldk * 2;
+  int64_t epi = std::max<int64_t>(ks, 3) * bm * ldh * 4;
+  return std::max(load, epi) + bm * cpr * 4 + bm * 16;
+}
+/// Row-reduce on tensor cores: BLOCK_M rows {8..64} (those that fit for every
+/// THREADS) x THREADS {128, 256}; no VEC (16-byte loads whenever aligned).
+std::vector<Tunable> tcRowTunables(const std::string &prefix, int64_t r) {
+  std::vector<int64_t> threads = {128, 256}, blocks;
+  for (int64_t bm : {8, 16, 32, 64}) {
+    bool all = true;
+    for (int64_t t : threads)
+      all &= tcRowSmem(bm, r, t) <= kSmemLimitBytes;
+    if (all)
+      blocks.push_back(bm);
+  }
+  int64_t def = std::find(blocks.begin(), blocks.end(), 32) != blocks.end() ? 32 : blocks.back();
+  return {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", threads, 128}};
+}
+/// Tiles (16 x 8) per warp of an mt x nt accumulator tile.
+int64_t tilesPerWarp(int64_t mt, int64_t nt, int64_t threads) {
+  int64_t tiles = (mt / 16) * (nt / 8), warps = threads / 32;
+  return (tiles + warps - 1) / warps;
+}
+/// THREADS {128, 256} x ROWS {64, 128, 256, 512}: at most 8 configs. Configs
+/// whose persistent accumulators (accTiles(threads) 16x8 tiles per warp, 4
+/// registers each) would pass 64 registers per thread are dropped.
+template <class AccTiles>
+std::vector<Tunable> tcTunables(const std::string &prefix, AccTiles accTiles,
+                                int64_t defaultRows) {
+  std::vector<int64_t> threads;
+  for (int64_t t : {128, 256})
+    if (accTiles(t) * 4 <= 64)
+      threads.push_back(t);
+  if (threads.empty())
+    threads.push_back(256);
+  int64_t defThreads = threads.front();
+  return {{prefix + "THREADS", threads, defThreads},
+          {prefix + "ROWS", {64, 128, 256, 512}, defaultRows}};
+}
 } // namespace
 
 const char *hyp::emitter::toString(Variant v) {
@@ -159,6 +235,13 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   const std::string act = actElem(spec.actDType);
   const bool hasG = spec.hyperbolic(), hasK = spec.hasCurvature(), hasS = spec.hasNormScale();
   const int64_t cols = stripCols(spec.rank);
+  // bf16 activations run the column kernels on tensor cores (HypTensorCore.cuh).
+  const bool tc = useTensorCores(spec);
+  if (tc && (tcUpSmem(spec.rank) > kSmemLimitBytes || tcDbSmem(spec.rank) > kSmemLimitBytes ||
+             tcDxSmem(spec.rank) > kSmemLimitBytes))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "internal: tensor-core tile geometry exceeds 48 KiB for r = " +
+                                       llvm::Twine(spec.rank));
   auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   auto kArg = [&] { return hasK ? "k" : "nullptr"; };
   auto sArg = [&] { return hasS ? "s" : "nullptr"; };
@@ -187,14 +270,23 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.params.push_back(ptr("stats", "f32", "write"));
     k.params.push_back(i64("M"));
     k.params.push_back(f32("scaling"));
-    k.tunables = rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
     k.grid[0] = GridAxis::over("M", "FWD_DOWN_BLOCK_M");
     k.grid[1] = k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_DOWN_THREADS";
-    k.body = llvm::formatv("hyp_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
-                           "FWD_DOWN_VEC, HYP_K, {0}>(x, A, {1}, {2}, {3}, w, stats, M, scaling);",
-                           flag(hasG), gArg(), kArg(), sArg())
-                 .str();
+    if (tc) {
+      k.tunables = tcRowTunables("FWD_DOWN_", spec.rank);
+      k.body = llvm::formatv("hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
+                             "HYP_K, {0}>(x, A, {1}, {2}, {3}, w, stats, M, scaling);",
+                             flag(hasG), gArg(), kArg(), sArg())
+                   .str();
+    } else {
+      k.tunables = rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
+      k.body = llvm::formatv("hyp_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
+                             "FWD_DOWN_VEC, HYP_K, {0}>(x, A, {1}, {2}, {3}, w, stats, M, "
+                             "scaling);",
+                             flag(hasG), gArg(), kArg(), sArg())
+                   .str();
+    }
     prog.kernels.push_back(k);
   }
   {
@@ -203,15 +295,25 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.summary = "row-update of y: y += w B^T (y holds W x + b on entry)";
     k.params = {ptr("w", "f32", "read"), ptr("B", "f32", "read"), ptr("y", act, "readwrite"),
                 i64("M")};
-    k.tunables = stripTunables("FWD_UP_", spec, /*registerAccumulators=*/false, 64);
-    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
+    if (tc) {
+      const int64_t bn = tcUpCols(spec.rank);
+      k.tunables = tcTunables("FWD_UP_", [](int64_t) { return 0; }, 128);
+      k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, bn));
+      k.body = llvm::formatv("hyp_tc_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, "
+                             "HYP_N>(w, B, y, M);",
+                             bn)
+                   .str();
+    } else {
+      k.tunables = stripTunables("FWD_UP_", spec, /*registerAccumulators=*/false, 64);
+      k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
+      k.body = llvm::formatv("hyp_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
+                             "(w, B, y, M);",
+                             cols)
+                   .str();
+    }
     k.grid[1] = GridAxis::over("M", "FWD_UP_ROWS");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_UP_THREADS";
-    k.body = llvm::formatv("hyp_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
-                           "(w, B, y, M);",
-                           cols)
-                 .str();
     prog.kernels.push_back(k);
   }
   {
@@ -231,17 +333,28 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     if (hasS) k.params.push_back(ptr("ds", "f32", "accumulate"));
     k.params.push_back(i64("M"));
     k.params.push_back(f32("scaling"));
-    k.tunables = rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
     k.grid[0] = GridAxis::over("M", "BWD_DY_BLOCK_M");
     k.grid[1] = k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DY_THREADS";
-    k.body = llvm::formatv("hyp_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, BWD_DY_VEC, "
-                           "HYP_N, {0}>(dY, B, w, stats, {1}, {2}, {3}, dH, {4}, {5}, {6}, {7}, "
-                           "M, scaling);",
-                           flag(hasG), gArg(), kArg(), sArg(), hasG ? "beta" : "nullptr",
-                           hasG ? "R" : "nullptr", hasK ? "dk" : "nullptr",
-                           hasS ? "ds" : "nullptr")
-                 .str();
+    if (tc) {
+      k.tunables = tcRowTunables("BWD_DY_", spec.rank);
+      k.body = llvm::formatv("hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, "
+                             "HYP_N, {0}>(dY, B, w, stats, {1}, {2}, {3}, dH, {4}, {5}, {6}, "
+                             "{7}, M, scaling);",
+                             flag(hasG), gArg(), kArg(), sArg(), hasG ? "beta" : "nullptr",
+                             hasG ? "R" : "nullptr", hasK ? "dk" : "nullptr",
+                             hasS ? "ds" : "nullptr")
+                   .str();
+    } else {
+      k.tunables = rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
+      k.body = llvm::formatv("hyp_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, "
+                             "BWD_DY_VEC, HYP_N, {0}>(dY, B, w, stats, {1}, {2}, {3}, dH, {4}, "
+                             "{5}, {6}, {7}, M, scaling);",
+                             flag(hasG), gArg(), kArg(), sArg(), hasG ? "beta" : "nullptr",
+                             hasG ? "R" : "nullptr", hasK ? "dk" : "nullptr",
+                             hasS ? "ds" : "nullptr")
+                   .str();
+    }
     prog.kernels.push_back(k);
   }
   {
@@ -255,15 +368,26 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     }
     k.params.push_back(ptr("dB", "f32", "accumulate"));
     k.params.push_back(i64("M"));
-    k.tunables = stripTunables("BWD_DB_", spec, /*registerAccumulators=*/true, 256);
-    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
+    if (tc) {
+      const int64_t bn = tcDbCols(spec.rank), r = spec.rank;
+      k.tunables = tcTunables(
+          "BWD_DB_", [&](int64_t t) { return tilesPerWarp(bn, r, t); }, 256);
+      k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, bn));
+      k.body = llvm::formatv("hyp_tc_bwd_db_body<{0}, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, "
+                             "HYP_N, {1}>(dY, w, {2}, {3}, dB, M);",
+                             bn, flag(hasG), hasG ? "B" : "nullptr", hasG ? "R" : "nullptr")
+                   .str();
+    } else {
+      k.tunables = stripTunables("BWD_DB_", spec, /*registerAccumulators=*/true, 256);
+      k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
+      k.body = llvm::formatv("hyp_bwd_db_body<{0}, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, "
+                             "{1}>(dY, w, {2}, {3}, dB, M);",
+                             cols, flag(hasG), hasG ? "B" : "nullptr", hasG ? "R" : "nullptr")
+                   .str();
+    }
     k.grid[1] = GridAxis::over("M", "BWD_DB_ROWS");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DB_THREADS";
-    k.body = llvm::formatv("hyp_bwd_db_body<{0}, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, {1}>"
-                           "(dY, w, {2}, {3}, dB, M);",
-                           cols, flag(hasG), hasG ? "B" : "nullptr", hasG ? "R" : "nullptr")
-                 .str();
     prog.kernels.push_back(k);
   }
   {
@@ -275,15 +399,26 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.params.push_back(ptr("dx", act, "readwrite"));
     k.params.push_back(ptr("dA", "f32", "accumulate"));
     k.params.push_back(i64("M"));
-    k.tunables = stripTunables("BWD_DX_", spec, /*registerAccumulators=*/true, 256);
-    k.grid[0] = GridAxis::fixed(ceilDiv(spec.inFeatures, cols));
+    if (tc) {
+      const int64_t bk = tcDxCols(spec.rank), rp = roundUp(spec.rank, 16);
+      k.tunables = tcTunables(
+          "BWD_DX_", [&](int64_t t) { return tilesPerWarp(rp, bk, t); }, 256);
+      k.grid[0] = GridAxis::fixed(ceilDiv(spec.inFeatures, bk));
+      k.body = llvm::formatv("hyp_tc_bwd_dx_body<{0}, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, "
+                             "HYP_K, {1}>(x, A, dH, {2}, dx, dA, M);",
+                             bk, flag(hasG), hasG ? "beta" : "nullptr")
+                   .str();
+    } else {
+      k.tunables = stripTunables("BWD_DX_", spec, /*registerAccumulators=*/true, 256);
+      k.grid[0] = GridAxis::fixed(ceilDiv(spec.inFeatures, cols));
+      k.body = llvm::formatv("hyp_bwd_dx_body<{0}, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, "
+                             "{1}>(x, A, dH, {2}, dx, dA, M);",
+                             cols, flag(hasG), hasG ? "beta" : "nullptr")
+                   .str();
+    }
     k.grid[1] = GridAxis::over("M", "BWD_DX_ROWS");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DX_THREADS";
-    k.body = llvm::formatv("hyp_bwd_dx_body<{0}, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, {1}>"
-                           "(x, A, dH, {2}, dx, dA, M);",
-                           cols, flag(hasG), hasG ? "beta" : "nullptr")
-                 .str();
     prog.kernels.push_back(k);
   }
 

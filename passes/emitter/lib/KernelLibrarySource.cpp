@@ -1,14 +1,23 @@
-//===- KernelLibrarySource.cpp - HypKernelLib.cuh, embedded ----------------===//
+//===- KernelLibrarySource.cpp - the skeleton library, embedded ------------===//
+//
+// HypKernelLib.cuh (dual numbers, SIMT skeletons) followed by HypTensorCore.cuh
+// (mma.sync skeletons for bf16 activations, which use HypKernelLib's helpers).
+//
+//===----------------------------------------------------------------------===//
 #include "hyp/Emitter/AdapterProgram.h"
 
 #include <string>
 
 #include "HypKernelLib.inc"
+#include "HypTensorCore.inc"
 
 llvm::StringRef hyp::emitter::kernelLibrarySource() {
   static const std::string text = [] {
     std::string s;
     for (const char *chunk : hyp_kernel_lib_chunks)
+      s += chunk;
+    s += "\n";
+    for (const char *chunk : hyp_tensor_core_chunks)
       s += chunk;
     return s;
   }();

@@ -11,6 +11,12 @@ Launch paths, in order of preference (``launcher_name()`` says which one ran):
 2. ``nvrtc``: a minimal direct NVRTC + driver launcher (ctypes), so the kernel
    can be checked and timed on a GPU machine where the runtime binding is not
    built. It uses the metadata's default tunables, no autotuning, no cache.
+Every integer kernel parameter is part of the runtime's tuning key unless the
+metadata lists it under "bucketed" (then its next power of two is): the base
+window (w_begin, w_count, extent) moves on every launch, so it is bucketed,
+else each launch would autotune again (measured on the H100: n = 2048 took
+40 s, mostly re-tuning).
+
 If neither works, callers use the torch implementation in delta.py (also the
 oracle the GPU tests compare the kernel against).
 """

@@ -6,7 +6,9 @@
 // __syncthreads (blocks one after another, so a function-scope `static` array
 // is exactly one block's shared memory). Atomics take a global mutex. bf16 and
 // fp16 are bit-exact software types with round-to-nearest-even conversions.
-// The kernels use no warp-level intrinsics, by design (HypKernelLib.cuh).
+// The kernels use no warp-level intrinsics, by design (HypKernelLib.cuh); the
+// tensor-core skeletons' mma.sync is replaced, under HYP_CPU_EMULATION, by a
+// per-lane scalar loop over the same shared-memory operands (HypTensorCore.cuh).
 //
 // hyp_emu_launch_<kernel>(void **args, gx, gy, gz, block) is exported for each
 // kernel by HYP_EMU_EXPORT(name), which the test appends to the source.
@@ -47,6 +49,17 @@ inline float atomicAdd(float *p, float v) {
   float old = *p;
   *p = old + v;
   return old;
+}
+
+inline float __uint_as_float(unsigned u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline unsigned __float_as_uint(float f) {
+  unsigned u;
+  std::memcpy(&u, &f, 4);
+  return u;
 }
 
 struct __nv_bfloat16 {

@@ -112,6 +112,21 @@ std::string EmulatedProgram::build(const std::string &source, const std::string 
     return "metadata does not parse: " + llvm::toString(md.takeError());
   metadata_ = std::move(*md);
   config_ = config;
+  // A config must be one the metadata lists (the autotuner only tries those):
+  // a value outside a kernel's list would test a kernel nobody runs.
+  for (auto &[name, value] : config)
+    for (const llvm::json::Value &k : *metadata().getArray("kernels"))
+      for (const llvm::json::Value &tv : *k.getAsObject()->getArray("tunables")) {
+        const llvm::json::Object &t = *tv.getAsObject();
+        if (*t.getString("name") != name)
+          continue;
+        bool listed = false;
+        for (const llvm::json::Value &v : *t.getArray("values"))
+          listed |= v.getAsInteger() == value;
+        if (!listed)
+          return "config " + name + "=" + std::to_string(value) + " is not among kernel " +
+                 k.getAsObject()->getString("name")->str() + "'s tunable values";
+      }
   const char *cxxEnv = std::getenv("HYP_EMU_CXX");
   auto cxx = llvm::sys::findProgramByName(cxxEnv && *cxxEnv ? cxxEnv : "c++");
   if (!cxx) {

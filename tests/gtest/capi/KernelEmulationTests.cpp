@@ -277,6 +277,17 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       {"BWD_DY_BLOCK_M", 8},    {"BWD_DY_THREADS", 64},   {"BWD_DY_VEC", 2},
       {"FWD_UP_THREADS", 64},   {"FWD_UP_ROWS", 64},      {"BWD_DB_THREADS", 64},
       {"BWD_DB_ROWS", 64},      {"BWD_DX_THREADS", 64},   {"BWD_DX_ROWS", 64}};
+  // The tensor-core column skeletons (bf16, r % 8 == 0) list other values.
+  std::map<std::string, int64_t> smallTc = small;
+  for (const char *k : {"FWD_DOWN_THREADS", "BWD_DY_THREADS", "FWD_UP_THREADS",
+                        "BWD_DB_THREADS", "BWD_DX_THREADS"})
+    smallTc[k] = 128;
+  // 8 warps; BWD_DY_BLOCK_M 8 with r <= 16 has one MMA tile: k split over all warps.
+  std::map<std::string, int64_t> wideTc = {
+      {"FWD_DOWN_BLOCK_M", 64}, {"FWD_DOWN_THREADS", 256}, {"BWD_DY_BLOCK_M", 8},
+      {"BWD_DY_THREADS", 256},  {"FWD_UP_THREADS", 256},   {"FWD_UP_ROWS", 64},
+      {"BWD_DB_THREADS", 256},  {"BWD_DB_ROWS", 64},       {"BWD_DX_THREADS", 256},
+      {"BWD_DX_ROWS", 64}};
   std::map<std::string, int64_t> large = {
       {"FWD_DOWN_BLOCK_M", 64}, {"FWD_DOWN_THREADS", 256}, {"FWD_DOWN_VEC", 4},
       {"BWD_DY_BLOCK_M", 32},   {"BWD_DY_THREADS", 256},   {"BWD_DY_VEC", 1},
@@ -289,10 +300,21 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       {"hyplora_reference_bf16_vec", "hyplora", "reference", "bf16", 64, 40, 8, 37, {}},
       {"hyplora_reference_f16_M1", "hyplora", "reference", "f16", 64, 40, 8, 1, {}},
       {"hyplora_lorentz_bf16_unaligned_small_cfg", "hyplora", "lorentz", "bf16", 64, 40, 8, 70,
-       small, true},
+       smallTc, true},
       {"hyplora_reference_f32_large_cfg", "hyplora", "reference", "f32", 136, 72, 16, 70, large},
       {"simplified_bf16", "hyplora_simplified", "reference", "bf16", 64, 40, 8, 37, {}},
       {"lora_f16", "lora", "reference", "f16", 13, 7, 4, 3, {}},
+      // Tensor-core column skeletons (bf16, r % 8 == 0; HypTensorCore.cuh): r = 32
+      // with K, N below one column tile, K not a multiple of 8 (scalar loads),
+      // several column tiles and row chunks (tails in both), r = 64, M = 1.
+      {"tc_hyplora_reference_bf16_r32", "hyplora", "reference", "bf16", 48, 24, 32, 37, {}},
+      {"tc_hyplora_lorentz_bf16_r8_k20", "hyplora", "lorentz", "bf16", 20, 24, 8, 19, wideTc},
+      {"tc_hyplora_reference_bf16_r16_tiles", "hyplora", "reference", "bf16", 136, 136, 16, 70,
+       wideTc},
+      {"tc_simplified_bf16_r64", "hyplora_simplified", "reference", "bf16", 40, 72, 64, 21, {}},
+      {"tc_lora_bf16_M1", "lora", "reference", "bf16", 48, 24, 16, 1, {}},
+      {"tc_hyplora_lorentz_bf16_r24_unaligned", "hyplora", "lorentz", "bf16", 56, 24, 24, 33,
+       {}, true},
       // The direct path (HYPLORA.md formulas, no pipeline) must agree too.
       {"direct_hyplora_reference_bf16", "hyplora", "reference", "bf16", 64, 40, 8, 37, {}, false,
        "emit=direct"},

@@ -35,17 +35,19 @@
 
 // CHECK-LABEL: hyp_fwd_up: row-update of y
 // CHECK: hyp_fwd_up(const float *__restrict__ w, const float *__restrict__ B, hyp_act_t *__restrict__ y, long long M)
-// CHECK-NEXT: hyp_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
+// bf16 activations, r % 8 == 0: the tensor-core skeletons (HypTensorCore.cuh).
+// CHECK-NEXT: hyp_tc_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
 
 // CHECK-LABEL: hyp_bwd_dy: row-reduce over dY
 // CHECK: hyp_bwd_dy(const hyp_act_t *__restrict__ dY, const float *__restrict__ B, const float *__restrict__ w, const float *__restrict__ stats, const float *__restrict__ G, const float *__restrict__ k, const float *__restrict__ s, float *__restrict__ dH, float *__restrict__ beta, float *R, float *dk, float *ds, long long M, float scaling)
 
 // CHECK-LABEL: hyp_bwd_db: column-reduce over dY
 // CHECK: hyp_bwd_db(const hyp_act_t *__restrict__ dY, const float *__restrict__ w, const float *__restrict__ B, const float *__restrict__ R, float *dB, long long M)
+// CHECK-NEXT: hyp_tc_bwd_db_body<128, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
 
 // CHECK-LABEL: hyp_bwd_dx: row-update of dx
 // CHECK: hyp_bwd_dx(const hyp_act_t *__restrict__ x, const float *__restrict__ A, const float *__restrict__ dH, const float *__restrict__ beta, hyp_act_t *__restrict__ dx, float *dA, long long M)
-// CHECK-NEXT: hyp_bwd_dx_body<128, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, true>(x, A, dH, beta, dx, dA, M);
+// CHECK-NEXT: hyp_tc_bwd_dx_body<64, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, true>(x, A, dH, beta, dx, dA, M);
 
 // llvm::json prints object keys sorted.
 // META: "adapter": {

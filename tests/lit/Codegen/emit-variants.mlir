@@ -24,8 +24,13 @@
 // SIMPLIFIED: *gs_out = scaling *
 // SIMPLIFIED-LABEL: hyp_fwd_down: row-reduce over x
 // SIMPLIFIED: const float *__restrict__ G, const float *__restrict__ k, float *__restrict__ w,
+// SIMPLIFIED-LABEL: hyp_fwd_up: row-update of y
+// fp16 activations keep the SIMT column skeletons (no tensor-core split for fp16).
+// SIMPLIFIED: hyp_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
 // SIMPLIFIED-LABEL: hyp_bwd_dy: row-reduce over dY
 // SIMPLIFIED: float *R, float *dk, long long M, float scaling)
+// SIMPLIFIED-LABEL: hyp_bwd_db: column-reduce over dY
+// SIMPLIFIED: hyp_bwd_db_body<128, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, true>
 
 // LORA-LABEL: void hyp_row_scalars(
 // LORA-NOT: hyp_sqrt(
@@ -36,3 +41,5 @@
 // LORA-NEXT: hyp_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, FWD_DOWN_VEC, HYP_K, false>(x, A, nullptr, nullptr, nullptr, w, stats, M, scaling);
 // LORA-LABEL: hyp_bwd_dx: row-update of dx
 // LORA: hyp_bwd_dx(const hyp_act_t *__restrict__ x, const float *__restrict__ A, const float *__restrict__ dH, hyp_act_t *__restrict__ dx, float *dA, long long M)
+// bf16 but r = 4 (not a multiple of 8): the SIMT skeleton.
+// LORA-NEXT: hyp_bwd_dx_body<128, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, false>(x, A, dH, nullptr, dx, dA, M);

@@ -1,0 +1,743 @@
+//===- HypTensorCore.cuh - tensor-core skeletons (bf16 activations) -*- CUDA -*-===//
+//
+// Pasted after HypKernelLib.cuh (same translation unit, same rules). Tensor-core
+// versions of the three column skeletons for bf16 activations: hyp_tc_fwd_up,
+// hyp_tc_bwd_db, hyp_tc_bwd_dx (docs/KERNELS.md). The SIMT ones stay for fp32
+// and fp16 activations and for ranks that are not a multiple of 8.
+//
+// Products are warp-level mma.sync m16n8k16 (bf16 x bf16 -> fp32) on operands
+// staged in shared memory. Activations (x, dY, y, dx) are exact in bf16. The
+// fp32 operands (A, B, w, dH) are split v = hi + lo, hi = bf16(v),
+// lo = bf16(v - hi), and a product is hi*act + lo*act, or for two fp32
+// operands hi*hi + lo*hi + hi*lo: about 2^-16 relative, fp32-like, so only the
+// bf16 rounding of the activations' I/O remains (HYPLORA.md section 5).
+//
+// Emulation: the one function that differs between the GPU and the CPU
+// emulation (tests/gtest/capi/CudaEmulation.h) is the MMA itself. Its operands
+// are shared-memory pointers; on sm_80+ a lane loads its fragments and issues
+// mma.sync, elsewhere (CPU emulation, older GPUs) the lane computes its own
+// four outputs with a scalar loop over the same bf16 operands. No lane reads
+// another lane's registers, so the emulation needs no warp barrier.
+//
+// Shared-memory operand layout: every operand is stored "k-contiguous" (the
+// reduction index is the fastest one), with a row stride of KT + 8 halves:
+// the fragment loads are then 32-bit and bank-conflict free (stride/2 words
+// is 4 mod 8). Operands that arrive k-strided from global memory (x and dY
+// when the reduction runs over rows, A when it runs over the rank) are
+// transposed while being stored, once per element.
+//
+//===----------------------------------------------------------------------===//
+
+typedef unsigned short hyp_u16; // a bf16 bit pattern
+typedef unsigned int hyp_u32;
+
+/// Rows of activations staged per step: 8 bf16 = one 16-byte transaction.
+struct alignas(16) hyp_u16x8 {
+  hyp_u16 e[8];
+};
+
+HYP_DEVICE_INLINE float hyp_bf16_bits_to_f32(hyp_u16 h) {
+  return __uint_as_float(((hyp_u32)h) << 16);
+}
+/// Round to nearest even (NaN stays a quiet NaN).
+HYP_DEVICE_INLINE hyp_u16 hyp_f32_to_bf16_bits(float f) {
+  hyp_u32 u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return (hyp_u16)((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (hyp_u16)(u >> 16);
+}
+/// v = hi + lo to ~2^-16 relative (both bf16).
+HYP_DEVICE_INLINE void hyp_split_bf16(float v, hyp_u16 *hi, hyp_u16 *lo) {
+  const hyp_u16 h = hyp_f32_to_bf16_bits(v);
+  *hi = h;
+  *lo = hyp_f32_to_bf16_bits(v - hyp_bf16_bits_to_f32(h));
+}
+
+/// Row stride (in halves) of a k-contiguous operand whose k extent is KT
+/// (a multiple of 16): conflict-free 32-bit fragment loads, 16-byte rows.
+template <int KT> struct HypLd {
+  static_assert(KT % 16 == 0, "k extent must be a multiple of 16");
+  static constexpr int value = KT + 8;
+};
+#define HYP_ROUND_UP(v, m) (((v) + (m)-1) / (m) * (m))
+
+//===----------------------------------------------------------------------===//
+// The MMA helper.
+// A(i, k) = a[i * lda + k] (16 x 16), B(k, n) = b[n * ldb + k] (16 x 8: the
+// "col" operand, stored n-major), acc = this lane's C fragment
+// (lane = 4g + t: acc[0..1] = C(g, 2t..2t+1), acc[2..3] = C(g+8, 2t..2t+1)).
+// acc += A B. lda, ldb even and a, b 4-byte aligned (32-bit fragment loads).
+//===----------------------------------------------------------------------===//
+#if defined(HYP_CPU_EMULATION) || !defined(__CUDA_ARCH__) || __CUDA_ARCH__ < 800
+#define HYP_MMA_SCALAR 1
+#endif
+
+HYP_DEVICE_INLINE void hyp_mma_tile_16x8(float acc[4], const hyp_u16 *a, int lda,
+                                         const hyp_u16 *b, int ldb) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#ifdef HYP_MMA_SCALAR
+  for (int h = 0; h < 2; ++h)
+    for (int c = 0; c < 2; ++c) {
+      const hyp_u16 *ar = a + (g + 8 * h) * lda, *bc = b + (2 * t + c) * ldb;
+      float s = 0.f;
+      for (int k = 0; k < 16; ++k)
+        s = fmaf(hyp_bf16_bits_to_f32(ar[k]), hyp_bf16_bits_to_f32(bc[k]), s);
+      acc[2 * h + c] += s;
+    }
+#else
+  // Fragments of m16n8k16 (PTX ISA, "Matrix Fragments for mma.m16n8k16"):
+  // A: a0 = (g, 2t..2t+1), a1 = (g+8, 2t..), a2 = (g, 2t+8..), a3 = (g+8, 2t+8..);
+  // B: b0 = (k = 2t..2t+1, n = g), b1 = (k = 2t+8..2t+9, n = g).
+  const hyp_u32 a0 = *reinterpret_cast<const hyp_u32 *>(a + g * lda + 2 * t);
+  const hyp_u32 a1 = *reinterpret_cast<const hyp_u32 *>(a + (g + 8) * lda + 2 * t);
+  const hyp_u32 a2 = *reinterpret_cast<const hyp_u32 *>(a + g * lda + 2 * t + 8);
+  const hyp_u32 a3 = *reinterpret_cast<const hyp_u32 *>(a + (g + 8) * lda + 2 * t + 8);
+  const hyp_u32 b0 = *reinterpret_cast<const hyp_u32 *>(b + g * ldb + 2 * t);
+  const hyp_u32 b1 = *reinterpret_cast<const hyp_u32 *>(b + g * ldb + 2 * t + 8);
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+               "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+#endif
+}
+
+/// acc += (Ahi + Alo)(Bhi + Blo), lo*lo dropped; a null lo means that operand
+/// is exact in bf16 (an activation). Small terms first.
+HYP_DEVICE_INLINE void hyp_mma_split_16x8(float acc[4], const hyp_u16 *ahi, const hyp_u16 *alo,
+                                          int lda, const hyp_u16 *bhi, const hyp_u16 *blo,
+                                          int ldb) {
+  if (alo) hyp_mma_tile_16x8(acc, alo, lda, bhi, ldb);
+  if (blo) hyp_mma_tile_16x8(acc, ahi, lda, blo, ldb);
+  hyp_mma_tile_16x8(acc, ahi, lda, bhi, ldb);
+}
+
+/// Which 16x8 output tiles warp `warp` owns in an MT x NT block tile: tiles
+/// warp, warp + NWARPS, ... in row-major tile order.
+template <int MT, int NT, int NWARPS> struct HypWarpTiles {
+  static_assert(MT % 16 == 0 && NT % 8 == 0, "block tile must be a multiple of 16 x 8");
+  static constexpr int TN = NT / 8;
+  static constexpr int TILES = (MT / 16) * TN;
+  static constexpr int PER_WARP = (TILES + NWARPS - 1) / NWARPS;
+};
+
+/// acc[p] (the warp's p-th tile of the MT x NT block tile C) += A B over KT,
+/// A(i, k) = a[i * lda + k], B(k, n) = b[n * ldb + k], both possibly split.
+template <int MT, int NT, int KT, int NWARPS>
+HYP_DEVICE_INLINE void hyp_block_mma(float (&acc)[HypWarpTiles<MT, NT, NWARPS>::PER_WARP][4],
+                                     const hyp_u16 *ahi, const hyp_u16 *alo, int lda,
+                                     const hyp_u16 *bhi, const hyp_u16 *blo, int ldb) {
+  typedef HypWarpTiles<MT, NT, NWARPS> W;
+  const int warp = threadIdx.x >> 5;
+#pragma unroll
+  for (int p = 0; p < W::PER_WARP; ++p) {
+    const int tile = warp + p * NWARPS;
+    if (tile >= W::TILES) break;
+    const int ti = tile / W::TN, tn = tile % W::TN;
+#pragma unroll
+    for (int k0 = 0; k0 < KT; k0 += 16) {
+      const int ao = ti * 16 * lda + k0, bo = tn * 8 * ldb + k0;
+      hyp_mma_split_16x8(acc[p], ahi + ao, alo ? alo + ao : nullptr, lda, bhi + bo,
+                         blo ? blo + bo : nullptr, ldb);
+    }
+  }
+}
+
+/// The fp32 tile C (MT x NT, c[i * ldc + n]) <-> the warps' accumulators.
+template <int MT, int NT, int NWARPS, bool TO_REGS>
+HYP_DEVICE_INLINE void hyp_block_acc_move(float (&acc)[HypWarpTiles<MT, NT, NWARPS>::PER_WARP][4],
+                                          float *c, int ldc) {
+  typedef HypWarpTiles<MT, NT, NWARPS> W;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int p = 0; p < W::PER_WARP; ++p) {
+    const int tile = warp + p * NWARPS;
+    if (tile >= W::TILES) break;
+    const int ti = tile / W::TN, tn = tile % W::TN;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      float &v = c[(ti * 16 + g + 8 * (e >> 1)) * ldc + tn * 8 + 2 * t + (e & 1)];
+      if (TO_REGS) acc[p][e] = v;
+      else v = acc[p][e];
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Activation I/O: 8 consecutive bf16 of one row, one 16-byte access when
+// `vec` (row length and base pointer allow it), else masked scalars. Rows at
+// or past `rows_end` and columns at or past LEN read as zero / are skipped.
+//===----------------------------------------------------------------------===//
+template <int LEN>
+HYP_DEVICE_INLINE hyp_u16x8 hyp_tc_load8(const hyp_u16 *__restrict__ base, long long row,
+                                         int col, long long rows_end, bool vec) {
+  hyp_u16x8 v;
+  if (row < rows_end && vec && col + 8 <= LEN) {
+    v = *reinterpret_cast<const hyp_u16x8 *>(base + row * LEN + col);
+  } else {
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+      v.e[i] = (row < rows_end && col + i < LEN) ? base[row * LEN + col + i] : (hyp_u16)0;
+  }
+  return v;
+}
+template <int LEN>
+HYP_DEVICE_INLINE void hyp_tc_store8(hyp_u16 *__restrict__ base, long long row, int col,
+                                     long long rows_end, bool vec, const hyp_u16x8 &v) {
+  if (row >= rows_end) return;
+  if (vec && col + 8 <= LEN) {
+    *reinterpret_cast<hyp_u16x8 *>(base + row * LEN + col) = v;
+  } else {
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+      if (col + i < LEN) base[row * LEN + col + i] = v.e[i];
+  }
+}
+template <int LEN> HYP_DEVICE_INLINE bool hyp_tc_vec_ok(const void *p) {
+  return LEN % 8 == 0 && ((unsigned long long)p) % 16ull == 0ull;
+}
+
+//===----------------------------------------------------------------------===//
+// y[row][n] += sum_j w[row][j] B[n][j]. Block (bx, by): columns
+// [bx*BN, bx*BN + BN), rows [by*ROWS, ...) in steps of SUBM = 32 rows.
+// Per step: w rows -> split bf16 (SUBM x RP), y tile -> fp32 smem (the
+// accumulator, 16-byte loads), MMA with B (BN x RP, split, loaded once per
+// block), y tile -> bf16 -> global (16-byte stores).
+//===----------------------------------------------------------------------===//
+template <int R, int BN> struct HypTcUp {
+  static constexpr int SUBM = 32;
+  static constexpr int RP = HYP_ROUND_UP(R, 16);
+  static constexpr int LDR = HypLd<RP>::value;
+  static constexpr int SMEM_BYTES = 2 * BN * LDR * 2 + 2 * SUBM * LDR * 2 + SUBM * (BN + 1) * 4;
+};
+
+template <int BN, int THREADS, int ROWS, int R, int NDIM>
+HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w,
+                                          const float *__restrict__ B,
+                                          hyp_act_t *__restrict__ y_act, long long M) {
+  typedef HypTcUp<R, BN> G;
+  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, LDC = BN + 1;
+  constexpr int NWARPS = THREADS / 32;
+  typedef HypWarpTiles<SUBM, BN, NWARPS> W;
+  static_assert(THREADS % 32 == 0 && ROWS % SUBM == 0 && BN % 8 == 0, "tile geometry");
+  static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
+  alignas(16) __shared__ hyp_u16 Bhi[BN * LDR], Blo[BN * LDR]; // B(n, j) k-contiguous
+  alignas(16) __shared__ hyp_u16 whi[SUBM * LDR], wlo[SUBM * LDR];
+  __shared__ float Cs[SUBM * LDC];
+  hyp_u16 *y = reinterpret_cast<hyp_u16 *>(y_act);
+  const int tid = threadIdx.x;
+  const int n0 = blockIdx.x * BN;
+  const long long r0 = (long long)blockIdx.y * ROWS;
+  const long long r1 = hyp_llmin(r0 + ROWS, M);
+  const bool vec = hyp_tc_vec_ok<NDIM>(y);
+  for (int e = tid; e < BN * RP; e += THREADS) {
+    const int n = e / RP, j = e % RP;
+    const float v = (n0 + n < NDIM && j < R) ? B[(long long)(n0 + n) * R + j] : 0.f;
+    hyp_split_bf16(v, &Bhi[n * LDR + j], &Blo[n * LDR + j]);
+  }
+  for (long long s0 = r0; s0 < r1; s0 += SUBM) {
+    __syncthreads(); // previous step's readers of whi/Cs are done
+    for (int e = tid; e < SUBM * RP; e += THREADS) {
+      const int m = e / RP, j = e % RP;
+      const float v = (s0 + m < r1 && j < R) ? w[(s0 + m) * R + j] : 0.f;
+      hyp_split_bf16(v, &whi[m * LDR + j], &wlo[m * LDR + j]);
+    }
+    constexpr int CHUNKS = SUBM * (BN / 8);
+    // Lane-consecutive rows: the column-wise smem accesses stay conflict-free.
+#pragma unroll 4
+    for (int e = tid; e < CHUNKS; e += THREADS) {
+      const int m = e % SUBM, c8 = (e / SUBM) * 8;
+      const hyp_u16x8 v = hyp_tc_load8<NDIM>(y, s0 + m, n0 + c8, r1, vec);
+#pragma unroll
+      for (int i = 0; i < 8; ++i) Cs[m * LDC + c8 + i] = hyp_bf16_bits_to_f32(v.e[i]);
+    }
+    __syncthreads();
+    float acc[W::PER_WARP][4];
+    hyp_block_acc_move<SUBM, BN, NWARPS, true>(acc, Cs, LDC);
+    hyp_block_mma<SUBM, BN, RP, NWARPS>(acc, whi, wlo, LDR, Bhi, Blo, LDR);
+    hyp_block_acc_move<SUBM, BN, NWARPS, false>(acc, Cs, LDC);
+    __syncthreads();
+#pragma unroll 4
+    for (int e = tid; e < CHUNKS; e += THREADS) {
+      const int m = e % SUBM, c8 = (e / SUBM) * 8;
+      hyp_u16x8 v;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) v.e[i] = hyp_f32_to_bf16_bits(Cs[m * LDC + c8 + i]);
+      hyp_tc_store8<NDIM>(y, s0 + m, n0 + c8, r1, vec, v);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// dB[n][j] += sum_rows dY[row][n] w[row][j] (+ 2 (B R)[n][j] once, by the
+// blocks of row chunk 0, when HAS_G). Block (bx, by): columns n of
+// [bx*BN, bx*BN + BN), rows [by*ROWS, ...) in steps of SUBM. The BN x R
+// result lives in the warps' MMA accumulators over the whole row chunk; one
+// atomicAdd per element per block at the end.
+//===----------------------------------------------------------------------===//
+template <int R, int BN> struct HypTcDb {
+  static constexpr int SUBM = R <= 64 ? 64 : 32;
+  static constexpr int LDM = HypLd<SUBM>::value;
+  static constexpr int SMEM_BYTES = BN * LDM * 2 + 2 * R * LDM * 2;
+};
+
+template <int BN, int THREADS, int ROWS, int R, int NDIM, bool HAS_G>
+HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
+                                          const float *__restrict__ w,
+                                          const float *__restrict__ B,
+                                          const float *__restrict__ Rm, float *dB, long long M) {
+  typedef HypTcDb<R, BN> G;
+  constexpr int SUBM = G::SUBM, LDM = G::LDM;
+  constexpr int NWARPS = THREADS / 32;
+  typedef HypWarpTiles<BN, R, NWARPS> W;
+  static_assert(R % 8 == 0 && BN % 16 == 0 && ROWS % SUBM == 0, "tile geometry");
+  static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
+  alignas(16) __shared__ hyp_u16 dYt[BN * LDM];                 // dY(m, n) at [n][m]
+  alignas(16) __shared__ hyp_u16 wthi[R * LDM], wtlo[R * LDM]; // w(m, j) at [j][m]
+  const hyp_u16 *dY = reinterpret_cast<const hyp_u16 *>(dY_act);
+  const int tid = threadIdx.x;
+  const int n0 = blockIdx.x * BN;
+  const long long r0 = (long long)blockIdx.y * ROWS;
+  const long long r1 = hyp_llmin(r0 + ROWS, M);
+  if (r1 <= r0) return; // uniform over the block
+  const bool vec = hyp_tc_vec_ok<NDIM>(dY);
+  float acc[W::PER_WARP][4];
+#pragma unroll
+  for (int p = 0; p < W::PER_WARP; ++p)
+    acc[p][0] = acc[p][1] = acc[p][2] = acc[p][3] = 0.f;
+  for (long long s0 = r0; s0 < r1; s0 += SUBM) {
+    __syncthreads();
+    for (int e = tid; e < SUBM * R; e += THREADS) {
+      const int m = e / R, j = e % R;
+      const float v = s0 + m < r1 ? w[(s0 + m) * R + j] : 0.f;
+      hyp_split_bf16(v, &wthi[j * LDM + m], &wtlo[j * LDM + m]);
+    }
+    constexpr int CHUNKS = SUBM * (BN / 8);
+#pragma unroll 4
+    for (int e = tid; e < CHUNKS; e += THREADS) {
+      const int m = e % SUBM, c8 = (e / SUBM) * 8;
+      const hyp_u16x8 v = hyp_tc_load8<NDIM>(dY, s0 + m, n0 + c8, r1, vec);
+#pragma unroll
+      for (int i = 0; i < 8; ++i) dYt[(c8 + i) * LDM + m] = v.e[i];
+    }
+    __syncthreads();
+    hyp_block_mma<BN, R, SUBM, NWARPS>(acc, dYt, nullptr, LDM, wthi, wtlo, LDM);
+  }
+  const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int p = 0; p < W::PER_WARP; ++p) {
+    const int tile = warp + p * NWARPS;
+    if (tile >= W::TILES) break;
+    const int ti = tile / W::TN, tn = tile % W::TN;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int n = n0 + ti * 16 + g + 8 * (e >> 1), j = tn * 8 + 2 * t + (e & 1);
+      if (n >= NDIM) continue;
+      float v = acc[p][e];
+      if (HAS_G && blockIdx.y == 0) {
+        float br = 0.f;
+        for (int l = 0; l < R; ++l) br = fmaf(B[(long long)n * R + l], Rm[l * R + j], br);
+        v = fmaf(2.f, br, v);
+      }
+      atomicAdd(&dB[(long long)n * R + j], v);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// dx[row][k] += sum_j dH[row][j] A[j][k] + beta[row] x[row][k], and
+// dA[j][k] += sum_rows dH[row][j] x[row][k]. Block (bx, by): columns
+// [bx*BK, bx*BK + BK), rows [by*ROWS, ...) in steps of SUBM. Per step: dH rows
+// (split, both layouts), x tile (transposed, the dA operand) and dx + beta x
+// (fp32, the dx accumulator); dx MMA (3 terms) with A (split, once per block),
+// dA MMA (2 terms) into the warps' persistent accumulators; dx back to global.
+// x is read once, dx read and written once.
+//===----------------------------------------------------------------------===//
+template <int R, int BK> struct HypTcDx {
+  static constexpr int SUBM = R <= 64 ? 32 : 16;
+  static constexpr int RP = HYP_ROUND_UP(R, 16);
+  static constexpr int LDR = HypLd<RP>::value;
+  static constexpr int LDM = HypLd<SUBM>::value;
+  static constexpr int SMEM_BYTES = 2 * BK * LDR * 2 + 2 * SUBM * LDR * 2 + 2 * RP * LDM * 2 +
+                                    BK * LDM * 2 + SUBM * (BK + 1) * 4;
+};
+
+template <int BK, int THREADS, int ROWS, int R, int KDIM, bool HAS_BETA>
+HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
+                                          const float *__restrict__ A,
+                                          const float *__restrict__ dH,
+                                          const float *__restrict__ beta,
+                                          hyp_act_t *__restrict__ dx_act, float *dA,
+                                          long long M) {
+  typedef HypTcDx<R, BK> G;
+  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, LDM = G::LDM, LDC = BK + 1;
+  constexpr int NWARPS = THREADS / 32;
+  typedef HypWarpTiles<SUBM, BK, NWARPS> WX; // dx tile: rows x columns, k = rank
+  typedef HypWarpTiles<RP, BK, NWARPS> WA;   // dA tile: rank x columns, k = rows
+  static_assert(THREADS % 32 == 0 && ROWS % SUBM == 0 && BK % 8 == 0, "tile geometry");
+  static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
+  alignas(16) __shared__ hyp_u16 Athi[BK * LDR], Atlo[BK * LDR];   // A(j, c) at [c][j]
+  alignas(16) __shared__ hyp_u16 dhhi[SUBM * LDR], dhlo[SUBM * LDR]; // dH(m, j) at [m][j]
+  alignas(16) __shared__ hyp_u16 dhthi[RP * LDM], dhtlo[RP * LDM];   // dH(m, j) at [j][m]
+  alignas(16) __shared__ hyp_u16 xt[BK * LDM];                       // x(m, c) at [c][m]
+  __shared__ float Cs[SUBM * LDC];                                     // dx + beta x
+  const hyp_u16 *x = reinterpret_cast<const hyp_u16 *>(x_act);
+  hyp_u16 *dx = reinterpret_cast<hyp_u16 *>(dx_act);
+  const int tid = threadIdx.x;
+  const int k0 = blockIdx.x * BK;
+  const long long r0 = (long long)blockIdx.y * ROWS;
+  const long long r1 = hyp_llmin(r0 + ROWS, M);
+  if (r1 <= r0) return; // uniform over the block
+  const bool vec = hyp_tc_vec_ok<KDIM>(x) && hyp_tc_vec_ok<KDIM>(dx);
+  for (int e = tid; e < RP * BK; e += THREADS) {
+    const int j = e / BK, c = e % BK;
+    const float v = (j < R && k0 + c < KDIM) ? A[(long long)j * KDIM + k0 + c] : 0.f;
+    hyp_split_bf16(v, &Athi[c * LDR + j], &Atlo[c * LDR + j]);
+  }
+  float dacc[WA::PER_WARP][4];
+#pragma unroll
+  for (int p = 0; p < WA::PER_WARP; ++p)
+    dacc[p][0] = dacc[p][1] = dacc[p][2] = dacc[p][3] = 0.f;
+  for (long long s0 = r0; s0 < r1; s0 += SUBM) {
+    __syncthreads();
+    for (int e = tid; e < SUBM * RP; e += THREADS) {
+      const int m = e / RP, j = e % RP;
+      const float v = (s0 + m < r1 && j < R) ? dH[(s0 + m) * R + j] : 0.f;
+      hyp_u16 hi, lo;
+      hyp_split_bf16(v, &hi, &lo);
+      dhhi[m * LDR + j] = hi;
+      dhlo[m * LDR + j] = lo;
+      dhthi[j * LDM + m] = hi;
+      dhtlo[j * LDM + m] = lo;
+    }
+    constexpr int CHUNKS = SUBM * (BK / 8);
+#pragma unroll 4
+    for (int e = tid; e < CHUNKS; e += THREADS) {
+      const int m = e % SUBM, c8 = (e / SUBM) * 8;
+      const long long row = s0 + m;
+      const hyp_u16x8 xv = hyp_tc_load8<KDIM>(x, row, k0 + c8, r1, vec);
+      const hyp_u16x8 dv = hyp_tc_load8<KDIM>(dx, row, k0 + c8, r1, vec);
+      const float b = (HAS_BETA && row < r1) ? beta[row] : 0.f;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        xt[(c8 + i) * LDM + m] = xv.e[i];
+        Cs[m * LDC + c8 + i] =
+            fmaf(b, hyp_bf16_bits_to_f32(xv.e[i]), hyp_bf16_bits_to_f32(dv.e[i]));
+      }
+    }
+    __syncthreads();
+    {
+      float acc[WX::PER_WARP][4];
+      hyp_block_acc_move<SUBM, BK, NWARPS, true>(acc, Cs, LDC);
+      hyp_block_mma<SUBM, BK, RP, NWARPS>(acc, dhhi, dhlo, LDR, Athi, Atlo, LDR);
+      hyp_block_acc_move<SUBM, BK, NWARPS, false>(acc, Cs, LDC);
+    }
+    hyp_block_mma<RP, BK, SUBM, NWARPS>(dacc, dhthi, dhtlo, LDM, xt, nullptr, LDM);
+    __syncthreads();
+#pragma unroll 4
+    for (int e = tid; e < CHUNKS; e += THREADS) {
+      const int m = e % SUBM, c8 = (e / SUBM) * 8;
+      hyp_u16x8 v;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) v.e[i] = hyp_f32_to_bf16_bits(Cs[m * LDC + c8 + i]);
+      hyp_tc_store8<KDIM>(dx, s0 + m, k0 + c8, r1, vec, v);
+    }
+  }
+  const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int p = 0; p < WA::PER_WARP; ++p) {
+    const int tile = warp + p * NWARPS;
+    if (tile >= WA::TILES) break;
+    const int ti = tile / WA::TN, tn = tile % WA::TN;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int j = ti * 16 + g + 8 * (e >> 1), k = k0 + tn * 8 + 2 * t + (e & 1);
+      if (j < R && k < KDIM) atomicAdd(&dA[(long long)j * KDIM + k], dacc[p][e]);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Row-reduce on tensor cores (hyp_fwd_down: h = A x, hyp_bwd_dy: P = dY B).
+// A block owns BM (8..64) rows and streams K in chunks of KC columns. The
+// product is computed transposed, C^T (rank x rows) = W (rank x k) X^T, so
+// the rows are the MMA's n dimension (8 per tile) and BM = 8 needs no padding:
+// at M = 1024 that still gives 128 blocks. Warps split the tiles, and when
+// there are fewer tiles than warps, the k-steps (partials summed in smem).
+// The next chunk of X is prefetched into registers while this one multiplies.
+// The weights (A or B, fp32, from L2) are split into bf16 hi + lo per chunk.
+// Afterwards the per-row epilogue (row scalars, dual numbers) reads h (or P)
+// from shared memory, in the same meaning as the SIMT skeleton's.
+//===----------------------------------------------------------------------===//
+template <int BM, int R, int THREADS> struct HypTcRow {
+  static constexpr int KC = R <= 32 ? 128 : 64;   // k columns per chunk
+  static constexpr int CPR = KC / 8;              // 16-byte chunks per row
+  static constexpr int RP = HYP_ROUND_UP(R, 16);
+  static constexpr int LDK = HypLd<KC>::value;
+  static constexpr int LDH = R + 1;               // fp32 [BM][R+1] results
+  static constexpr int NWARPS = THREADS / 32;
+  static constexpr int TN = BM / 8;
+  static constexpr int TILES = (RP / 16) * TN;
+  static constexpr int TW = TILES < NWARPS ? TILES : NWARPS; // warps per k-slice
+  static constexpr int KS = NWARPS / TW;                     // k-slices
+  static constexpr int PER_WARP = (TILES + TW - 1) / TW;
+  static constexpr int CH = (BM * CPR + THREADS - 1) / THREADS; // x chunks per thread
+  static constexpr int LOAD_BYTES = 2 * RP * LDK * 2 + BM * LDK * 2;
+  static constexpr int EPI_FLOATS = (KS > 3 ? KS : 3) * BM * LDH;
+  static constexpr int RAW_BYTES = LOAD_BYTES > EPI_FLOATS * 4 ? LOAD_BYTES : EPI_FLOATS * 4;
+  static constexpr int SMEM_BYTES = RAW_BYTES + BM * CPR * 4 + BM * 4 * 4;
+  static_assert(BM % 8 == 0 && THREADS % 32 == 0 && THREADS % CPR == 0, "row tile geometry");
+  static_assert(SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
+};
+
+/// res[m * LDH + j] (res = (float *)raw) = sum_k X[m0 + m][k] W(j, k), with
+/// W(j, k) = Wt[j * KDIM + k] (A: R x K) or Wt[k * R + j] (B: N x R, so the
+/// product is dY B). WANT_SQ: sqpart[m * CPR + i] holds partial sums of
+/// X[m0 + m][.]^2 (add the CPR of them). Ends with a barrier.
+template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR, bool WANT_SQ>
+HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
+                                      const float *__restrict__ Wt, long long M, long long m0,
+                                      unsigned char *raw, float *sqpart) {
+  typedef HypTcRow<BM, R, THREADS> T;
+  constexpr int KC = T::KC, CPR = T::CPR, RP = T::RP, LDK = T::LDK, LDH = T::LDH;
+  hyp_u16 *Whi = reinterpret_cast<hyp_u16 *>(raw); // W(j, k) at [j][k]
+  hyp_u16 *Wlo = Whi + RP * LDK;
+  hyp_u16 *xs = Wlo + RP * LDK;                    // X(m, k) at [m][k]
+  const hyp_u16 *X = reinterpret_cast<const hyp_u16 *>(X_act);
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  const int tw = warp % T::TW, ks = warp / T::TW;
+  const bool vec = hyp_tc_vec_ok<KDIM>(X);
+  float acc[T::PER_WARP][4];
+#pragma unroll
+  for (int p = 0; p < T::PER_WARP; ++p) acc[p][0] = acc[p][1] = acc[p][2] = acc[p][3] = 0.f;
+  float sq[T::CH];
+  hyp_u16x8 pre[T::CH];
+#pragma unroll
+  for (int i = 0; i < T::CH; ++i) {
+    sq[i] = 0.f;
+    const int e = tid + i * THREADS;
+    pre[i] = hyp_tc_load8<KDIM>(X, m0 + e / CPR, (e % CPR) * 8, e < BM * CPR ? M : 0, vec);
+  }
+  for (int k0 = 0; k0 < KDIM; k0 += KC) {
+    __syncthreads(); // the previous chunk's MMAs are done with xs / W
+#pragma unroll
+    for (int i = 0; i < T::CH; ++i) {
+      const int e = tid + i * THREADS;
+      if (e >= BM * CPR) continue;
+      *reinterpret_cast<hyp_u16x8 *>(xs + (e / CPR) * LDK + (e % CPR) * 8) = pre[i];
+      if (WANT_SQ)
+#pragma unroll
+        for (int q = 0; q < 8; ++q) {
+          const float v = hyp_bf16_bits_to_f32(pre[i].e[q]);
+          sq[i] = fmaf(v, v, sq[i]);
+        }
+    }
+    for (int e = tid; e < RP * KC; e += THREADS) {
+      const int j = W_IS_KxR ? e % RP : e / KC, kk = W_IS_KxR ? e / RP : e % KC;
+      const int gk = k0 + kk;
+      float v = 0.f;
+      if (j < R && gk < KDIM) v = W_IS_KxR ? Wt[(long long)gk * R + j] : Wt[(long long)j * KDIM + gk];
+      hyp_split_bf16(v, &Whi[j * LDK + kk], &Wlo[j * LDK + kk]);
+    }
+    if (k0 + KC < KDIM) {
+#pragma unroll
+      for (int i = 0; i < T::CH; ++i) {
+        const int e = tid + i * THREADS;
+        pre[i] = hyp_tc_load8<KDIM>(X, m0 + e / CPR, k0 + KC + (e % CPR) * 8,
+                                    e < BM * CPR ? M : 0, vec);
+      }
+    }
+    __syncthreads();
+    if (ks < T::KS) {
+#pragma unroll
+      for (int p = 0; p < T::PER_WARP; ++p) {
+        const int tile = tw + p * T::TW;
+        if (tile >= T::TILES) break;
+        const int ti = tile / T::TN, tn = tile % T::TN;
+#pragma unroll
+        for (int s = ks; s < KC / 16; s += T::KS) {
+          const int ao = ti * 16 * LDK + s * 16, bo = tn * 8 * LDK + s * 16;
+          hyp_mma_split_16x8(acc[p], Whi + ao, Wlo + ao, LDK, xs + bo, nullptr, LDK);
+        }
+      }
+    }
+  }
+  __syncthreads(); // raw becomes the partial results
+  float *part = reinterpret_cast<float *>(raw);
+  if (ks < T::KS) {
+#pragma unroll
+    for (int p = 0; p < T::PER_WARP; ++p) {
+      const int tile = tw + p * T::TW;
+      if (tile >= T::TILES) break;
+      const int ti = tile / T::TN, tn = tile % T::TN;
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int j = ti * 16 + g + 8 * (e >> 1), m = tn * 8 + 2 * t + (e & 1);
+        if (j < R) part[ks * BM * LDH + m * LDH + j] = acc[p][e];
+      }
+    }
+  }
+  if (WANT_SQ) {
+#pragma unroll
+    for (int i = 0; i < T::CH; ++i) {
+      const int e = tid + i * THREADS;
+      if (e < BM * CPR) sqpart[e] = sq[i]; // e = m * CPR + (column chunk)
+    }
+  }
+  __syncthreads();
+  if (T::KS > 1) {
+    for (int e = tid; e < BM * R; e += THREADS) {
+      const int m = e / R, j = e % R;
+      float s = part[m * LDH + j];
+      for (int q = 1; q < T::KS; ++q) s += part[q * BM * LDH + m * LDH + j];
+      part[m * LDH + j] = s;
+    }
+    __syncthreads();
+  }
+}
+
+/// hyp_fwd_down_body on tensor cores (same outputs, same meaning).
+template <int BM, int R, int THREADS, int KDIM, bool HAS_G>
+HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
+                                            const float *__restrict__ A,
+                                            const float *__restrict__ G, const float *kp,
+                                            const float *sp, float *__restrict__ w,
+                                            float *__restrict__ stats, long long M,
+                                            float scaling) {
+  typedef HypTcRow<BM, R, THREADS> T;
+  constexpr int LDH = T::LDH;
+  __shared__ alignas(16) unsigned char raw[T::RAW_BYTES];
+  __shared__ float sqpart[BM * T::CPR];
+  __shared__ float rowf[BM];
+  const long long m0 = (long long)blockIdx.x * BM;
+  hyp_tc_row_dot<BM, R, THREADS, KDIM, false, true>(x, A, M, m0, raw, sqpart);
+  const float *hs = reinterpret_cast<float *>(raw); // [BM][R+1]: h rows
+  float *ghs = reinterpret_cast<float *>(raw) + BM * LDH; // [BM][R+1]: G h
+  const int tid = threadIdx.x;
+  if (HAS_G) {
+    for (int e = tid; e < BM * R; e += THREADS) {
+      const int m = e / R, j = e % R;
+      float gh = 0.f;
+      for (int l = 0; l < R; ++l) gh = fmaf(G[j * R + l], hs[m * LDH + l], gh);
+      ghs[m * LDH + j] = gh;
+    }
+    __syncthreads();
+  }
+  const float kv = kp ? *kp : 0.f;
+  const float sv = sp ? *sp : 1.f;
+  for (int m = tid; m < BM; m += THREADS) {
+    const long long row = m0 + m;
+    if (row >= M) continue;
+    float n2 = 0.f;
+    for (int p = 0; p < T::CPR; ++p) n2 += sqpart[m * T::CPR + p];
+    float z = 0.f;
+    if (HAS_G)
+      for (int j = 0; j < R; ++j) z = fmaf(hs[m * LDH + j], ghs[m * LDH + j], z);
+    float c, q, gs;
+    hyp_row_scalars<float>(n2, z, kv, sv, scaling, &c, &q, &gs);
+    stats[row * 4 + 0] = n2;
+    stats[row * 4 + 1] = q;
+    stats[row * 4 + 2] = c;
+    stats[row * 4 + 3] = gs;
+    rowf[m] = c * gs;
+  }
+  __syncthreads();
+  for (int e = tid; e < BM * R; e += THREADS) {
+    const int m = e / R, j = e % R;
+    const long long row = m0 + m;
+    if (row < M) w[row * R + j] = rowf[m] * hs[m * LDH + j];
+  }
+}
+
+/// hyp_bwd_dy_body on tensor cores (same outputs, same meaning).
+template <int BM, int R, int THREADS, int NDIM, bool HAS_G>
+HYP_DEVICE_INLINE void
+hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B,
+                   const float *__restrict__ w, const float *__restrict__ stats,
+                   const float *__restrict__ G, const float *kp, const float *sp,
+                   float *__restrict__ dH, float *__restrict__ beta, float *Racc, float *dk,
+                   float *ds, long long M, float scaling) {
+  typedef HypTcRow<BM, R, THREADS> T;
+  constexpr int LDH = T::LDH;
+  __shared__ alignas(16) unsigned char raw[T::RAW_BYTES];
+  __shared__ float rowsc[BM * 4]; // f, dz, dk part, ds part
+  const long long m0 = (long long)blockIdx.x * BM;
+  hyp_tc_row_dot<BM, R, THREADS, NDIM, true, false>(dY, B, M, m0, raw, nullptr);
+  const float *Ps = reinterpret_cast<float *>(raw);        // [BM][R+1]: P = dY B
+  float *hs = reinterpret_cast<float *>(raw) + BM * LDH;   // [BM][R+1]: h = w / f
+  float *ghs = reinterpret_cast<float *>(raw) + 2 * BM * LDH; // [BM][R+1]: G h
+  const int tid = threadIdx.x;
+  for (int e = tid; e < BM * R; e += THREADS) {
+    const int m = e / R, j = e % R;
+    const long long row = m0 + m;
+    float hv = 0.f;
+    if (row < M) {
+      const float f = stats[row * 4 + 2] * stats[row * 4 + 3];
+      hv = f != 0.f ? w[row * R + j] / f : 0.f;
+    }
+    hs[m * LDH + j] = hv;
+  }
+  __syncthreads();
+  if (HAS_G) {
+    for (int e = tid; e < BM * R; e += THREADS) {
+      const int m = e / R, j = e % R;
+      float gh = 0.f;
+      for (int l = 0; l < R; ++l) gh = fmaf(G[j * R + l], hs[m * LDH + l], gh);
+      ghs[m * LDH + j] = gh;
+    }
+    __syncthreads();
+  }
+  const float kv = kp ? *kp : 0.f;
+  const float sv = sp ? *sp : 1.f;
+  for (int m = tid; m < BM; m += THREADS) {
+    const long long row = m0 + m;
+    float f = 0.f, dz = 0.f, dkp = 0.f, dsp = 0.f;
+    if (row < M) {
+      float dfd = 0.f, z = 0.f;
+      for (int j = 0; j < R; ++j) {
+        dfd = fmaf(Ps[m * LDH + j], hs[m * LDH + j], dfd);
+        if (HAS_G) z = fmaf(hs[m * LDH + j], ghs[m * LDH + j], z);
+      }
+      f = stats[row * 4 + 2] * stats[row * 4 + 3];
+      hyp_dual c, q, gs;
+      hyp_row_scalars<hyp_dual>(hyp_dual_seed(stats[row * 4 + 0], 0), hyp_dual_seed(z, 1),
+                                hyp_dual_seed(kv, 2), hyp_dual_seed(sv, 3), scaling, &c, &q,
+                                &gs);
+      const hyp_dual fd = c * gs; // f as a function of (n2, z, k, s)
+      dz = dfd * fd.d[1];
+      dkp = dfd * fd.d[2];
+      dsp = dfd * fd.d[3];
+      if (beta) beta[row] = 2.f * dfd * fd.d[0];
+    }
+    rowsc[m * 4 + 0] = f;
+    rowsc[m * 4 + 1] = dz;
+    rowsc[m * 4 + 2] = dkp;
+    rowsc[m * 4 + 3] = dsp;
+  }
+  __syncthreads();
+  for (int e = tid; e < BM * R; e += THREADS) {
+    const int m = e / R, j = e % R;
+    const long long row = m0 + m;
+    if (row >= M) continue;
+    const float gh = HAS_G ? ghs[m * LDH + j] : 0.f;
+    dH[row * R + j] = rowsc[m * 4 + 0] * Ps[m * LDH + j] + 2.f * rowsc[m * 4 + 1] * gh;
+  }
+  if (HAS_G) {
+    for (int e = tid; e < R * R; e += THREADS) {
+      const int j = e / R, l = e % R;
+      float v = 0.f;
+      for (int m = 0; m < BM; ++m)
+        v = fmaf(rowsc[m * 4 + 1] * hs[m * LDH + j], hs[m * LDH + l], v);
+      if (v != 0.f) atomicAdd(&Racc[e], v);
+    }
+  }
+  if (tid == 0 && (dk || ds)) {
+    float sk = 0.f, ss = 0.f;
+    for (int m = 0; m < BM; ++m) {
+      sk += rowsc[m * 4 + 2];
+      ss += rowsc[m * 4 + 3];
+    }
+    if (dk) atomicAdd(dk, sk);
+    if (ds) atomicAdd(ds, ss);
+  }
+}
