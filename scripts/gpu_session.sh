@@ -89,6 +89,7 @@ for stage in "$@"; do
   *) note "unknown stage $stage" ;;
   esac
 done
-tar -C "$OUT" -czf "$OUT/results.tar.gz" results 2>/dev/null
+# Adapters and checkpoints stay behind: a device call returns only small files.
+tar -C "$OUT" -czf "$OUT/results.tar.gz" --exclude="*.safetensors" --exclude="*.bin" --exclude="*.pt" results 2>/dev/null
 rm -rf "$R" "$OUT/hyp-cache"
 note "done"
