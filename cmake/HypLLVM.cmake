@@ -20,7 +20,10 @@ include(AddMLIR)
 include(HandleLLVMOptions)
 
 include_directories(SYSTEM ${LLVM_INCLUDE_DIRS} ${MLIR_INCLUDE_DIRS})
-add_definitions(${LLVM_DEFINITIONS})
+# LLVMConfig gives the definitions as ONE space-separated string; passed as is
+# it becomes a single bogus -D ("_GLIBCXX_USE_CXX11_ABI redefined" on every TU).
+separate_arguments(HYP_LLVM_DEFINITIONS_LIST NATIVE_COMMAND "${LLVM_DEFINITIONS}")
+add_definitions(${HYP_LLVM_DEFINITIONS_LIST})
 
 set(HYP_LLVM_STATIC_LIBS
   LLVMSupport LLVMDemangle LLVMRemarks LLVMBitstreamReader LLVMTargetParser

@@ -69,7 +69,7 @@ for stage in "$@"; do
     # faulthandler_timeout prints every thread's stack if one test hangs; the
     # torch.compile (inductor) test runs apart with one compile thread.
     HYP_AUTOTUNE=0 stage_run pytest 330 python3 -m pytest -v --tb=short -rfs -p no:cacheprovider \
-      -o faulthandler_timeout=150 -k "cuda or gpu" \
+      -o faulthandler_timeout=150 -k "cuda or gpu or jit_kernel" \
       --deselect tests/python/test_ops_cuda.py::test_cuda_module_autocast_and_compile \
       tests/python/test_ops_cuda.py tests/python/test_modules.py tests/python/test_model_api.py \
       tests/python/test_analysis_delta.py

@@ -19,13 +19,14 @@ namespace hyp::capi {
 /// hypc options text, split into the part libhypc reads itself and the
 /// pipeline options (HypPipelineOptions syntax) it forwards.
 struct CompileOptions {
-  /// "mlir": stage-0 IR -> pipeline -> hyp.kernel -> CUDA, failures are errors.
+  /// "mlir" (default): stage-0 IR -> pipeline -> hyp.kernel -> CUDA; any
+  /// failure is an error (the compiler must not quietly hand back other code).
   /// "direct": AdapterSpec -> CUDA with the formulas of HYPLORA.md, no pipeline
   /// (a cross-check of the MLIR path).
-  /// "auto" (default): "mlir"; if the pipeline or the emitter fails, "direct",
-  /// with the MLIR diagnostics recorded in the metadata ("mlir_path_error")
-  /// so the fallback is visible, never silent.
-  std::string emit = "auto";
+  /// "auto" (opt-in): "mlir", and if the pipeline or the emitter fails,
+  /// "direct", with the MLIR diagnostics recorded in the metadata
+  /// ("mlir_path_error") so the fallback stays visible.
+  std::string emit = "mlir";
   std::string pipelineOptions;
 };
 /// Parses "emit=direct hoist-row-scale=false ..."; false + *error on bad text.

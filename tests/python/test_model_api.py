@@ -264,7 +264,10 @@ def test_cuda_fine_tune_matches_cpu_reference_loss_curve(variant):
     cpu_model, gpu_model = copy.deepcopy(base), copy.deepcopy(base)
     batches = [torch.randint(0, 96, (4, 16)) for _ in range(20)]
     cpu = _fine_tune(cpu_model, "cpu", 20, batches)
+    jit_before = hyplora.jit.counters() if hyplora.jit.available() else None
     gpu = _fine_tune(gpu_model, "cuda", 20, batches)
+    if jit_before is not None:  # the curve must come from our kernels, not the ATen fallback
+        assert hyplora.jit.counters()["backward_calls"] >= jit_before["backward_calls"] + 20
     assert cpu[-1] < cpu[0], "the CPU run did not learn: the test would prove nothing"
     for i, (a, b) in enumerate(zip(cpu, gpu)):
         assert abs(a - b) <= 2e-3 * max(1.0, abs(a)), f"step {i}: cpu {a} vs cuda {b}"

@@ -57,9 +57,8 @@ TEST(Capi, CompilesEveryVariantConventionDtype) {
         Compiled c = compile(&d);
         ASSERT_EQ(c.rc, 0) << variant << "/" << conv << "/" << dtype << ": " << c.error;
         EXPECT_EQ(c.error, "");
-        // The default path is the MLIR pipeline; a fallback would be recorded.
-        if (std::strcmp(variant, "lora") != 0) // lora: known pipeline hang, direct path
-          EXPECT_NE(c.metadata.find("\"mlir_path_error\": \"\""), std::string::npos)
+        // The default path is the MLIR pipeline, every variant included.
+        EXPECT_NE(c.metadata.find("\"mlir_path_error\": \"\""), std::string::npos)
             << variant << "/" << conv << "/" << dtype << ": MLIR path failed";
         auto md = llvm::json::parse(c.metadata);
         ASSERT_TRUE(bool(md)) << llvm::toString(md.takeError());
