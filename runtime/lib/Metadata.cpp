@@ -620,6 +620,16 @@ Status parseMetadata(const std::string &json, ProgramMetadata *out) {
       md.bucketed.push_back(s->str());
     }
   }
+  if (const Array *un = root->getArray("untuned")) {
+    for (const Value &v : *un) {
+      auto s = v.getAsString();
+      if (!s)
+        return bad("untuned", "entries must be parameter names");
+      md.untuned.push_back(s->str());
+    }
+  } else if (root->get("untuned")) {
+    return bad("untuned", "must be an array of parameter names");
+  }
 
   if (const Array *no = root->getArray("nvrtc_options")) {
     for (size_t i = 0; i < no->size(); ++i) {

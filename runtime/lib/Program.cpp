@@ -165,6 +165,10 @@ Status loadProgram(const std::string &cudaSource, const std::string &metadataJso
         for (const std::string &b : md.bucketed)
           bucketed |= b == p.name;
         plan.keyBucketed.push_back(bucketed);
+        bool untuned = false;
+        for (const std::string &u : md.untuned)
+          untuned |= u == p.name;
+        plan.keyUntuned.push_back(untuned);
         bool isSize = false;
         for (const GridAxis &ax : k.grid)
           isSize |= !ax.isConst && ax.extent == p.name;
@@ -300,6 +304,14 @@ Status Program::Impl::makePlan(ContextState &ctx, int kernel, const TuningConfig
   return Status::success();
 }
 
+/// The value integer argument i of a kernel contributes to its shape key:
+/// exact, bucketed (next power of two) or, for "untuned" params, nothing.
+int64_t keyValue(const KernelPlan &kp, size_t i, int64_t v) {
+  if (kp.keyUntuned[i])
+    return 0;
+  return kp.keyBucketed[i] ? shapeBucket(v) : v;
+}
+
 Status gridFor(const LaunchPlan &plan, const ArgValue *slots, unsigned grid[3], bool *empty) {
   *empty = false;
   static const int64_t limit[3] = {2147483647, 65535, 65535};
@@ -370,7 +382,7 @@ Status Program::Impl::prepareShape(const CudaDriver &drv, ContextState &ctx, int
   std::vector<std::pair<std::string, int64_t>> ints, bucketed;
   for (size_t i = 0; i < kp.keySlots.size(); ++i) {
     int64_t v = intOf(slots[kp.keySlots[i]]);
-    entry->ints[i] = kp.keyBucketed[i] ? shapeBucket(v) : v;
+    entry->ints[i] = keyValue(kp, i, v);
     ints.emplace_back(slotNames[kp.keySlots[i]], v);
     bucketed.emplace_back(slotNames[kp.keySlots[i]], entry->ints[i]);
   }
@@ -575,7 +587,7 @@ Status launchLocked(Program::Impl &impl, const CudaDriver &drv, ContextState &ct
       return Status::error("kernel " + kp.info->name + ": argument '" +
                            impl.slotNames[kp.keySlots[i]] + "' = " + std::to_string(v) +
                            " is negative");
-    key[i] = kp.keyBucketed[i] ? shapeBucket(v) : v;
+    key[i] = keyValue(kp, i, v);
   }
   std::vector<ShapeEntry> &shapes = ctx.shapes[kernel];
   ShapeEntry *entry = nullptr;

@@ -58,6 +58,7 @@ struct KernelPlan {
   std::vector<int> paramSlots;   // slot of each parameter
   std::vector<int> keySlots;     // slots of the integer parameters (tuning key)
   std::vector<char> keyBucketed; // bucket that integer (M)
+  std::vector<char> keyUntuned;  // leave that integer out of the key (metadata "untuned")
   std::vector<char> keyIsSize;   // a grid extent or buffer dimension: must be >= 0
 };
 

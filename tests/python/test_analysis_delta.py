@@ -174,6 +174,27 @@ def test_kernel_metadata_follows_the_contract():
     assert {p["name"]: p.get("access") for p in kernel["params"]}["out_bits"] == "accumulate"
 
 
+def test_runtime_accepts_the_kernel_metadata():
+    # The runtime's own parser (no GPU needed): the "untuned" window params and
+    # the kernel list must come through, and a launch naming an unknown
+    # parameter is refused by name before anything reaches the driver.
+    import json
+    from hyplora.analysis import delta_cuda
+    try:
+        from hyplora import _C
+        program = _C.runtime_load_program(delta_cuda.kernel_source(), json.dumps(delta_cuda.kernel_metadata()))
+    except (ImportError, RuntimeError, AttributeError) as e:
+        pytest.skip(f"hyplora._C without the runtime: {e}")
+    assert program.kernels == [delta_cuda.KERNEL_NAME]
+    assert set(delta_cuda.kernel_metadata()["untuned"]) == {"w_begin", "w_count", "extent"}
+    args = dict(D=0, n=8, w_begin=0, w_count=1, after_base=1, extent=7, out_bits=0, bogus=1)
+    with pytest.raises(ValueError, match="no parameter 'bogus'"):
+        _C.runtime_launch_kernel(program, delta_cuda.KERNEL_NAME, args, 0)
+    del args["bogus"], args["n"]
+    with pytest.raises(ValueError, match="missing argument 'n'"):
+        _C.runtime_launch_kernel(program, delta_cuda.KERNEL_NAME, args, 0)
+
+
 def _compile_or_skip(tunables=None):
     from hyplora.analysis import delta_cuda
     try:
@@ -232,8 +253,11 @@ def test_kernel_orchestration_against_an_emulated_kernel(monkeypatch):
     points = torch.randn(23, 5, dtype=torch.float64)
     d = pairwise_distances(points, torch.float32)
     per_base = delta_cuda.four_point_partial_maxima(d)
-    assert [l[0] for l in emulated.launches] == [0, 7, 14]
-    assert sum(l[1] for l in emulated.launches) == 23 - 3
+    # First a one-base-point launch (the one the runtime tunes on), then the windows.
+    assert [(l[0], l[1]) for l in emulated.launches[:1]] == [(0, 1)]
+    windows = emulated.launches[1:]
+    assert [l[0] for l in windows] == [0, 7, 14]
+    assert sum(l[1] for l in windows) == 23 - 3
     assert all(l[2] == 23 - l[0] - 1 for l in emulated.launches)
     assert float(per_base.max()) == pytest.approx(brute_force_four_point(points), rel=1e-5)
     fixed = delta_cuda.four_point_partial_maxima(d, only_base=4)

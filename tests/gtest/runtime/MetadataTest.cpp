@@ -92,6 +92,22 @@ TEST(Metadata, OptionalExtensions) {
   EXPECT_EQ(md.constants.at("K"), 577);
   EXPECT_EQ(md.constants.at("r"), 32);
   EXPECT_EQ(md.bucketed, (std::vector<std::string>{"M", "T"}));
+  EXPECT_TRUE(md.untuned.empty());
+}
+
+TEST(Metadata, UntunedExtension) {
+  std::string json = hyptest::kTestMetadata;
+  json.insert(json.rfind('}'), ", \"untuned\": [\"M\"]");
+  ProgramMetadata md;
+  Status st = parseMetadata(json, &md);
+  ASSERT_TRUE(st.ok) << st.message;
+  EXPECT_EQ(md.untuned, (std::vector<std::string>{"M"}));
+
+  std::string bad = hyptest::kTestMetadata;
+  bad.insert(bad.rfind('}'), ", \"untuned\": \"M\"");
+  st = parseMetadata(bad, &md);
+  ASSERT_FALSE(st.ok);
+  EXPECT_NE(st.message.find("untuned"), std::string::npos) << st.message;
 }
 
 TEST(Metadata, NvrtcOptionsExtension) {

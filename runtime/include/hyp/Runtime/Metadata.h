@@ -82,6 +82,11 @@ struct ProgramMetadata {
   // Optional extension "bucketed": integer params whose value is bucketed
   // (next power of two) in tuning keys. Default ["M"].
   std::vector<std::string> bucketed{"M"};
+  // Optional extension "untuned": integer params left out of tuning keys
+  // altogether (a window offset that moves on every launch, say): one tuning
+  // serves every value. The first launch at a key is the one that is tuned,
+  // so the caller should make that launch a cheap one.
+  std::vector<std::string> untuned;
   // Optional extension "nvrtc_options": ["-lineinfo", ...]: extra NVRTC
   // options for every kernel (part of the cache key, like all options).
   std::vector<std::string> nvrtcOptions;
