@@ -81,11 +81,14 @@ for stage in "$@"; do
   bench-full) stage_run bench-full 900 python3 bench/run.py --out "$R/bench" ;;
   analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
   finetune)   HYP_SKIP_SETUP=1 stage_run finetune 300 bash scripts/main_job.sh "$R/main_job" ;;
-  compare)    # hyplora compare stops starting runs once its budget is spent (and
-              # rewrites its report after each run), so it fits the call.
+  compare)    # hyplora compare stops starting runs once its budget is spent and
+              # continues its report when called again with the same settings: it
+              # writes into runs/ (kept while the machine stays warm), so
+              # back-to-back calls finish the table; the report is copied out.
               left=$(( session_end - $(date +%s) - 40 ))
-              stage_run compare "$left" bash scripts/compare_variants.sh "$R/compare" \
-                --steps "${HYP_COMPARE_STEPS:-60}" --budget-s "$(( left - 30 ))" ;;
+              stage_run compare "$left" bash scripts/compare_variants.sh runs/compare-gpu \
+                --steps "${HYP_COMPARE_STEPS:-60}" --budget-s "$(( left - 30 ))"
+              mkdir -p "$R/compare" && cp runs/compare-gpu/compare.json runs/compare-gpu/compare.md "$R/compare/" ;;
   *) note "unknown stage $stage" ;;
   esac
 done

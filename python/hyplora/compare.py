@@ -131,6 +131,33 @@ def _one_run(args, name, seed, device, train_records, test_records, run_dir) -> 
             "eval_wall_s": round(time.perf_counter() - eval_start, 3)}
 
 
+def _finished_runs(path: Path, settings: dict, device: str) -> list:
+    """Runs an earlier, cut-short invocation wrote to the same output dir.
+
+    A device session may stop a comparison part-way (its report is rewritten
+    after every run); calling again with the same settings continues it. Other
+    settings or another device in that file are refused: the table would mix
+    budgets.
+    """
+    from .cli import UsageError
+
+    if not path.exists():
+        return []
+    try:
+        old = json.loads(path.read_text())
+        old_settings, runs = old["settings"], old["runs"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise UsageError(f"{path} exists but is not a compare report ({err}): use another --output-dir")
+    differing = sorted(k for k in set(settings) | set(old_settings)
+                       if k not in ("seeds", "variants") and settings.get(k) != old_settings.get(k))
+    if old.get("device") != device:
+        differing.append(f"device ({old.get('device')} vs {device})")
+    if differing:
+        raise UsageError(f"{path} holds runs with other settings ({', '.join(differing)}): "
+                         "use another --output-dir, or the same settings to continue it")
+    return list(runs)
+
+
 def run_compare(args) -> int:
     import torch
 
@@ -163,8 +190,13 @@ def run_compare(args) -> int:
               (f" [{args.run_label}]" if args.run_label else ""),
               "device": gpu, "run_label": args.run_label, "settings": settings, "runs": []}
     report["summary"] = {}
+    report["runs"] = _finished_runs(output / "compare.json", settings, gpu)
+    done = {(r["seed"], r["variant"]) for r in report["runs"]}
+    if done:
+        print(f"[hyplora] compare: resuming, {len(done)} run(s) already in {output / 'compare.json'}",
+              flush=True)
     started = time.perf_counter()
-    planned = [(seed, name) for seed in args.seeds for name in args.variants]
+    planned = [(seed, name) for seed in args.seeds for name in args.variants if (seed, name) not in done]
     last_run_s = 0.0
     for index, (seed, name) in enumerate(planned):
         elapsed = time.perf_counter() - started

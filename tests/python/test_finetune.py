@@ -236,3 +236,20 @@ def test_compare_starts_no_run_past_its_budget(tmp_path, core):
     report = json.loads((report_dir / "compare.json").read_text())
     assert len(report["runs"]) == 1 and "1 of 2 runs" in report["stopped_early"]
     assert "Stopped early" in (report_dir / "compare.md").read_text()
+
+
+def test_compare_continues_a_cut_short_report_and_refuses_other_settings(tmp_path, core, capsys):
+    report_dir = tmp_path / "compare"
+    common = ["compare", "--model", "tiny-random-llama", "--device", "cpu", "--variants", "lora",
+              "--steps", "1", "--batch-size", "2", "--micro-batch-size", "2", "--eval-sets", "mawps",
+              "--eval-limit", "1", "--max-new-tokens", "2", "--no-progress", "--output-dir", str(report_dir)]
+    assert cli.main(common + ["--seeds", "0"]) == 0
+    first = json.loads((report_dir / "compare.json").read_text())["runs"]
+    assert cli.main(common + ["--seeds", "0,1"]) == 0           # only seed 1 is new
+    assert "resuming, 1 run(s)" in capsys.readouterr().out
+    runs = json.loads((report_dir / "compare.json").read_text())["runs"]
+    assert [(r["seed"], r["variant"]) for r in runs] == [(0, "lora"), (1, "lora")]
+    assert runs[0] == first[0]                                 # kept, not re-run
+    with pytest.raises(SystemExit) as usage_error:
+        cli.main(common + ["--seeds", "0", "--lr", "1e-3"])
+    assert usage_error.value.code == 2 and "other settings (lr)" in capsys.readouterr().err
