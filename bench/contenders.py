@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -321,12 +322,14 @@ class HyploraContender(Contender):
     variant = "hyplora"
     convention = "reference"
 
-    def __init__(self, variant: str, convention: str):
-        self.variant, self.convention = variant, convention
-        self.name = f"hyplora_{variant}" + ("" if variant != "hyplora" else f"_{convention}")
+    def __init__(self, variant: str, convention: str, tensor_cores: bool = False):
+        self.variant, self.convention, self.tensor_cores = variant, convention, tensor_cores
+        self.name = (f"hyplora_{variant}" + ("" if variant != "hyplora" else f"_{convention}")
+                     + (TENSOR_CORE_SUFFIX if tensor_cores else ""))
         self.description = (f"hyplora.HypLoRALinear(variant={variant!r}"
                             + (f", convention={convention!r}" if variant == "hyplora" else "")
-                            + "): fused kernels through torch.ops.hyplora")
+                            + "): fused kernels through torch.ops.hyplora"
+                            + (" (HYP_TENSOR_CORES=1: bf16 kernels on mma.sync)" if tensor_cores else ""))
 
     def available(self, ctx):
         super().available(ctx)
@@ -358,9 +361,33 @@ class HyploraContender(Contender):
             "hyp_lorentz" if self.convention == "lorentz" else "hyp_reference")
         if self.variant == "hyplora_simplified":
             oracle = "none"
-        b = Built(m, params, oracle, notes={"path": "CUDA JIT" if ctx.cuda else "CPU reference op"})
-        b.make_step = lambda xs, dys: autograd_step(m, params, xs, dys)
+        b = Built(m, params, oracle, notes={"path": "CUDA JIT" if ctx.cuda else "CPU reference op",
+                                            "tensor_cores": self.tensor_cores})
+        if self.tensor_cores:
+            b.make_step = lambda xs, dys: _with_tensor_cores(autograd_step(m, params, xs, dys))
+        else:
+            b.make_step = lambda xs, dys: autograd_step(m, params, xs, dys)
         return b
+
+
+TENSOR_CORE_SUFFIX = "_tc"
+
+
+def _with_tensor_cores(step: Callable[[int], tuple]) -> Callable[[int], tuple]:
+    """The JIT reads HYP_TENSOR_CORES on every call (it keys its programs by it),
+    so setting it around the step runs this contender's layers on the
+    tensor-core kernels and leaves the other contenders on the default ones."""
+    def tc_step(i: int):
+        before = os.environ.get("HYP_TENSOR_CORES")
+        os.environ["HYP_TENSOR_CORES"] = "1"
+        try:
+            return step(i)
+        finally:
+            if before is None:
+                del os.environ["HYP_TENSOR_CORES"]
+            else:
+                os.environ["HYP_TENSOR_CORES"] = before
+    return tc_step
 
 
 def all_contenders() -> list[Contender]:
@@ -372,6 +399,9 @@ def all_contenders() -> list[Contender]:
         HyploraContender("lora", "reference"),
         HyploraContender("hyplora", "reference"),
         HyploraContender("hyplora", "lorentz"),
+        HyploraContender("lora", "reference", tensor_cores=True),
+        HyploraContender("hyplora", "reference", tensor_cores=True),
+        HyploraContender("hyplora", "lorentz", tensor_cores=True),
     ]
 
 

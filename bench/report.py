@@ -17,13 +17,16 @@ if __package__ in (None, ""):
 
 ORDER = ["frozen_eager", "frozen_graphed", "peft_lora_eager", "peft_lora_compiled", "lora_bf16_eager",
          "reference_hyplora_eager", "reference_hyplora_compiled", "hyplora_lora",
-         "hyplora_hyplora_reference", "hyplora_hyplora_lorentz"]
+         "hyplora_hyplora_reference", "hyplora_hyplora_lorentz",
+         "hyplora_lora_tc", "hyplora_hyplora_reference_tc", "hyplora_hyplora_lorentz_tc"]
 SHORT = {"frozen_eager": "frozen", "frozen_graphed": "frozen graph", "peft_lora_eager": "PEFT",
          "peft_lora_compiled": "PEFT comp", "lora_bf16_eager": "LoRA bf16",
          "reference_hyplora_eager": "ref Hyp", "reference_hyplora_compiled": "ref Hyp comp",
          "hyplora_lora": "ours lora", "hyplora_hyplora_reference": "ours hyp",
-         "hyplora_hyplora_lorentz": "ours lorentz"}
-OURS = ["hyplora_lora", "hyplora_hyplora_reference", "hyplora_hyplora_lorentz"]
+         "hyplora_hyplora_lorentz": "ours lorentz", "hyplora_lora_tc": "ours lora TC",
+         "hyplora_hyplora_reference_tc": "ours hyp TC", "hyplora_hyplora_lorentz_tc": "ours lorentz TC"}
+OURS = ["hyplora_lora", "hyplora_hyplora_reference", "hyplora_hyplora_lorentz",
+        "hyplora_lora_tc", "hyplora_hyplora_reference_tc", "hyplora_hyplora_lorentz_tc"]
 
 
 def _names(report: dict) -> list[str]:

@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest bench bench-full analysis finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full analysis finetune compare
 # Logs and JSON results go to $OUT/results.tar.gz (+ $OUT/summary.txt), since
 # a device call returns at most 8 files.
 set -uo pipefail
@@ -76,6 +76,15 @@ for stage in "$@"; do
     TORCHINDUCTOR_COMPILE_THREADS=1 stage_run pytest-inductor 150 python3 -m pytest -v --tb=short -rfs \
       -p no:cacheprovider -o faulthandler_timeout=150 \
       tests/python/test_ops_cuda.py::test_cuda_module_autocast_and_compile ;;
+  tensor-cores)
+    # The opt-in tensor-core kernels: the mma.sync fragment-layout unit test
+    # (the CPU emulation cannot check it), then the CUDA accuracy/training
+    # tests with HYP_TENSOR_CORES=1. Both must pass before they become default.
+    [ -x prebuilt/bin/KernelGpuTests ] && stage_run gtest-KernelGpuTests 120 prebuilt/bin/KernelGpuTests
+    HYP_TENSOR_CORES=1 HYP_AUTOTUNE=0 stage_run pytest-tc 330 python3 -m pytest -v --tb=short -rfs \
+      -p no:cacheprovider -o faulthandler_timeout=150 -k "cuda" \
+      --deselect tests/python/test_ops_cuda.py::test_cuda_module_autocast_and_compile \
+      tests/python/test_ops_cuda.py tests/python/test_model_api.py ;;
   pytest-all) stage_run pytest-all 900 python3 -m pytest -q -rs -p no:cacheprovider tests/python ;;
   bench)      stage_run bench 280 python3 bench/run.py --quick --out "$R/bench" ;;
   bench-full) stage_run bench-full 900 python3 bench/run.py --out "$R/bench" ;;

@@ -44,6 +44,14 @@ bool capi::parseOptions(const char *text, CompileOptions &out, std::string *erro
       out.emit = tok.str();
       continue;
     }
+    if (tok.consume_front("tensor-cores=")) {
+      if (tok != "0" && tok != "1") {
+        *error = "options: tensor-cores must be 0 or 1, got '" + tok.str() + "'";
+        return false;
+      }
+      out.tensorCores = tok == "1";
+      continue;
+    }
     if (!out.pipelineOptions.empty())
       out.pipelineOptions += ' ';
     out.pipelineOptions += tok.str();
@@ -170,6 +178,7 @@ int hypc_compile_adapter(const hypc_adapter_desc *desc, const char *options, hyp
     AdapterSpec spec;
     if (!parseDesc(desc, spec, o.error))
       return false;
+    spec.tensorCores = opts.tensorCores;
     bool ok;
     if (opts.emit == "direct") {
       ok = compileDirect(spec, o);

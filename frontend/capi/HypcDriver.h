@@ -27,6 +27,8 @@ struct CompileOptions {
   /// "direct", with the MLIR diagnostics recorded in the metadata
   /// ("mlir_path_error") so the fallback stays visible.
   std::string emit = "mlir";
+  /// "tensor-cores=1": AdapterSpec::tensorCores (bf16 kernels on mma.sync).
+  bool tensorCores = false;
   std::string pipelineOptions;
 };
 /// Parses "emit=direct hoist-row-scale=false ..."; false + *error on bad text.

@@ -125,10 +125,17 @@ ProgramTable &table() {
   return t;
 }
 
+/// HYP_TENSOR_CORES=1: compile bf16 layers with the tensor-core kernels
+/// (libhypc option tensor-cores=1), opt-in until checked on a GPU.
+bool tensorCoresRequested() {
+  const char *e = std::getenv("HYP_TENSOR_CORES");
+  return e && std::string(e) == "1";
+}
+
 std::string layerKey(const AdapterConfig &cfg, const char *act, int64_t K, int64_t N, int64_t r) {
   return cfg.variantName + '/' + cfg.conventionName + '/' + act + "/K" + std::to_string(K) +
          "/N" + std::to_string(N) + "/r" + std::to_string(r) + "/amax" +
-         std::to_string(cfg.maxSinhArg);
+         std::to_string(cfg.maxSinhArg) + (tensorCoresRequested() ? "/tc" : "");
 }
 
 /// Compiles (libhypc) and loads (libhyprt) the program of one layer shape.
@@ -152,7 +159,8 @@ std::shared_ptr<JitProgram> programFor(const AdapterConfig &cfg, const char *act
   desc.rank = r;
   desc.max_sinh_arg = cfg.maxSinhArg;
   hypc_output *out = nullptr;
-  const int rc = hypc_compile_adapter(&desc, nullptr, &out);
+  const int rc =
+      hypc_compile_adapter(&desc, tensorCoresRequested() ? "tensor-cores=1" : nullptr, &out);
   std::unique_ptr<hypc_output, void (*)(hypc_output *)> guard(out, hypc_output_free);
   TORCH_CHECK(rc == 0 && out, "hyplora JIT: compiling adapter ", key, " failed: ",
               out ? hypc_output_error(out) : "no output", " (set HYP_JIT=0 to use the ATen path)");

@@ -197,6 +197,29 @@ template <int LEN> HYP_DEVICE_INLINE bool hyp_tc_vec_ok(const void *p) {
   return LEN % 8 == 0 && ((unsigned long long)p) % 16ull == 0ull;
 }
 
+/// An activation tile of SUBM rows x BC columns as 16-byte chunks, PER per
+/// thread: chunk e = tid + i * THREADS is row e % SUBM, columns
+/// 8 * (e / SUBM) ... + 7. Lane-consecutive rows: the column-wise shared-memory
+/// stores that follow (transposes, odd-stride fp32 tiles) are conflict-free.
+template <int SUBM, int BC, int THREADS> struct HypTcTile {
+  static constexpr int CHUNKS = SUBM * (BC / 8);
+  static constexpr int PER = (CHUNKS + THREADS - 1) / THREADS;
+};
+/// Loads the tile of rows [s0, s0 + SUBM) (rows past r1 read as zero) into
+/// registers: issued one step ahead, so the loads fly during the MMAs.
+template <int SUBM, int BC, int THREADS, int LEN>
+HYP_DEVICE_INLINE void hyp_tc_tile_load(hyp_u16x8 (&v)[HypTcTile<SUBM, BC, THREADS>::PER],
+                                        const hyp_u16 *__restrict__ base, long long s0, int c0,
+                                        long long r1, bool vec) {
+  typedef HypTcTile<SUBM, BC, THREADS> T;
+#pragma unroll
+  for (int i = 0; i < T::PER; ++i) {
+    const int e = threadIdx.x + i * THREADS;
+    v[i] = hyp_tc_load8<LEN>(base, s0 + e % SUBM, c0 + (e / SUBM) * 8, e < T::CHUNKS ? r1 : 0,
+                             vec);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // y[row][n] += sum_j w[row][j] B[n][j]. Block (bx, by): columns
 // [bx*BN, bx*BN + BN), rows [by*ROWS, ...) in steps of SUBM = 32 rows.
@@ -235,34 +258,39 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w,
     const float v = (n0 + n < NDIM && j < R) ? B[(long long)(n0 + n) * R + j] : 0.f;
     hyp_split_bf16(v, &Bhi[n * LDR + j], &Blo[n * LDR + j]);
   }
+  typedef HypTcTile<SUBM, BN, THREADS> TT;
+  hyp_u16x8 pre[TT::PER];
+  if (r0 < r1) hyp_tc_tile_load<SUBM, BN, THREADS, NDIM>(pre, y, r0, n0, r1, vec);
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
     __syncthreads(); // previous step's readers of whi/Cs are done
+#pragma unroll
+    for (int i = 0; i < TT::PER; ++i) {
+      const int e = tid + i * THREADS;
+      if (e >= TT::CHUNKS) continue;
+      const int m = e % SUBM, c8 = (e / SUBM) * 8;
+#pragma unroll
+      for (int q = 0; q < 8; ++q) Cs[m * LDC + c8 + q] = hyp_bf16_bits_to_f32(pre[i].e[q]);
+    }
     for (int e = tid; e < SUBM * RP; e += THREADS) {
       const int m = e / RP, j = e % RP;
       const float v = (s0 + m < r1 && j < R) ? w[(s0 + m) * R + j] : 0.f;
       hyp_split_bf16(v, &whi[m * LDR + j], &wlo[m * LDR + j]);
     }
-    constexpr int CHUNKS = SUBM * (BN / 8);
-    // Lane-consecutive rows: the column-wise smem accesses stay conflict-free.
-#pragma unroll 4
-    for (int e = tid; e < CHUNKS; e += THREADS) {
-      const int m = e % SUBM, c8 = (e / SUBM) * 8;
-      const hyp_u16x8 v = hyp_tc_load8<NDIM>(y, s0 + m, n0 + c8, r1, vec);
-#pragma unroll
-      for (int i = 0; i < 8; ++i) Cs[m * LDC + c8 + i] = hyp_bf16_bits_to_f32(v.e[i]);
-    }
+    if (s0 + SUBM < r1) hyp_tc_tile_load<SUBM, BN, THREADS, NDIM>(pre, y, s0 + SUBM, n0, r1, vec);
     __syncthreads();
     float acc[W::PER_WARP][4];
     hyp_block_acc_move<SUBM, BN, NWARPS, true>(acc, Cs, LDC);
     hyp_block_mma<SUBM, BN, RP, NWARPS>(acc, whi, wlo, LDR, Bhi, Blo, LDR);
     hyp_block_acc_move<SUBM, BN, NWARPS, false>(acc, Cs, LDC);
     __syncthreads();
-#pragma unroll 4
-    for (int e = tid; e < CHUNKS; e += THREADS) {
+#pragma unroll
+    for (int i = 0; i < TT::PER; ++i) {
+      const int e = tid + i * THREADS;
+      if (e >= TT::CHUNKS) continue;
       const int m = e % SUBM, c8 = (e / SUBM) * 8;
       hyp_u16x8 v;
 #pragma unroll
-      for (int i = 0; i < 8; ++i) v.e[i] = hyp_f32_to_bf16_bits(Cs[m * LDC + c8 + i]);
+      for (int q = 0; q < 8; ++q) v.e[q] = hyp_f32_to_bf16_bits(Cs[m * LDC + c8 + q]);
       hyp_tc_store8<NDIM>(y, s0 + m, n0 + c8, r1, vec, v);
     }
   }
@@ -305,21 +333,25 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
 #pragma unroll
   for (int p = 0; p < W::PER_WARP; ++p)
     acc[p][0] = acc[p][1] = acc[p][2] = acc[p][3] = 0.f;
+  typedef HypTcTile<SUBM, BN, THREADS> TT;
+  hyp_u16x8 pre[TT::PER];
+  hyp_tc_tile_load<SUBM, BN, THREADS, NDIM>(pre, dY, r0, n0, r1, vec);
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
     __syncthreads();
+#pragma unroll
+    for (int i = 0; i < TT::PER; ++i) {
+      const int e = tid + i * THREADS;
+      if (e >= TT::CHUNKS) continue;
+      const int m = e % SUBM, c8 = (e / SUBM) * 8;
+#pragma unroll
+      for (int q = 0; q < 8; ++q) dYt[(c8 + q) * LDM + m] = pre[i].e[q];
+    }
     for (int e = tid; e < SUBM * R; e += THREADS) {
       const int m = e / R, j = e % R;
       const float v = s0 + m < r1 ? w[(s0 + m) * R + j] : 0.f;
       hyp_split_bf16(v, &wthi[j * LDM + m], &wtlo[j * LDM + m]);
     }
-    constexpr int CHUNKS = SUBM * (BN / 8);
-#pragma unroll 4
-    for (int e = tid; e < CHUNKS; e += THREADS) {
-      const int m = e % SUBM, c8 = (e / SUBM) * 8;
-      const hyp_u16x8 v = hyp_tc_load8<NDIM>(dY, s0 + m, n0 + c8, r1, vec);
-#pragma unroll
-      for (int i = 0; i < 8; ++i) dYt[(c8 + i) * LDM + m] = v.e[i];
-    }
+    if (s0 + SUBM < r1) hyp_tc_tile_load<SUBM, BN, THREADS, NDIM>(pre, dY, s0 + SUBM, n0, r1, vec);
     __syncthreads();
     hyp_block_mma<BN, R, SUBM, NWARPS>(acc, dYt, nullptr, LDM, wthi, wtlo, LDM);
   }
@@ -398,8 +430,26 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
 #pragma unroll
   for (int p = 0; p < WA::PER_WARP; ++p)
     dacc[p][0] = dacc[p][1] = dacc[p][2] = dacc[p][3] = 0.f;
+  typedef HypTcTile<SUBM, BK, THREADS> TT;
+  hyp_u16x8 xpre[TT::PER], dpre[TT::PER];
+  hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(xpre, x, r0, k0, r1, vec);
+  hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(dpre, dx, r0, k0, r1, vec);
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
     __syncthreads();
+#pragma unroll
+    for (int i = 0; i < TT::PER; ++i) {
+      const int e = tid + i * THREADS;
+      if (e >= TT::CHUNKS) continue;
+      const int m = e % SUBM, c8 = (e / SUBM) * 8;
+      const long long row = s0 + m;
+      const float b = (HAS_BETA && row < r1) ? beta[row] : 0.f;
+#pragma unroll
+      for (int q = 0; q < 8; ++q) {
+        xt[(c8 + q) * LDM + m] = xpre[i].e[q];
+        Cs[m * LDC + c8 + q] =
+            fmaf(b, hyp_bf16_bits_to_f32(xpre[i].e[q]), hyp_bf16_bits_to_f32(dpre[i].e[q]));
+      }
+    }
     for (int e = tid; e < SUBM * RP; e += THREADS) {
       const int m = e / RP, j = e % RP;
       const float v = (s0 + m < r1 && j < R) ? dH[(s0 + m) * R + j] : 0.f;
@@ -410,20 +460,9 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
       dhthi[j * LDM + m] = hi;
       dhtlo[j * LDM + m] = lo;
     }
-    constexpr int CHUNKS = SUBM * (BK / 8);
-#pragma unroll 4
-    for (int e = tid; e < CHUNKS; e += THREADS) {
-      const int m = e % SUBM, c8 = (e / SUBM) * 8;
-      const long long row = s0 + m;
-      const hyp_u16x8 xv = hyp_tc_load8<KDIM>(x, row, k0 + c8, r1, vec);
-      const hyp_u16x8 dv = hyp_tc_load8<KDIM>(dx, row, k0 + c8, r1, vec);
-      const float b = (HAS_BETA && row < r1) ? beta[row] : 0.f;
-#pragma unroll
-      for (int i = 0; i < 8; ++i) {
-        xt[(c8 + i) * LDM + m] = xv.e[i];
-        Cs[m * LDC + c8 + i] =
-            fmaf(b, hyp_bf16_bits_to_f32(xv.e[i]), hyp_bf16_bits_to_f32(dv.e[i]));
-      }
+    if (s0 + SUBM < r1) {
+      hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(xpre, x, s0 + SUBM, k0, r1, vec);
+      hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(dpre, dx, s0 + SUBM, k0, r1, vec);
     }
     __syncthreads();
     {
@@ -434,12 +473,14 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
     }
     hyp_block_mma<RP, BK, SUBM, NWARPS>(dacc, dhthi, dhtlo, LDM, xt, nullptr, LDM);
     __syncthreads();
-#pragma unroll 4
-    for (int e = tid; e < CHUNKS; e += THREADS) {
+#pragma unroll
+    for (int i = 0; i < TT::PER; ++i) {
+      const int e = tid + i * THREADS;
+      if (e >= TT::CHUNKS) continue;
       const int m = e % SUBM, c8 = (e / SUBM) * 8;
       hyp_u16x8 v;
 #pragma unroll
-      for (int i = 0; i < 8; ++i) v.e[i] = hyp_f32_to_bf16_bits(Cs[m * LDC + c8 + i]);
+      for (int q = 0; q < 8; ++q) v.e[q] = hyp_f32_to_bf16_bits(Cs[m * LDC + c8 + q]);
       hyp_tc_store8<KDIM>(dx, s0 + m, k0 + c8, r1, vec, v);
     }
   }
@@ -606,7 +647,7 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
                                             float scaling) {
   typedef HypTcRow<BM, R, THREADS> T;
   constexpr int LDH = T::LDH;
-  __shared__ alignas(16) unsigned char raw[T::RAW_BYTES];
+  alignas(16) __shared__ unsigned char raw[T::RAW_BYTES];
   __shared__ float sqpart[BM * T::CPR];
   __shared__ float rowf[BM];
   const long long m0 = (long long)blockIdx.x * BM;
@@ -659,7 +700,7 @@ hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B
                    float *ds, long long M, float scaling) {
   typedef HypTcRow<BM, R, THREADS> T;
   constexpr int LDH = T::LDH;
-  __shared__ alignas(16) unsigned char raw[T::RAW_BYTES];
+  alignas(16) __shared__ unsigned char raw[T::RAW_BYTES];
   __shared__ float rowsc[BM * 4]; // f, dz, dk part, ds part
   const long long m0 = (long long)blockIdx.x * BM;
   hyp_tc_row_dot<BM, R, THREADS, NDIM, true, false>(dY, B, M, m0, raw, nullptr);

@@ -110,8 +110,12 @@ std::string flag(bool b) { return b ? "true" : "false"; }
 // The geometry below mirrors the structs HypTcUp/HypTcDb/HypTcDx (kept in
 // sync by their static_asserts, which the NVRTC all-configs test compiles).
 //===----------------------------------------------------------------------===//
+/// Opt-in (spec.tensorCores: libhypc tensor-cores=1, hyp-translate
+/// --hyp-tensor-cores) until the fragment layout has been checked on a GPU
+/// (KernelGpuTests); then bf16 with r % 8 == 0, r <= 128.
 bool useTensorCores(const AdapterSpec &spec) {
-  return spec.actDType == ActDType::BF16 && spec.rank % 8 == 0 && spec.rank <= 128;
+  return spec.tensorCores && spec.actDType == ActDType::BF16 && spec.rank % 8 == 0 &&
+         spec.rank <= 128;
 }
 int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 int64_t tcLd(int64_t kt) { return kt + 8; }
@@ -173,7 +177,9 @@ std::vector<Tunable> tcTunables(const std::string &prefix, AccTiles accTiles,
       threads.push_back(t);
   if (threads.empty())
     threads.push_back(256);
-  int64_t defThreads = threads.front();
+  // 8 warps by default: fewer accumulator tiles per warp, fewer registers
+  // (ptxas, r = 32: bwd_db 128 regs at 256 threads vs 208 at 128).
+  int64_t defThreads = threads.back();
   return {{prefix + "THREADS", threads, defThreads},
           {prefix + "ROWS", {64, 128, 256, 512}, defaultRows}};
 }

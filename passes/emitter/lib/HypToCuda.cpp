@@ -15,6 +15,8 @@
 #include "hyp/Emitter/AdapterProgram.h"
 #include "hyp/Emitter/RowScalarEmitter.h"
 
+#include "llvm/Support/CommandLine.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -82,7 +84,8 @@ void setCompilerVersion(std::string version) {
 }
 const std::string &compilerVersion() { return versionStorage(); }
 
-FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint) {
+FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint,
+                                        bool tensorCores) {
   func::FuncOp forward;
   module.walk([&](func::FuncOp f) {
     bool hasStats = false;
@@ -119,6 +122,7 @@ FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint
     return failure();
 
   AdapterSpec spec = hint ? *hint : AdapterSpec();
+  spec.tensorCores |= tensorCores;
   spec.inFeatures = A.getDimSize(1);
   spec.outFeatures = B.getDimSize(0);
   spec.rank = A.getDimSize(0);
@@ -159,8 +163,15 @@ FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint
   return std::move(*prog);
 }
 
+/// hyp-translate's counterpart of libhypc's tensor-cores=1, so a JIT compile
+/// with tensor cores can be reproduced from the command line.
+static llvm::cl::opt<bool> clTensorCores(
+    "hyp-tensor-cores",
+    llvm::cl::desc("hyp-to-cuda / hyp-to-kernel-metadata: bf16 kernels on tensor cores"),
+    llvm::cl::init(false));
+
 LogicalResult translateModuleToCuda(ModuleOp module, llvm::raw_ostream &os) {
-  auto prog = programFromModule(module);
+  auto prog = programFromModule(module, nullptr, clTensorCores);
   if (failed(prog))
     return failure();
   os << printCudaSource(*prog, compilerVersion());
@@ -168,7 +179,7 @@ LogicalResult translateModuleToCuda(ModuleOp module, llvm::raw_ostream &os) {
 }
 
 LogicalResult translateModuleToMetadata(ModuleOp module, llvm::raw_ostream &os) {
-  auto prog = programFromModule(module);
+  auto prog = programFromModule(module, nullptr, clTensorCores);
   if (failed(prog))
     return failure();
   os << printMetadataJson(*prog, compilerVersion());

@@ -209,6 +209,25 @@ TEST(Capi, BadOptionsAreReported) {
   EXPECT_NE(c.error.find("emit must be"), std::string::npos) << c.error;
 }
 
+TEST(Capi, TensorCoresAreOptIn) {
+  hypc_adapter_desc d = desc("hyplora", "bf16", 256, 128, 32);
+  Compiled plain = compile(&d), tc = compile(&d, "tensor-cores=1");
+  ASSERT_EQ(plain.rc, 0) << plain.error;
+  ASSERT_EQ(tc.rc, 0) << tc.error;
+  // Same program text either way but for the skeletons the kernels call.
+  EXPECT_EQ(plain.cuda.find("hyp_tc_bwd_dx_body<"), std::string::npos);
+  EXPECT_NE(tc.cuda.find("hyp_tc_bwd_dx_body<"), std::string::npos);
+  EXPECT_NE(tc.cuda.find("hyp_tc_fwd_up_body<"), std::string::npos);
+  // The option means bf16 on tensor cores: other dtypes keep the SIMT skeletons.
+  hypc_adapter_desc f32 = desc("hyplora", "f32", 256, 128, 32);
+  Compiled tcF32 = compile(&f32, "tensor-cores=1");
+  ASSERT_EQ(tcF32.rc, 0) << tcF32.error;
+  EXPECT_EQ(tcF32.cuda.find("hyp_tc_bwd_dx_body<"), std::string::npos);
+  Compiled bad = compile(&d, "tensor-cores=yes");
+  EXPECT_NE(bad.rc, 0);
+  EXPECT_NE(bad.error.find("tensor-cores must be 0 or 1"), std::string::npos) << bad.error;
+}
+
 TEST(Capi, MalformedIrIsReportedNotFatal) {
   hypc_output *out = nullptr;
   int rc = hypc_compile_ir("func.func @f( {", nullptr, &out);

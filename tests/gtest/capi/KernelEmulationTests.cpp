@@ -277,7 +277,7 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       {"BWD_DY_BLOCK_M", 8},    {"BWD_DY_THREADS", 64},   {"BWD_DY_VEC", 2},
       {"FWD_UP_THREADS", 64},   {"FWD_UP_ROWS", 64},      {"BWD_DB_THREADS", 64},
       {"BWD_DB_ROWS", 64},      {"BWD_DX_THREADS", 64},   {"BWD_DX_ROWS", 64}};
-  // The tensor-core column skeletons (bf16, r % 8 == 0) list other values.
+  // Valid for both families (the tensor-core skeletons list other THREADS values).
   std::map<std::string, int64_t> smallTc = small;
   for (const char *k : {"FWD_DOWN_THREADS", "BWD_DY_THREADS", "FWD_UP_THREADS",
                         "BWD_DB_THREADS", "BWD_DX_THREADS"})
@@ -304,17 +304,24 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       {"hyplora_reference_f32_large_cfg", "hyplora", "reference", "f32", 136, 72, 16, 70, large},
       {"simplified_bf16", "hyplora_simplified", "reference", "bf16", 64, 40, 8, 37, {}},
       {"lora_f16", "lora", "reference", "f16", 13, 7, 4, 3, {}},
-      // Tensor-core column skeletons (bf16, r % 8 == 0; HypTensorCore.cuh): r = 32
-      // with K, N below one column tile, K not a multiple of 8 (scalar loads),
-      // several column tiles and row chunks (tails in both), r = 64, M = 1.
-      {"tc_hyplora_reference_bf16_r32", "hyplora", "reference", "bf16", 48, 24, 32, 37, {}},
-      {"tc_hyplora_lorentz_bf16_r8_k20", "hyplora", "lorentz", "bf16", 20, 24, 8, 19, wideTc},
+      // Tensor-core skeletons (opt-in tensor-cores=1; bf16, r % 8 == 0;
+      // HypTensorCore.cuh): r = 32 with
+      // K, N below one tile, K not a multiple of 8 (scalar loads), several
+      // column tiles and row chunks (tails in both), r = 64, r = 128, M = 1,
+      // r = 24 (rank padded to 16 in the MMA), unaligned activations.
+      {"tc_hyplora_reference_bf16_r32", "hyplora", "reference", "bf16", 48, 24, 32, 37, {}, false,
+       "tensor-cores=1"},
+      {"tc_hyplora_lorentz_bf16_r8_k20", "hyplora", "lorentz", "bf16", 20, 24, 8, 19, wideTc,
+       false, "tensor-cores=1"},
       {"tc_hyplora_reference_bf16_r16_tiles", "hyplora", "reference", "bf16", 136, 136, 16, 70,
-       wideTc},
-      {"tc_simplified_bf16_r64", "hyplora_simplified", "reference", "bf16", 40, 72, 64, 21, {}},
-      {"tc_lora_bf16_M1", "lora", "reference", "bf16", 48, 24, 16, 1, {}},
+       wideTc, false, "tensor-cores=1"},
+      {"tc_simplified_bf16_r64", "hyplora_simplified", "reference", "bf16", 40, 72, 64, 21, {},
+       false, "tensor-cores=1"},
+      {"tc_lora_bf16_M1", "lora", "reference", "bf16", 48, 24, 16, 1, {}, false, "tensor-cores=1"},
+      {"tc_hyplora_reference_bf16_r128", "hyplora", "reference", "bf16", 16, 24, 128, 9, {},
+       false, "tensor-cores=1"},
       {"tc_hyplora_lorentz_bf16_r24_unaligned", "hyplora", "lorentz", "bf16", 56, 24, 24, 33,
-       {}, true},
+       {}, true, "tensor-cores=1"},
       // The direct path (HYPLORA.md formulas, no pipeline) must agree too.
       {"direct_hyplora_reference_bf16", "hyplora", "reference", "bf16", 64, 40, 8, 37, {}, false,
        "emit=direct"},

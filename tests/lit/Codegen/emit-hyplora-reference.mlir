@@ -5,6 +5,26 @@
 // RUN: hyp-opt --hyp-pipeline %t.mlir -o %t.stage3.mlir
 // RUN: hyp-translate --hyp-to-cuda %t.stage3.mlir | FileCheck %s
 // RUN: hyp-translate --hyp-to-kernel-metadata %t.stage3.mlir | FileCheck %s --check-prefix=META
+// Opt-in tensor cores (bf16, r % 8 == 0: HypTensorCore.cuh); the row-reduce
+// has no VEC tunable there (16-byte loads whenever aligned).
+// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.stage3.mlir | FileCheck %s --check-prefix=TC
+// TC-LABEL: hyp_fwd_down: row-reduce over x
+// TC: #define FWD_DOWN_BLOCK_M 32
+// TC-NOT: FWD_DOWN_VEC
+// TC: hyp_fwd_down(
+// TC-NEXT: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true>(x, A, G, k, s, w, stats, M, scaling);
+// TC-LABEL: hyp_fwd_up: row-update of y
+// TC: hyp_fwd_up(
+// TC-NEXT: hyp_tc_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
+// TC-LABEL: hyp_bwd_dy: row-reduce over dY
+// TC: hyp_bwd_dy(
+// TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling);
+// TC-LABEL: hyp_bwd_db: column-reduce over dY
+// TC: hyp_bwd_db(
+// TC-NEXT: hyp_tc_bwd_db_body<128, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
+// TC-LABEL: hyp_bwd_dx: row-update of dx
+// TC: hyp_bwd_dx(
+// TC-NEXT: hyp_tc_bwd_dx_body<64, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, true>(x, A, dH, beta, dx, dA, M);
 
 // CHECK: // hyplora adapter kernels: variant=hyplora convention=(in the IR) act=bf16 K=576 N=192 r=32
 // CHECK: #define HYP_K 576
@@ -35,19 +55,19 @@
 
 // CHECK-LABEL: hyp_fwd_up: row-update of y
 // CHECK: hyp_fwd_up(const float *__restrict__ w, const float *__restrict__ B, hyp_act_t *__restrict__ y, long long M)
-// bf16 activations, r % 8 == 0: the tensor-core skeletons (HypTensorCore.cuh).
-// CHECK-NEXT: hyp_tc_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
+// CHECK-NEXT: hyp_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
 
 // CHECK-LABEL: hyp_bwd_dy: row-reduce over dY
 // CHECK: hyp_bwd_dy(const hyp_act_t *__restrict__ dY, const float *__restrict__ B, const float *__restrict__ w, const float *__restrict__ stats, const float *__restrict__ G, const float *__restrict__ k, const float *__restrict__ s, float *__restrict__ dH, float *__restrict__ beta, float *R, float *dk, float *ds, long long M, float scaling)
+// CHECK-NEXT: hyp_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, BWD_DY_VEC, HYP_N, true>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling);
 
 // CHECK-LABEL: hyp_bwd_db: column-reduce over dY
 // CHECK: hyp_bwd_db(const hyp_act_t *__restrict__ dY, const float *__restrict__ w, const float *__restrict__ B, const float *__restrict__ R, float *dB, long long M)
-// CHECK-NEXT: hyp_tc_bwd_db_body<128, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
+// CHECK-NEXT: hyp_bwd_db_body<128, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
 
 // CHECK-LABEL: hyp_bwd_dx: row-update of dx
 // CHECK: hyp_bwd_dx(const hyp_act_t *__restrict__ x, const float *__restrict__ A, const float *__restrict__ dH, const float *__restrict__ beta, hyp_act_t *__restrict__ dx, float *dA, long long M)
-// CHECK-NEXT: hyp_tc_bwd_dx_body<64, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, true>(x, A, dH, beta, dx, dA, M);
+// CHECK-NEXT: hyp_bwd_dx_body<128, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, true>(x, A, dH, beta, dx, dA, M);
 
 // llvm::json prints object keys sorted.
 // META: "adapter": {

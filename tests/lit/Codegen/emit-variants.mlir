@@ -4,9 +4,9 @@
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/lorentz/g' -e 's/ACT/f32/g' -e 's/KD/13/g' -e 's/ND/7/g' -e 's/RK/4/g' %S/Inputs/adapter.mlir.in \
 // RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-cuda | FileCheck %s --check-prefix=LORENTZ
 // RUN: sed -e 's/VARIANT/hyplora_simplified/g' -e 's/CONV/reference/g' -e 's/ACT/f16/g' -e 's/KD/64/g' -e 's/ND/40/g' -e 's/RK/8/g' %S/Inputs/adapter.mlir.in \
-// RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-cuda | FileCheck %s --check-prefix=SIMPLIFIED
+// RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-cuda --hyp-tensor-cores | FileCheck %s --check-prefix=SIMPLIFIED
 // RUN: sed -e 's/VARIANT/lora/g' -e 's/CONV/reference/g' -e 's/ACT/bf16/g' -e 's/KD/13/g' -e 's/ND/7/g' -e 's/RK/4/g' %S/Inputs/adapter.mlir.in \
-// RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-cuda | FileCheck %s --check-prefix=LORA
+// RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-cuda --hyp-tensor-cores | FileCheck %s --check-prefix=LORA
 
 // LORENTZ: typedef float hyp_act_t;
 // LORENTZ-LABEL: void hyp_row_scalars(
@@ -25,7 +25,8 @@
 // SIMPLIFIED-LABEL: hyp_fwd_down: row-reduce over x
 // SIMPLIFIED: const float *__restrict__ G, const float *__restrict__ k, float *__restrict__ w,
 // SIMPLIFIED-LABEL: hyp_fwd_up: row-update of y
-// fp16 activations keep the SIMT column skeletons (no tensor-core split for fp16).
+// Tensor cores requested, but fp16 activations keep the SIMT skeletons (no
+// safe fp16 hi/lo split).
 // SIMPLIFIED: hyp_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
 // SIMPLIFIED-LABEL: hyp_bwd_dy: row-reduce over dY
 // SIMPLIFIED: float *R, float *dk, long long M, float scaling)
@@ -41,5 +42,5 @@
 // LORA-NEXT: hyp_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, FWD_DOWN_VEC, HYP_K, false>(x, A, nullptr, nullptr, nullptr, w, stats, M, scaling);
 // LORA-LABEL: hyp_bwd_dx: row-update of dx
 // LORA: hyp_bwd_dx(const hyp_act_t *__restrict__ x, const float *__restrict__ A, const float *__restrict__ dH, hyp_act_t *__restrict__ dx, float *dA, long long M)
-// bf16 but r = 4 (not a multiple of 8): the SIMT skeleton.
+// Tensor cores requested, bf16, but r = 4 (not a multiple of 8): SIMT.
 // LORA-NEXT: hyp_bwd_dx_body<128, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, false>(x, A, dH, nullptr, dx, dA, M);

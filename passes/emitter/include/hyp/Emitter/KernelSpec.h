@@ -35,6 +35,10 @@ struct AdapterSpec {
   int64_t outFeatures = 0; // N
   int64_t rank = 0;        // r
   double maxSinhArg = 12.0;
+  // bf16 kernels on tensor cores (HypTensorCore.cuh). Opt-in (libhypc option
+  // tensor-cores=1, HYP_TENSOR_CORES=1 for the torch JIT) until the mma.sync
+  // fragment layout has been checked on a GPU: the CPU emulation cannot see it.
+  bool tensorCores = false;
   // Clamps of HYPLORA.md section 3 (the hyp.adapter attributes).
   double normEps = 1e-7, curvatureEps = 1e-6, timeEps = 1e-6, smallTh = 1.01,
          smallThEps = 1e-6, acoshEps = 1e-7, outNormEps = 1e-7;
