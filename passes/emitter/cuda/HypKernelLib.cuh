@@ -176,6 +176,23 @@ template <class T> HYP_DEVICE_INLINE T hyp_lift(float v) {
 template <class T>
 HYP_DEVICE_INLINE void hyp_row_scalars(T n2, T z, T k, T s, float scaling, T *c, T *q, T *gs);
 
+/// The chain rule through the row scalars for one row: f = c * gs as a
+/// function of (n2, z, k, s) by dual numbers; dfd = dL/df. Shared by the SIMT
+/// and tensor-core backward kernels. (A template only so that it is
+/// instantiated after the generated hyp_row_scalars is defined.)
+struct hyp_row_grads {
+  float dz, dk, ds, dn2;
+};
+template <class T = hyp_dual>
+HYP_DEVICE_INLINE hyp_row_grads hyp_row_chain(float n2, float z, float k, float s, float scaling,
+                                              float dfd) {
+  T c, q, gs;
+  hyp_row_scalars<T>(hyp_dual_seed(n2, 0), hyp_dual_seed(z, 1), hyp_dual_seed(k, 2),
+                     hyp_dual_seed(s, 3), scaling, &c, &q, &gs);
+  const T fd = c * gs;
+  return {dfd * fd.d[1], dfd * fd.d[2], dfd * fd.d[3], dfd * fd.d[0]};
+}
+
 //===----------------------------------------------------------------------===//
 // Activation loads. A VEC-wide load is one 4/8/16-byte transaction; callers
 // use it only when the address is VEC-aligned (checked once per kernel).
@@ -445,15 +462,11 @@ hyp_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B,
         z += zpart[m * T::JG + g];
       }
       f = stats[row * 4 + 2] * stats[row * 4 + 3];
-      hyp_dual c, q, gs;
-      hyp_row_scalars<hyp_dual>(hyp_dual_seed(stats[row * 4 + 0], 0), hyp_dual_seed(z, 1),
-                                hyp_dual_seed(kv, 2), hyp_dual_seed(sv, 3), scaling, &c, &q,
-                                &gs);
-      const hyp_dual fd = c * gs; // f as a function of (n2, z, k, s)
-      dz = dfd * fd.d[1];
-      dkp = dfd * fd.d[2];
-      dsp = dfd * fd.d[3];
-      if (beta) beta[row] = 2.f * dfd * fd.d[0];
+      const hyp_row_grads g = hyp_row_chain<>(stats[row * 4 + 0], z, kv, sv, scaling, dfd);
+      dz = g.dz;
+      dkp = g.dk;
+      dsp = g.ds;
+      if (beta) beta[row] = 2.f * g.dn2;
     }
     rowsc[m * 4 + 0] = f;
     rowsc[m * 4 + 1] = dz;

@@ -637,6 +637,19 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
   }
 }
 
+/// ghs[m][j] = (G h_m)_j for the block's BM rows h (row stride LDH), then a
+/// barrier: the z = h^T G h of the row epilogues.
+template <int BM, int R, int THREADS, int LDH>
+HYP_DEVICE_INLINE void hyp_tc_gram_rows(const float *__restrict__ G, const float *hs, float *ghs) {
+  for (int e = threadIdx.x; e < BM * R; e += THREADS) {
+    const int m = e / R, j = e % R;
+    float gh = 0.f;
+    for (int l = 0; l < R; ++l) gh = fmaf(G[j * R + l], hs[m * LDH + l], gh);
+    ghs[m * LDH + j] = gh;
+  }
+  __syncthreads();
+}
+
 /// hyp_fwd_down_body on tensor cores (same outputs, same meaning).
 template <int BM, int R, int THREADS, int KDIM, bool HAS_G>
 HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
@@ -655,15 +668,8 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
   const float *hs = reinterpret_cast<float *>(raw); // [BM][R+1]: h rows
   float *ghs = reinterpret_cast<float *>(raw) + BM * LDH; // [BM][R+1]: G h
   const int tid = threadIdx.x;
-  if (HAS_G) {
-    for (int e = tid; e < BM * R; e += THREADS) {
-      const int m = e / R, j = e % R;
-      float gh = 0.f;
-      for (int l = 0; l < R; ++l) gh = fmaf(G[j * R + l], hs[m * LDH + l], gh);
-      ghs[m * LDH + j] = gh;
-    }
-    __syncthreads();
-  }
+  if (HAS_G)
+    hyp_tc_gram_rows<BM, R, THREADS, LDH>(G, hs, ghs);
   const float kv = kp ? *kp : 0.f;
   const float sv = sp ? *sp : 1.f;
   for (int m = tid; m < BM; m += THREADS) {
@@ -719,15 +725,8 @@ hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B
     hs[m * LDH + j] = hv;
   }
   __syncthreads();
-  if (HAS_G) {
-    for (int e = tid; e < BM * R; e += THREADS) {
-      const int m = e / R, j = e % R;
-      float gh = 0.f;
-      for (int l = 0; l < R; ++l) gh = fmaf(G[j * R + l], hs[m * LDH + l], gh);
-      ghs[m * LDH + j] = gh;
-    }
-    __syncthreads();
-  }
+  if (HAS_G)
+    hyp_tc_gram_rows<BM, R, THREADS, LDH>(G, hs, ghs);
   const float kv = kp ? *kp : 0.f;
   const float sv = sp ? *sp : 1.f;
   for (int m = tid; m < BM; m += THREADS) {
@@ -740,15 +739,11 @@ hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B
         if (HAS_G) z = fmaf(hs[m * LDH + j], ghs[m * LDH + j], z);
       }
       f = stats[row * 4 + 2] * stats[row * 4 + 3];
-      hyp_dual c, q, gs;
-      hyp_row_scalars<hyp_dual>(hyp_dual_seed(stats[row * 4 + 0], 0), hyp_dual_seed(z, 1),
-                                hyp_dual_seed(kv, 2), hyp_dual_seed(sv, 3), scaling, &c, &q,
-                                &gs);
-      const hyp_dual fd = c * gs; // f as a function of (n2, z, k, s)
-      dz = dfd * fd.d[1];
-      dkp = dfd * fd.d[2];
-      dsp = dfd * fd.d[3];
-      if (beta) beta[row] = 2.f * dfd * fd.d[0];
+      const hyp_row_grads g = hyp_row_chain<>(stats[row * 4 + 0], z, kv, sv, scaling, dfd);
+      dz = g.dz;
+      dkp = g.dk;
+      dsp = g.ds;
+      if (beta) beta[row] = 2.f * g.dn2;
     }
     rowsc[m * 4 + 0] = f;
     rowsc[m * 4 + 1] = dz;
