@@ -176,21 +176,32 @@ template <class T> HYP_DEVICE_INLINE T hyp_lift(float v) {
 template <class T>
 HYP_DEVICE_INLINE void hyp_row_scalars(T n2, T z, T k, T s, float scaling, T *c, T *q, T *gs);
 
-/// The chain rule through the row scalars for one row: f = c * gs as a
-/// function of (n2, z, k, s) by dual numbers; dfd = dL/df. Shared by the SIMT
-/// and tensor-core backward kernels. (A template only so that it is
-/// instantiated after the generated hyp_row_scalars is defined.)
-struct hyp_row_grads {
-  float dz, dk, ds, dn2;
-};
+/// One row of the backward epilogue, shared by the SIMT and tensor-core
+/// hyp_bwd_dy: the chain rule through the row scalars (f = c * gs as a
+/// function of (n2, z, k, s), by dual numbers; dfd = dL/df = P.h, z = h^T G h)
+/// gives the row's [f, dz, dk part, ds part] in rowsc[0..3] and
+/// beta[row] = 2 dL/d|x|^2 (rows past M: zeros). A template only so that it is
+/// instantiated after the generated hyp_row_scalars is defined.
 template <class T = hyp_dual>
-HYP_DEVICE_INLINE hyp_row_grads hyp_row_chain(float n2, float z, float k, float s, float scaling,
-                                              float dfd) {
-  T c, q, gs;
-  hyp_row_scalars<T>(hyp_dual_seed(n2, 0), hyp_dual_seed(z, 1), hyp_dual_seed(k, 2),
-                     hyp_dual_seed(s, 3), scaling, &c, &q, &gs);
-  const T fd = c * gs;
-  return {dfd * fd.d[1], dfd * fd.d[2], dfd * fd.d[3], dfd * fd.d[0]};
+HYP_DEVICE_INLINE void hyp_bwd_row_terms(long long row, long long M, float dfd, float z,
+                                         const float *__restrict__ stats, float kv, float sv,
+                                         float scaling, float *__restrict__ beta, float *rowsc) {
+  float f = 0.f, dz = 0.f, dkp = 0.f, dsp = 0.f;
+  if (row < M) {
+    f = stats[row * 4 + 2] * stats[row * 4 + 3];
+    T c, q, gs;
+    hyp_row_scalars<T>(hyp_dual_seed(stats[row * 4 + 0], 0), hyp_dual_seed(z, 1),
+                       hyp_dual_seed(kv, 2), hyp_dual_seed(sv, 3), scaling, &c, &q, &gs);
+    const T fd = c * gs;
+    dz = dfd * fd.d[1];
+    dkp = dfd * fd.d[2];
+    dsp = dfd * fd.d[3];
+    if (beta) beta[row] = 2.f * dfd * fd.d[0];
+  }
+  rowsc[0] = f;
+  rowsc[1] = dz;
+  rowsc[2] = dkp;
+  rowsc[3] = dsp;
 }
 
 //===----------------------------------------------------------------------===//
@@ -453,25 +464,12 @@ hyp_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B,
   const float kv = kp ? *kp : 0.f;
   const float sv = sp ? *sp : 1.f;
   for (int m = tid; m < BM; m += THREADS) {
-    const long long row = m0 + m;
-    float f = 0.f, dz = 0.f, dkp = 0.f, dsp = 0.f;
-    if (row < M) {
-      float dfd = 0.f, z = 0.f;
-      for (int g = 0; g < T::JG; ++g) {
-        dfd += pdpart[m * T::JG + g];
-        z += zpart[m * T::JG + g];
-      }
-      f = stats[row * 4 + 2] * stats[row * 4 + 3];
-      const hyp_row_grads g = hyp_row_chain<>(stats[row * 4 + 0], z, kv, sv, scaling, dfd);
-      dz = g.dz;
-      dkp = g.dk;
-      dsp = g.ds;
-      if (beta) beta[row] = 2.f * g.dn2;
+    float dfd = 0.f, z = 0.f;
+    for (int g = 0; g < T::JG; ++g) {
+      dfd += pdpart[m * T::JG + g];
+      z += zpart[m * T::JG + g];
     }
-    rowsc[m * 4 + 0] = f;
-    rowsc[m * 4 + 1] = dz;
-    rowsc[m * 4 + 2] = dkp;
-    rowsc[m * 4 + 3] = dsp;
+    hyp_bwd_row_terms<>(m0 + m, M, dfd, z, stats, kv, sv, scaling, beta, rowsc + m * 4);
   }
   __syncthreads();
   if (active) {

@@ -220,6 +220,25 @@ HYP_DEVICE_INLINE void hyp_tc_tile_load(hyp_u16x8 (&v)[HypTcTile<SUBM, BC, THREA
   }
 }
 
+/// Stores the fp32 shared-memory tile Cs (SUBM x BC, row stride LDC) to rows
+/// [s0, s0 + SUBM) (rows past r1 skipped) as bf16, 16-byte chunks in the
+/// chunk order of hyp_tc_tile_load: the end of every read-modify-write step.
+template <int SUBM, int BC, int THREADS, int LEN, int LDC>
+HYP_DEVICE_INLINE void hyp_tc_tile_store(const float *Cs, hyp_u16 *__restrict__ base,
+                                         long long s0, int c0, long long r1, bool vec) {
+  typedef HypTcTile<SUBM, BC, THREADS> T;
+#pragma unroll
+  for (int i = 0; i < T::PER; ++i) {
+    const int e = threadIdx.x + i * THREADS;
+    if (e >= T::CHUNKS) continue;
+    const int m = e % SUBM, c8 = (e / SUBM) * 8;
+    hyp_u16x8 v;
+#pragma unroll
+    for (int q = 0; q < 8; ++q) v.e[q] = hyp_f32_to_bf16_bits(Cs[m * LDC + c8 + q]);
+    hyp_tc_store8<LEN>(base, s0 + m, c0 + c8, r1, vec, v);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // y[row][n] += sum_j w[row][j] B[n][j]. Block (bx, by): columns
 // [bx*BN, bx*BN + BN), rows [by*ROWS, ...) in steps of SUBM = 32 rows.
@@ -283,16 +302,7 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w,
     hyp_block_mma<SUBM, BN, RP, NWARPS>(acc, whi, wlo, LDR, Bhi, Blo, LDR);
     hyp_block_acc_move<SUBM, BN, NWARPS, false>(acc, Cs, LDC);
     __syncthreads();
-#pragma unroll
-    for (int i = 0; i < TT::PER; ++i) {
-      const int e = tid + i * THREADS;
-      if (e >= TT::CHUNKS) continue;
-      const int m = e % SUBM, c8 = (e / SUBM) * 8;
-      hyp_u16x8 v;
-#pragma unroll
-      for (int q = 0; q < 8; ++q) v.e[q] = hyp_f32_to_bf16_bits(Cs[m * LDC + c8 + q]);
-      hyp_tc_store8<NDIM>(y, s0 + m, n0 + c8, r1, vec, v);
-    }
+    hyp_tc_tile_store<SUBM, BN, THREADS, NDIM, LDC>(Cs, y, s0, n0, r1, vec);
   }
 }
 
@@ -473,16 +483,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
     }
     hyp_block_mma<RP, BK, SUBM, NWARPS>(dacc, dhthi, dhtlo, LDM, xt, nullptr, LDM);
     __syncthreads();
-#pragma unroll
-    for (int i = 0; i < TT::PER; ++i) {
-      const int e = tid + i * THREADS;
-      if (e >= TT::CHUNKS) continue;
-      const int m = e % SUBM, c8 = (e / SUBM) * 8;
-      hyp_u16x8 v;
-#pragma unroll
-      for (int q = 0; q < 8; ++q) v.e[q] = hyp_f32_to_bf16_bits(Cs[m * LDC + c8 + q]);
-      hyp_tc_store8<KDIM>(dx, s0 + m, k0 + c8, r1, vec, v);
-    }
+    hyp_tc_tile_store<SUBM, BK, THREADS, KDIM, LDC>(Cs, dx, s0, k0, r1, vec);
   }
   const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
 #pragma unroll
@@ -730,25 +731,12 @@ hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B
   const float kv = kp ? *kp : 0.f;
   const float sv = sp ? *sp : 1.f;
   for (int m = tid; m < BM; m += THREADS) {
-    const long long row = m0 + m;
-    float f = 0.f, dz = 0.f, dkp = 0.f, dsp = 0.f;
-    if (row < M) {
-      float dfd = 0.f, z = 0.f;
-      for (int j = 0; j < R; ++j) {
-        dfd = fmaf(Ps[m * LDH + j], hs[m * LDH + j], dfd);
-        if (HAS_G) z = fmaf(hs[m * LDH + j], ghs[m * LDH + j], z);
-      }
-      f = stats[row * 4 + 2] * stats[row * 4 + 3];
-      const hyp_row_grads g = hyp_row_chain<>(stats[row * 4 + 0], z, kv, sv, scaling, dfd);
-      dz = g.dz;
-      dkp = g.dk;
-      dsp = g.ds;
-      if (beta) beta[row] = 2.f * g.dn2;
+    float dfd = 0.f, z = 0.f; // rows past M have h = 0 (and are ignored below)
+    for (int j = 0; j < R; ++j) {
+      dfd = fmaf(Ps[m * LDH + j], hs[m * LDH + j], dfd);
+      if (HAS_G) z = fmaf(hs[m * LDH + j], ghs[m * LDH + j], z);
     }
-    rowsc[m * 4 + 0] = f;
-    rowsc[m * 4 + 1] = dz;
-    rowsc[m * 4 + 2] = dkp;
-    rowsc[m * 4 + 3] = dsp;
+    hyp_bwd_row_terms<>(m0 + m, M, dfd, z, stats, kv, sv, scaling, beta, rowsc + m * 4);
   }
   __syncthreads();
   for (int e = tid; e < BM * R; e += THREADS) {
