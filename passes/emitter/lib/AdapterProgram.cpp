@@ -252,6 +252,10 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   auto kArg = [&] { return hasK ? "k" : "nullptr"; };
   auto sArg = [&] { return hasS ? "s" : "nullptr"; };
   auto gArg = [&] { return hasG ? "G" : "nullptr"; };
+  // The two skeleton families take the same arguments; the SIMT row-reduce
+  // skeletons have one more template parameter (the load width, a tunable).
+  const char *skel = tc ? "hyp_tc_" : "hyp_";
+  auto rowVec = [&](const char *prefix) { return tc ? std::string() : std::string(prefix) + "VEC, "; };
 
   if (hasG) {
     KernelDef k;
@@ -279,20 +283,12 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.grid[0] = GridAxis::over("M", "FWD_DOWN_BLOCK_M");
     k.grid[1] = k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_DOWN_THREADS";
-    if (tc) {
-      k.tunables = tcRowTunables("FWD_DOWN_", spec.rank);
-      k.body = llvm::formatv("hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
-                             "HYP_K, {0}>(x, A, {1}, {2}, {3}, w, stats, M, scaling);",
-                             flag(hasG), gArg(), kArg(), sArg())
-                   .str();
-    } else {
-      k.tunables = rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
-      k.body = llvm::formatv("hyp_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
-                             "FWD_DOWN_VEC, HYP_K, {0}>(x, A, {1}, {2}, {3}, w, stats, M, "
-                             "scaling);",
-                             flag(hasG), gArg(), kArg(), sArg())
-                   .str();
-    }
+    k.tunables = tc ? tcRowTunables("FWD_DOWN_", spec.rank)
+                    : rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
+    k.body = llvm::formatv("{0}fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
+                           "{1}HYP_K, {2}>(x, A, {3}, {4}, {5}, w, stats, M, scaling);",
+                           skel, rowVec("FWD_DOWN_"), flag(hasG), gArg(), kArg(), sArg())
+                 .str();
     prog.kernels.push_back(k);
   }
   {
@@ -301,22 +297,14 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.summary = "row-update of y: y += w B^T (y holds W x + b on entry)";
     k.params = {ptr("w", "f32", "read"), ptr("B", "f32", "read"), ptr("y", act, "readwrite"),
                 i64("M")};
-    if (tc) {
-      const int64_t bn = tcUpCols(spec.rank);
-      k.tunables = tcTunables("FWD_UP_", [](int64_t) { return 0; }, 128);
-      k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, bn));
-      k.body = llvm::formatv("hyp_tc_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, "
-                             "HYP_N>(w, B, y, M);",
-                             bn)
-                   .str();
-    } else {
-      k.tunables = stripTunables("FWD_UP_", spec, /*registerAccumulators=*/false, 64);
-      k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
-      k.body = llvm::formatv("hyp_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
-                             "(w, B, y, M);",
-                             cols)
-                   .str();
-    }
+    const int64_t bn = tc ? tcUpCols(spec.rank) : cols;
+    k.tunables = tc ? tcTunables("FWD_UP_", [](int64_t) { return 0; }, 128)
+                    : stripTunables("FWD_UP_", spec, /*registerAccumulators=*/false, 64);
+    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, bn));
+    k.body = llvm::formatv("{0}fwd_up_body<{1}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
+                           "(w, B, y, M);",
+                           skel, bn)
+                 .str();
     k.grid[1] = GridAxis::over("M", "FWD_UP_ROWS");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_UP_THREADS";
@@ -342,25 +330,15 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.grid[0] = GridAxis::over("M", "BWD_DY_BLOCK_M");
     k.grid[1] = k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DY_THREADS";
-    if (tc) {
-      k.tunables = tcRowTunables("BWD_DY_", spec.rank);
-      k.body = llvm::formatv("hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, "
-                             "HYP_N, {0}>(dY, B, w, stats, {1}, {2}, {3}, dH, {4}, {5}, {6}, "
-                             "{7}, M, scaling);",
-                             flag(hasG), gArg(), kArg(), sArg(), hasG ? "beta" : "nullptr",
-                             hasG ? "R" : "nullptr", hasK ? "dk" : "nullptr",
-                             hasS ? "ds" : "nullptr")
-                   .str();
-    } else {
-      k.tunables = rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
-      k.body = llvm::formatv("hyp_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, "
-                             "BWD_DY_VEC, HYP_N, {0}>(dY, B, w, stats, {1}, {2}, {3}, dH, {4}, "
-                             "{5}, {6}, {7}, M, scaling);",
-                             flag(hasG), gArg(), kArg(), sArg(), hasG ? "beta" : "nullptr",
-                             hasG ? "R" : "nullptr", hasK ? "dk" : "nullptr",
-                             hasS ? "ds" : "nullptr")
-                   .str();
-    }
+    k.tunables = tc ? tcRowTunables("BWD_DY_", spec.rank)
+                    : rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
+    k.body = llvm::formatv("{0}bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, {1}HYP_N, "
+                           "{2}>(dY, B, w, stats, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "
+                           "scaling);",
+                           skel, rowVec("BWD_DY_"), flag(hasG), gArg(), kArg(), sArg(),
+                           hasG ? "beta" : "nullptr", hasG ? "R" : "nullptr",
+                           hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr")
+                 .str();
     prog.kernels.push_back(k);
   }
   {
@@ -374,23 +352,14 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     }
     k.params.push_back(ptr("dB", "f32", "accumulate"));
     k.params.push_back(i64("M"));
-    if (tc) {
-      const int64_t bn = tcDbCols(spec.rank), r = spec.rank;
-      k.tunables = tcTunables(
-          "BWD_DB_", [&](int64_t t) { return tilesPerWarp(bn, r, t); }, 256);
-      k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, bn));
-      k.body = llvm::formatv("hyp_tc_bwd_db_body<{0}, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, "
-                             "HYP_N, {1}>(dY, w, {2}, {3}, dB, M);",
-                             bn, flag(hasG), hasG ? "B" : "nullptr", hasG ? "R" : "nullptr")
-                   .str();
-    } else {
-      k.tunables = stripTunables("BWD_DB_", spec, /*registerAccumulators=*/true, 256);
-      k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
-      k.body = llvm::formatv("hyp_bwd_db_body<{0}, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, "
-                             "{1}>(dY, w, {2}, {3}, dB, M);",
-                             cols, flag(hasG), hasG ? "B" : "nullptr", hasG ? "R" : "nullptr")
-                   .str();
-    }
+    const int64_t bn = tc ? tcDbCols(spec.rank) : cols, r = spec.rank;
+    k.tunables = tc ? tcTunables("BWD_DB_", [&](int64_t t) { return tilesPerWarp(bn, r, t); }, 256)
+                    : stripTunables("BWD_DB_", spec, /*registerAccumulators=*/true, 256);
+    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, bn));
+    k.body = llvm::formatv("{0}bwd_db_body<{1}, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, "
+                           "{2}>(dY, w, {3}, {4}, dB, M);",
+                           skel, bn, flag(hasG), hasG ? "B" : "nullptr", hasG ? "R" : "nullptr")
+                 .str();
     k.grid[1] = GridAxis::over("M", "BWD_DB_ROWS");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DB_THREADS";
@@ -405,23 +374,14 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.params.push_back(ptr("dx", act, "readwrite"));
     k.params.push_back(ptr("dA", "f32", "accumulate"));
     k.params.push_back(i64("M"));
-    if (tc) {
-      const int64_t bk = tcDxCols(spec.rank), rp = roundUp(spec.rank, 16);
-      k.tunables = tcTunables(
-          "BWD_DX_", [&](int64_t t) { return tilesPerWarp(rp, bk, t); }, 256);
-      k.grid[0] = GridAxis::fixed(ceilDiv(spec.inFeatures, bk));
-      k.body = llvm::formatv("hyp_tc_bwd_dx_body<{0}, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, "
-                             "HYP_K, {1}>(x, A, dH, {2}, dx, dA, M);",
-                             bk, flag(hasG), hasG ? "beta" : "nullptr")
-                   .str();
-    } else {
-      k.tunables = stripTunables("BWD_DX_", spec, /*registerAccumulators=*/true, 256);
-      k.grid[0] = GridAxis::fixed(ceilDiv(spec.inFeatures, cols));
-      k.body = llvm::formatv("hyp_bwd_dx_body<{0}, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, "
-                             "{1}>(x, A, dH, {2}, dx, dA, M);",
-                             cols, flag(hasG), hasG ? "beta" : "nullptr")
-                   .str();
-    }
+    const int64_t bk = tc ? tcDxCols(spec.rank) : cols, rp = roundUp(spec.rank, 16);
+    k.tunables = tc ? tcTunables("BWD_DX_", [&](int64_t t) { return tilesPerWarp(rp, bk, t); }, 256)
+                    : stripTunables("BWD_DX_", spec, /*registerAccumulators=*/true, 256);
+    k.grid[0] = GridAxis::fixed(ceilDiv(spec.inFeatures, bk));
+    k.body = llvm::formatv("{0}bwd_dx_body<{1}, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, "
+                           "{2}>(x, A, dH, {3}, dx, dA, M);",
+                           skel, bk, flag(hasG), hasG ? "beta" : "nullptr")
+                 .str();
     k.grid[1] = GridAxis::over("M", "BWD_DX_ROWS");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DX_THREADS";
