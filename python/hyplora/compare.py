@@ -6,9 +6,13 @@ the adapter init and the shuffling), then evaluates on the same test questions.
 The report (compare.json + compare.md in --output-dir) is rewritten after every
 run, so a run cut short by a time limit still leaves its finished part.
 Defaults are sized for about 8 minutes on one H100 (SmolLM2-135M, 3 x 3 runs):
-shorten --steps / --eval-limit for smaller budgets.
+shorten --steps / --eval-limit for smaller budgets. On a machine of several GPUs,
+start one process per GPU with --shard I/N (and CUDA_VISIBLE_DEVICES): they share
+the output dir and merge their runs into one report under a file lock.
 """
+import fcntl
 import json
+import os
 import statistics
 import time
 from dataclasses import asdict
@@ -42,9 +46,23 @@ def add_compare_arguments(parser):
                         help="questions per set (default: %(default)s)")
     parser.add_argument("--eval-batch-size", type=_positive_int, default=100)
     parser.add_argument("--max-new-tokens", type=_positive_int, default=64)
+    parser.add_argument("--shard", type=_shard, default=(0, 1), metavar="I/N",
+                        help="run only every N-th planned run, starting at the I-th (0-based), "
+                             "merging into the shared report; one process per GPU (default: 0/1)")
     parser.add_argument("--budget-s", type=float, default=480.0,
                         help="start no run that would end past this many seconds (mean run time "
                              "so far as the estimate); 0 = no limit (default: %(default)s)")
+
+
+def _shard(text):
+    import argparse
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not I/N (e.g. 0/2)")
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"shard '{text}': need 0 <= I < N")
+    return index, count
 
 
 def _mean_std(values):
@@ -91,6 +109,8 @@ def markdown(report) -> str:
               f"{report['device']}. Wall-clock and tokens/s are of the training loop only."]
     if report.get("stopped_early"):
         lines += ["", f"Stopped early ({report['stopped_early']}): variants may have fewer seeds."]
+    if report.get("missing"):
+        lines += ["", "Not run (yet): " + ", ".join(f"{v} seed {s}" for s, v in report["missing"]) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -158,6 +178,31 @@ def _finished_runs(path: Path, settings: dict, device: str) -> list:
     return list(runs)
 
 
+def _merge_and_write(output: Path, report: dict, mine: list, everything: list, sets: list) -> None:
+    """Rewrites compare.json/.md with this process's runs merged into what the file holds.
+
+    Shards on other GPUs write the same report, so the read-merge-write runs under
+    an exclusive lock, and each file is replaced atomically: a reader (or a call
+    cut short by its time limit) never sees half a report.
+    """
+    with open(output / ".compare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runs = {(r["seed"], r["variant"]): r
+                for r in _finished_runs(output / "compare.json", report["settings"], report["device"])}
+        for run in mine:
+            runs.setdefault((run["seed"], run["variant"]), run)
+        order = {key: i for i, key in enumerate(everything)}
+        report["runs"] = sorted(runs.values(),
+                                key=lambda r: order.get((r["seed"], r["variant"]), len(order)))
+        report["summary"] = aggregate(report["runs"], report["settings"]["variants"], sets)
+        report["missing"] = [[seed, name] for seed, name in everything if (seed, name) not in runs]
+        for name, text in (("compare.json", json.dumps(report, indent=2) + "\n"),
+                           ("compare.md", markdown(report))):
+            partial = output / f".{name}.partial"
+            partial.write_text(text)
+            os.replace(partial, output / name)
+
+
 def run_compare(args) -> int:
     import torch
 
@@ -189,33 +234,32 @@ def run_compare(args) -> int:
     report = {"title": f"LoRA vs HypLoRA on {args.model}" +
               (f" [{args.run_label}]" if args.run_label else ""),
               "device": gpu, "run_label": args.run_label, "settings": settings, "runs": []}
-    report["summary"] = {}
-    report["runs"] = _finished_runs(output / "compare.json", settings, gpu)
-    done = {(r["seed"], r["variant"]) for r in report["runs"]}
+    report_path = output / "compare.json"
+    done = {(r["seed"], r["variant"]) for r in _finished_runs(report_path, settings, gpu)}
     if done:
-        print(f"[hyplora] compare: resuming, {len(done)} run(s) already in {output / 'compare.json'}",
-              flush=True)
+        print(f"[hyplora] compare: resuming, {len(done)} run(s) already in {report_path}", flush=True)
+    everything = [(seed, name) for seed in args.seeds for name in args.variants]
+    shard, shards = args.shard
+    planned = [key for i, key in enumerate(everything) if i % shards == shard and key not in done]
+    mine = []
     started = time.perf_counter()
-    planned = [(seed, name) for seed in args.seeds for name in args.variants if (seed, name) not in done]
     last_run_s = 0.0
     for index, (seed, name) in enumerate(planned):
         elapsed = time.perf_counter() - started
         if index and args.budget_s > 0 and elapsed + last_run_s > args.budget_s:
             report["stopped_early"] = (f"budget {args.budget_s:.0f} s: {index} of {len(planned)} runs "
-                                       f"done in {elapsed:.0f} s")
+                                       f"done in {elapsed:.0f} s" + (f" (shard {shard}/{shards})"
+                                                                     if shards > 1 else ""))
             print(f"[hyplora] compare: stopping, {report['stopped_early']}", flush=True)
             break
         run_start = time.perf_counter()
-        report["runs"].append(_one_run(args, name, seed, device, train_records, test_records,
-                                       output / "runs" / f"{name}-seed{seed}"))
+        mine.append(_one_run(args, name, seed, device, train_records, test_records,
+                             output / "runs" / f"{name}-seed{seed}"))
         last_run_s = time.perf_counter() - run_start
-        report["summary"] = aggregate(report["runs"], args.variants, sets)
         report["total_wall_s"] = round(time.perf_counter() - started, 1)
-        (output / "compare.json").write_text(json.dumps(report, indent=2) + "\n")
-        (output / "compare.md").write_text(markdown(report))
+        _merge_and_write(output, report, mine, everything, sets)
     report["total_wall_s"] = round(time.perf_counter() - started, 1)
-    (output / "compare.json").write_text(json.dumps(report, indent=2) + "\n")
-    (output / "compare.md").write_text(markdown(report))
+    _merge_and_write(output, report, mine, everything, sets)
     print(markdown(report))
     print(f"[hyplora] compare: wrote {output / 'compare.json'} and {output / 'compare.md'} "
           f"({report['total_wall_s']} s)")

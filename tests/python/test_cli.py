@@ -40,6 +40,8 @@ def run_main(capsys, argv):
     (["eval", "--limit", "0"], "argument --limit: must be >= 1"),
     (["compare", "--output-dir", "x", "--seeds", "a,b"], "not a comma-separated list of integers"),
     (["compare"], "the following arguments are required: --output-dir"),
+    (["compare", "--output-dir", "x", "--shard", "2/2"], "shard '2/2': need 0 <= I < N"),
+    (["compare", "--output-dir", "x", "--shard", "half"], "'half' is not I/N"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "the following arguments are required: COMMAND"),
 ])

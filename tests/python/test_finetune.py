@@ -253,3 +253,24 @@ def test_compare_continues_a_cut_short_report_and_refuses_other_settings(tmp_pat
     with pytest.raises(SystemExit) as usage_error:
         cli.main(common + ["--seeds", "0", "--lr", "1e-3"])
     assert usage_error.value.code == 2 and "other settings (lr)" in capsys.readouterr().err
+
+
+def test_compare_shards_merge_into_one_report(tmp_path, core):
+    """One process per GPU (--shard I/N) writes the same report: runs merge, in plan order."""
+    report_dir = tmp_path / "compare"
+    common = ["compare", "--model", "tiny-random-llama", "--device", "cpu", "--seeds", "0,1",
+              "--variants", "lora,hyplora-lorentz", "--steps", "1", "--batch-size", "2",
+              "--micro-batch-size", "2", "--eval-sets", "mawps", "--eval-limit", "1",
+              "--max-new-tokens", "2", "--no-progress", "--output-dir", str(report_dir)]
+    assert cli.main(common + ["--shard", "1/2"]) == 0
+    half = json.loads((report_dir / "compare.json").read_text())
+    assert [(r["seed"], r["variant"]) for r in half["runs"]] == [(0, "hyplora-lorentz"),
+                                                                  (1, "hyplora-lorentz")]
+    assert half["missing"] == [[0, "lora"], [1, "lora"]]
+    assert "Not run (yet): lora seed 0, lora seed 1." in (report_dir / "compare.md").read_text()
+    assert cli.main(common + ["--shard", "0/2"]) == 0
+    full = json.loads((report_dir / "compare.json").read_text())
+    assert [(r["seed"], r["variant"]) for r in full["runs"]] == [
+        (0, "lora"), (0, "hyplora-lorentz"), (1, "lora"), (1, "hyplora-lorentz")]
+    assert full["runs"][1] == half["runs"][0] and full["missing"] == []
+    assert full["summary"]["lora"]["runs"] == 2 and full["summary"]["hyplora-lorentz"]["runs"] == 2

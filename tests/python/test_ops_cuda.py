@@ -93,3 +93,14 @@ def test_jit_serves_cuda_calls_when_available():
     assert after["forward_calls"] == before["forward_calls"] + 1
     assert after["backward_calls"] == before["backward_calls"] + 1
     assert any("K48/N24/r8" in k for k in hyplora.jit.loaded_programs())
+
+
+def test_jit_refuses_a_malformed_tensor_core_setting(monkeypatch):
+    """HYP_TENSOR_CORES picks the bf16 kernel family; a value other than 0/1 is
+    an error naming the variable, not a silent choice."""
+    if not hyplora.jit.available():
+        pytest.skip(f"JIT not in use: {hyplora.jit.unavailable_reason()}")
+    monkeypatch.setenv("HYP_TENSOR_CORES", "yes")
+    L = to_cuda(make_layer(16, 40, 24, 8, torch.bfloat16))
+    with pytest.raises(RuntimeError, match="HYP_TENSOR_CORES must be 0 or 1, got 'yes'"):
+        run_op(L, 2.0, "hyplora", "reference", torch.randn(16, 24, device="cuda").bfloat16())

@@ -125,11 +125,19 @@ ProgramTable &table() {
   return t;
 }
 
-/// HYP_TENSOR_CORES=1: compile bf16 layers with the tensor-core kernels
-/// (libhypc option tensor-cores=1), opt-in until checked on a GPU.
+/// Which kernel family bf16 layers get: the tensor-core kernels (libhypc
+/// option tensor-cores=1) or the SIMT ones. The policy lives here, not in
+/// libhypc, which compiles what it is asked. HYP_TENSOR_CORES=1/0 overrides the
+/// default per call (the bench times both families in one process).
+constexpr bool kTensorCoresByDefault = false;
 bool tensorCoresRequested() {
   const char *e = std::getenv("HYP_TENSOR_CORES");
-  return e && std::string(e) == "1";
+  if (!e || !*e)
+    return kTensorCoresByDefault;
+  const std::string value(e);
+  TORCH_CHECK(value == "0" || value == "1", "hyplora JIT: HYP_TENSOR_CORES must be 0 or 1, got '",
+              value, "'");
+  return value == "1";
 }
 
 std::string layerKey(const AdapterConfig &cfg, const char *act, int64_t K, int64_t N, int64_t r) {
