@@ -81,6 +81,8 @@ def materialize_embedded(name: str) -> Path:
         print(f"[hyplora] converting {gguf.name} into {target} (once)", flush=True)
         convert_gguf_to_folder(gguf, staging)
         (staging / _COMPLETE_MARKER).write_text(str(gguf) + "\n")
+        if (target / _COMPLETE_MARKER).is_file():
+            return target  # another process (a compare shard) finished first: keep its folder
         if target.exists():  # a stale, incomplete folder from an interrupted run
             shutil.rmtree(target, ignore_errors=True)
         try:
