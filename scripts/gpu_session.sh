@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full analysis finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with
@@ -92,9 +92,13 @@ for stage in "$@"; do
       --deselect tests/python/test_ops_cuda.py::test_cuda_module_autocast_and_compile \
       tests/python/test_ops_cuda.py tests/python/test_model_api.py ;;
   pytest-all) stage_run pytest-all 900 python3 -m pytest -q -rs -p no:cacheprovider tests/python ;;
-  bench)      stage_run bench 280 python3 bench/run.py --quick --out "$R/bench" ;;
+  bench)      stage_run bench 400 python3 bench/run.py --quick --out "$R/bench" ${HYP_BENCH_ARGS:-} ;;
   bench-full) stage_run bench-full 900 python3 bench/run.py --out "$R/bench" ;;
   analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
+  analyze-model)  # `hyplora analyze` on the embedded model: exact delta of every distinct token on the GPU
+              for set in mawps SVAMP gsm8k; do
+                stage_run "analyze-$set" 240 python3 -m hyplora analyze --device cuda --data "$set" --out "$R/analyze-$set"
+              done ;;
   finetune)   HYP_SKIP_SETUP=1 stage_run finetune 300 bash scripts/main_job.sh "$R/main_job" ;;
   compare)    # hyplora compare stops starting runs once its budget is spent and
               # continues its report when called again with the same settings: it

@@ -664,11 +664,17 @@ HYP_DEVICE_INLINE void hyp_bwd_db_body(const hyp_act_t *__restrict__ dY,
   }
 }
 
-/// G += B^T B over the block's GROWS rows of B (N x R).
+/// G += B^T B over the block's GROWS rows of B (N x R). Few rows per block
+/// and the row loop outside the output loop: G is tiny (R x R) but every one
+/// of its entries is a sum over all N rows, so a block that walks many rows is
+/// one long chain of dependent shared-memory loads and FMAs (46 us whatever N
+/// with 256 rows a block on an H200); GROWS = 32 spreads the rows over N/32
+/// blocks and each thread keeps OPT independent chains in flight.
 template <int THREADS, int GROWS, int R, int NDIM>
 HYP_DEVICE_INLINE void hyp_gram_body(const float *__restrict__ B, float *G) {
-  constexpr int SUBROWS = 64;
+  constexpr int SUBROWS = GROWS < 64 ? GROWS : 64;
   constexpr int OPT = (R * R + THREADS - 1) / THREADS;
+  static_assert(GROWS % SUBROWS == 0, "GROWS must be a multiple of the staged rows");
   __shared__ float bs[SUBROWS * R];
   const int tid = threadIdx.x;
   const int n0 = blockIdx.x * GROWS;
@@ -682,14 +688,14 @@ HYP_DEVICE_INLINE void hyp_gram_body(const float *__restrict__ B, float *G) {
       bs[e] = n < NDIM ? B[(long long)s0 * R + e] : 0.f;
     }
     __syncthreads();
+    for (int mm = 0; mm < SUBROWS; ++mm) {
 #pragma unroll
-    for (int o = 0; o < OPT; ++o) {
-      const int e = tid + o * THREADS;
-      if (e >= R * R) continue;
-      const int j = e / R, l = e % R;
-      float a = acc[o];
-      for (int mm = 0; mm < SUBROWS; ++mm) a = fmaf(bs[mm * R + j], bs[mm * R + l], a);
-      acc[o] = a;
+      for (int o = 0; o < OPT; ++o) {
+        const int e = tid + o * THREADS;
+        if (e >= R * R) continue;
+        const int j = e / R, l = e % R;
+        acc[o] = fmaf(bs[mm * R + j], bs[mm * R + l], acc[o]);
+      }
     }
   }
 #pragma unroll

@@ -262,10 +262,13 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.name = "hyp_gram";
     k.summary = "G = B^T B (r x r), column-reduce over the N rows of B, atomics into G";
     k.params = {ptr("B", "f32", "read"), ptr("G", "f32", "accumulate")};
-    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, 256));
+    // Rows of B per block (HypKernelLib.cuh says why few): N / gramRows blocks
+    // each add R*R atomics into G, so wider ranks take more rows per block.
+    const int64_t gramRows = spec.rank <= 32 ? 32 : 64;
+    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, gramRows));
     k.grid[1] = k.grid[2] = GridAxis::fixed(1);
     k.blockConst = 256;
-    k.body = "hyp_gram_body<256, 256, HYP_R, HYP_N>(B, G);";
+    k.body = llvm::formatv("hyp_gram_body<256, {0}, HYP_R, HYP_N>(B, G);", gramRows).str();
     prog.kernels.push_back(k);
   }
   {

@@ -45,7 +45,7 @@
 
 // CHECK-LABEL: hyp_gram: G = B^T B
 // CHECK: extern "C" __global__ void __launch_bounds__(256) hyp_gram(const float *__restrict__ B, float *G) {
-// CHECK-NEXT: hyp_gram_body<256, 256, HYP_R, HYP_N>(B, G);
+// CHECK-NEXT: hyp_gram_body<256, 32, HYP_R, HYP_N>(B, G);
 
 // CHECK-LABEL: hyp_fwd_down: row-reduce over x
 // CHECK: #define FWD_DOWN_BLOCK_M 16
