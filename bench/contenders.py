@@ -329,7 +329,8 @@ class HyploraContender(Contender):
         self.description = (f"hyplora.HypLoRALinear(variant={variant!r}"
                             + (f", convention={convention!r}" if variant == "hyplora" else "")
                             + "): fused kernels through torch.ops.hyplora"
-                            + (" (HYP_TENSOR_CORES=1: bf16 kernels on mma.sync)" if tensor_cores else ""))
+                            + (" (HYP_TENSOR_CORES=1: bf16 kernels on mma.sync)" if tensor_cores
+                               else " (HYP_TENSOR_CORES=0: SIMT kernels)"))
 
     def available(self, ctx):
         super().available(ctx)

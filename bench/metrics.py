@@ -44,7 +44,7 @@ GRAPHED_TARGETS_M8192 = {(4096, 4096): 1.25, (4096, 1024): 1.45,
 EAGER_TARGET_M1024 = 1.35
 OURS_MAIN = "hyplora_hyplora_reference"   # the default variant/convention
 OURS_LORA = "hyplora_lora"
-TC_SUFFIX = "_tc"   # the same contenders on the tensor-core kernels (opt-in for now)
+TC_SUFFIX = "_tc"   # the same contenders pinned to the tensor-core kernels (the JIT default)
 COLD_FIRST_CALL_MAX_S = 3.0
 WARM_LOAD_MAX_S = 1.0
 

@@ -83,9 +83,9 @@ for stage in "$@"; do
       -p no:cacheprovider -o faulthandler_timeout=150 \
       tests/python/test_ops_cuda.py::test_cuda_module_autocast_and_compile ;;
   tensor-cores)
-    # The opt-in tensor-core kernels: the mma.sync fragment-layout unit test
-    # (the CPU emulation cannot check it), then the CUDA accuracy/training
-    # tests with HYP_TENSOR_CORES=1. Both must pass before they become default.
+    # The tensor-core kernels (the JIT default for bf16): the mma.sync
+    # fragment-layout unit test (the CPU emulation cannot check it), then the
+    # CUDA accuracy/training tests pinned to them (HYP_TENSOR_CORES=1).
     [ -x prebuilt/bin/KernelGpuTests ] && stage_run gtest-KernelGpuTests 120 prebuilt/bin/KernelGpuTests
     HYP_TENSOR_CORES=1 HYP_AUTOTUNE=0 stage_run pytest-tc 330 python3 -m pytest -v --tb=short -rfs \
       -p no:cacheprovider -o faulthandler_timeout=150 -k "cuda" \

@@ -110,9 +110,9 @@ std::string flag(bool b) { return b ? "true" : "false"; }
 // The geometry below mirrors the structs HypTcUp/HypTcDb/HypTcDx (kept in
 // sync by their static_asserts, which the NVRTC all-configs test compiles).
 //===----------------------------------------------------------------------===//
-/// Opt-in (spec.tensorCores: libhypc tensor-cores=1, hyp-translate
-/// --hyp-tensor-cores) until the fragment layout has been checked on a GPU
-/// (KernelGpuTests); then bf16 with r % 8 == 0, r <= 128.
+/// When asked for (spec.tensorCores: libhypc tensor-cores=1, hyp-translate
+/// --hyp-tensor-cores; the torch JIT asks by default) and the layer fits:
+/// bf16 with r % 8 == 0, r <= 128.
 bool useTensorCores(const AdapterSpec &spec) {
   return spec.tensorCores && spec.actDType == ActDType::BF16 && spec.rank % 8 == 0 &&
          spec.rank <= 128;

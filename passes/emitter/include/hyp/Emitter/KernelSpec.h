@@ -35,9 +35,10 @@ struct AdapterSpec {
   int64_t outFeatures = 0; // N
   int64_t rank = 0;        // r
   double maxSinhArg = 12.0;
-  // bf16 kernels on tensor cores (HypTensorCore.cuh). Opt-in (libhypc option
-  // tensor-cores=1, HYP_TENSOR_CORES=1 for the torch JIT) until the mma.sync
-  // fragment layout has been checked on a GPU: the CPU emulation cannot see it.
+  // bf16 kernels on tensor cores (HypTensorCore.cuh), when the caller asks
+  // (libhypc option tensor-cores=1): libhypc compiles what it is asked; the
+  // torch JIT asks by default (HYP_TENSOR_CORES=0 does not), since they passed
+  // on a GPU and measured faster (docs/KERNELS.md).
   bool tensorCores = false;
   // Clamps of HYPLORA.md section 3 (the hyp.adapter attributes).
   double normEps = 1e-7, curvatureEps = 1e-6, timeEps = 1e-6, smallTh = 1.01,
