@@ -2,6 +2,7 @@
 """Bench JSON -> markdown tables (for README/docs) and a PNG.
 
     python bench/report.py RESULT.json [--out DIR]
+    python bench/report.py --merge SHARD.json... --out DIR   # join run.py --shard reports
 
 run.py calls ``write_all`` itself; this CLI re-renders a saved result.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 
 if __package__ in (None, ""):
@@ -309,11 +311,78 @@ def summary_text(report: dict) -> str:
     return "\n".join(out)
 
 
+SHARD_SUFFIX = re.compile(r"-shard\d+of\d+$")
+
+
+def merge(reports: list[dict]) -> dict:
+    """One report from the shards of one run (bench/run.py --shard I/N, same N).
+
+    The shards must come from the same commit, card and mode and cover every
+    shard index once: a merged table that silently mixed runs or lacked a shard
+    would be read as the full suite. Points keep the suite's order; the
+    per-run parts (decoder stack, fresh processes) come from shard 0; the
+    targets are judged again over all points.
+    """
+    from bench import metrics
+    from bench.shapes import points_for
+
+    if not reports:
+        raise ValueError("nothing to merge")
+    first = reports[0]
+    for key in ("commit", "card"):
+        values = {r["meta"].get(key) for r in reports}
+        if len(values) > 1:
+            raise ValueError(f"shards differ in {key}: {sorted(map(str, values))}")
+    if len({r["mode"] for r in reports}) > 1:
+        raise ValueError(f"shards differ in mode: {sorted({r['mode'] for r in reports})}")
+    shards = sorted(tuple(r["settings"].get("shard") or (0, 1)) for r in reports)
+    count = shards[0][1]
+    if shards != [(i, count) for i in range(count)]:
+        raise ValueError(f"need shards 0..{count - 1} of {count} once each, got {shards}")
+    order = {(p.shape.K, p.shape.N, p.M, p.r): i for i, p in enumerate(points_for(first["mode"]))}
+    base = next(r for r in reports if tuple(r["settings"]["shard"]) == (0, count))
+    merged = json.loads(json.dumps(base))
+    merged["settings"]["shard"] = f"merged {count} shards (wall: the slowest shard, run side by side)"
+    merged["layers"] = sorted((L for r in reports for L in r["layers"]),
+                              key=lambda L: order.get((L["shape"]["K"], L["shape"]["N"], L["M"], L["r"]),
+                                                      len(order)))
+    for r in reports:
+        merged["contenders"].update(r["contenders"])
+        if r is not base:
+            merged["compile_times"] = (merged.get("compile_times") or []) + (r.get("compile_times") or [])
+            tuned = (r.get("autotune") or {}).get("kernels") or []
+            merged.setdefault("autotune", {}).setdefault("kernels", []).extend(tuned)
+    merged["wall"] = {k: max((r.get("wall") or {}).get(k, 0.0) for r in reports)
+                      for k in set().union(*((r.get("wall") or {}) for r in reports))}
+    merged["targets"] = metrics.evaluate_targets(merged)
+    return merged
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("result", help="a JSON written by bench/run.py")
+    p.add_argument("result", nargs="?", help="a JSON written by bench/run.py")
+    p.add_argument("--merge", nargs="+", metavar="SHARD_JSON", help="join the shards of one run")
     p.add_argument("--out", help="output directory (default: next to the JSON)")
     a = p.parse_args(argv)
+    if bool(a.result) == bool(a.merge):
+        p.error("give one result JSON, or --merge with the shards' JSONs")
+    if a.merge:
+        reports = []
+        for path in a.merge:
+            with open(path) as f:
+                reports.append(json.load(f))
+        try:
+            report = merge(reports)
+        except ValueError as err:
+            p.error(f"--merge: {err}")
+        stem = SHARD_SUFFIX.sub("", os.path.splitext(os.path.basename(a.merge[0]))[0])
+        out_dir = a.out or os.path.dirname(os.path.abspath(a.merge[0]))
+        with open(os.path.join(out_dir, stem + ".json"), "w") as f:
+            json.dump(report, f, indent=1, default=str)
+        md, png = write_all(report, out_dir, stem)
+        print(summary_text(report))
+        print(f"wrote {os.path.join(out_dir, stem + '.json')}, {md}" + (f" and {png}" if png else ""))
+        return 0
     with open(a.result) as f:
         report = json.load(f)
     stem = os.path.splitext(os.path.basename(a.result))[0]

@@ -56,7 +56,21 @@ def parse_args(argv=None):
                    help="fresh-process cold/warm start and untuned runs (auto: only with CUDA)")
     p.add_argument("--no-profile", action="store_true", help="do not profile our kernels' device time")
     p.add_argument("--cache-dir", help="HYP_CACHE_DIR for this process (default: a fresh empty one)")
+    p.add_argument("--shard", type=_shard, default=(0, 1), metavar="I/N",
+                   help="time only every N-th (shape, r) group, from the I-th (one process per GPU; "
+                        "shard 0 also runs the decoder stack and the fresh processes; join the "
+                        "reports with bench/report.py --merge)")
     return p.parse_args(argv)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not I/N (e.g. 0/2)")
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"shard '{text}': need 0 <= I < N")
+    return index, count
 
 
 def _atomic_write(path: str, text: str) -> None:
@@ -113,7 +127,9 @@ class Run:
         self.compiled_ranks = (None if mode != "full" or args.compiled_ranks == "all"
                                else sorted({int(x) for x in args.compiled_ranks.split(",")}))
         self.l2_bytes = meta.get("l2_bytes", 0)
-        self.stem = env_info.result_stem(meta)
+        self.shard = args.shard
+        self.stem = env_info.result_stem(meta) + (f"-shard{self.shard[0]}of{self.shard[1]}"
+                                                  if self.shard[1] > 1 else "")
         self.json_path = os.path.join(args.out, self.stem + ".json")
         self.captures: list = []  # what the runtime printed around our first calls
         self.report: dict = {
@@ -122,7 +138,7 @@ class Run:
                          "time_budget_s": cfg["time_budget_s"], "compile_budget_s": cfg["compile_budget_s"],
                          "compile_dynamic": args.compile_dynamic, "act_dtype": "bf16", "adapter_dtype": "fp32",
                          "alpha": "4 r (the paper's HypLoRA r = 32, alpha = 128)",
-                         "compiled_ranks": self.compiled_ranks or "all"},
+                         "compiled_ranks": self.compiled_ranks or "all", "shard": list(self.shard)},
             "contenders": {c.name: {"description": c.description, "ours": c.ours, "compiled": c.compiled}
                            for c in self.contenders},
             "layers": [], "decoder_stack": [], "autotune": {}, "cold_start": None, "untuned": None,
@@ -137,12 +153,12 @@ class Run:
     def layers(self) -> None:
         """One adapted projection, every contender, every point."""
         from bench.layer_suite import Settings, run_layers
-        from bench.shapes import points_for
+        from bench.shapes import points_for, shard_points
         st = Settings(reps=self.cfg["reps"], warmup=self.cfg["warmup"],
                       deadline=self.deadline - self.cfg["reserve_s"],
                       l2_bytes=self.l2_bytes, profile_kernels=self.cuda and not self.args.no_profile,
                       copy_gbps=(self.report["meta"].get("ceilings") or {}).get("copy_gbps"))
-        points = points_for(self.mode)
+        points = shard_points(points_for(self.mode), *self.shard)
         ranks = self.compiled_ranks
         if ranks is None:
             run_layers(points, self.contenders, self.ctx, st, self.report, self.captures, self.save)
@@ -319,9 +335,10 @@ def main(argv=None) -> int:
         if not run.cuda:
             print("  CPU run: CUDA-only contenders are reported as skipped; times are not GPU results")
         run.layers()
-        if not args.no_stack:
-            run.stacks()
-        run.fresh_processes()
+        if args.shard[0] == 0:  # one copy of the per-run parts, not one per shard
+            if not args.no_stack:
+                run.stacks()
+            run.fresh_processes()
         run.autotuning()
         md_path, png_path = run.finish()
         from bench.report import summary_text

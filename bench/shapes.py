@@ -83,3 +83,19 @@ def points_for(mode: str) -> list[Point]:
     pts = [Point(s, m, r) for s in LLAMA3_8B + QWEN25_7B + SMOLLM2_135M
            for r in (16, 32, 64) for m in (1024, 4096, 8192)]
     return sorted(pts, key=_priority)
+
+
+def shard_points(points: list[Point], index: int, count: int) -> list[Point]:
+    """The points of shard index/count: every count-th (shape, r) group, in order.
+
+    One process per GPU runs one shard (bench/run.py --shard); a group stays
+    whole so its compiled contenders are built once. bench/report.py --merge
+    joins the shards' reports.
+    """
+    groups: list[list[Point]] = []
+    for p in points:
+        if groups and (groups[-1][0].shape, groups[-1][0].r) == (p.shape, p.r):
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    return [p for i, group in enumerate(groups) if i % count == index for p in group]

@@ -93,7 +93,17 @@ for stage in "$@"; do
       tests/python/test_ops_cuda.py tests/python/test_model_api.py ;;
   pytest-all) stage_run pytest-all 900 python3 -m pytest -q -rs -p no:cacheprovider tests/python ;;
   bench)      stage_run bench 400 python3 bench/run.py --quick --out "$R/bench" ${HYP_BENCH_ARGS:-} ;;
-  bench-full) stage_run bench-full 900 python3 bench/run.py --out "$R/bench" ;;
+  bench-full) # One shard per GPU in HYP_BENCH_GPUS (default: GPU 0 alone), merged after.
+              gpus=(${HYP_BENCH_GPUS:-0}); i=0
+              for g in "${gpus[@]}"; do
+                CUDA_VISIBLE_DEVICES=$g stage_run "bench-full-gpu$g" 900 python3 bench/run.py --out "$R/bench" \
+                  --shard "$i/${#gpus[@]}" ${HYP_BENCH_ARGS:-} &
+                i=$(( i + 1 ))
+              done
+              wait
+              if [ ${#gpus[@]} -gt 1 ]; then
+                stage_run bench-merge 60 python3 bench/report.py --merge "$R"/bench/*-shard*of${#gpus[@]}.json --out "$R/bench"
+              fi ;;
   analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
   analyze-model)  # `hyplora analyze` on the embedded model: exact delta of every distinct token on the GPU
               for set in mawps SVAMP gsm8k; do

@@ -309,3 +309,39 @@ def test_autotune_api_records_with_candidates():
     (k,) = autotune_log.summarize(recs)
     assert k["winner"] == {"BLOCK_N": 64, "THREADS": 128} and k["winner_time_us"] == pytest.approx(10.0)
     assert k["n_tried"] == 2 and k["n_failed"] == 1 and k["source"] == "tuned"
+
+
+def test_shards_merge_into_the_whole_run(tmp_path):
+    """run.py --shard I/N on each GPU, report.py --merge after: the merged report has
+    every point once, in the suite's order, its targets judged over all of them, and a
+    shard missing or given twice is refused (a partial table must not pass as whole)."""
+    from bench import report as report_mod
+    from bench.shapes import points_for
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([os.path.join(REPO, "python"), env.get("PYTHONPATH", "")])
+    env["HYP_COMMIT"] = "0123456789abcdef0123"
+    for shard in ("0/2", "1/2"):
+        proc = subprocess.run([sys.executable, os.path.join(REPO, "bench", "run.py"), "--out", str(tmp_path),
+                               "--dry-run", "--no-stack", "--shard", shard],
+                              capture_output=True, text=True, timeout=240, env=env)
+        assert proc.returncode == 0, f"shard {shard}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    shards = sorted(str(p) for p in tmp_path.glob("*-shard*of2.json"))
+    assert len(shards) == 2, os.listdir(tmp_path)
+    parts = [json.load(open(p)) for p in shards]
+    assert [len(p["layers"]) for p in parts] == [2, 1]      # (tiny 72->72, r 8) has two M's
+    assert parts[1]["cold_start"] is None                    # per-run parts only in shard 0
+
+    assert report_mod.main(["--merge", *shards, "--out", str(tmp_path)]) == 0
+    stem = os.path.basename(shards[0]).replace("-shard0of2.json", "")
+    merged = json.load(open(tmp_path / (stem + ".json")))
+    want = [(p.shape.K, p.shape.N, p.M, p.r) for p in points_for("dry-run")]
+    assert [(L["shape"]["K"], L["shape"]["N"], L["M"], L["r"]) for L in merged["layers"]] == want
+    assert merged["targets"] and merged["cold_start"] == parts[0]["cold_start"]
+    assert (tmp_path / (stem + ".md")).exists()
+
+    with pytest.raises(ValueError, match=r"need shards 0..1 of 2 once each"):
+        report_mod.merge([parts[0], parts[0]])
+    parts[1]["meta"]["commit"] = "another"
+    with pytest.raises(ValueError, match="shards differ in commit"):
+        report_mod.merge(parts)
