@@ -1,9 +1,13 @@
 //===- HypTensorCore.cuh - tensor-core skeletons (bf16 activations) -*- CUDA -*-===//
 //
 // Pasted after HypKernelLib.cuh (same translation unit, same rules). Tensor-core
-// versions of the three column skeletons for bf16 activations: hyp_tc_fwd_up,
-// hyp_tc_bwd_db, hyp_tc_bwd_dx (docs/KERNELS.md). The SIMT ones stay for fp32
-// and fp16 activations and for ranks that are not a multiple of 8.
+// versions of four skeletons for bf16 activations: the row-reduces
+// hyp_tc_fwd_down, hyp_tc_bwd_dy and the column kernels hyp_tc_bwd_db,
+// hyp_tc_bwd_dx (docs/KERNELS.md). The SIMT ones stay for fp32 and fp16
+// activations and for ranks that are not a multiple of 8. y += w B^T stays on
+// SIMT for every dtype: a tensor-core version (the y tile through fp32 shared
+// memory, w re-split per column block) measured 1.3-1.9x slower on an H200
+// from M = 4096 rows (docs/KERNELS.md).
 //
 // Products are warp-level mma.sync m16n8k16 (bf16 x bf16 -> fp32) on operands
 // staged in shared memory. Activations (x, dY, y, dx) are exact in bf16. The
@@ -236,73 +240,6 @@ HYP_DEVICE_INLINE void hyp_tc_tile_store(const float *Cs, hyp_u16 *__restrict__ 
 #pragma unroll
     for (int q = 0; q < 8; ++q) v.e[q] = hyp_f32_to_bf16_bits(Cs[m * LDC + c8 + q]);
     hyp_tc_store8<LEN>(base, s0 + m, c0 + c8, r1, vec, v);
-  }
-}
-
-//===----------------------------------------------------------------------===//
-// y[row][n] += sum_j w[row][j] B[n][j]. Block (bx, by): columns
-// [bx*BN, bx*BN + BN), rows [by*ROWS, ...) in steps of SUBM = 32 rows.
-// Per step: w rows -> split bf16 (SUBM x RP), y tile -> fp32 smem (the
-// accumulator, 16-byte loads), MMA with B (BN x RP, split, loaded once per
-// block), y tile -> bf16 -> global (16-byte stores).
-//===----------------------------------------------------------------------===//
-template <int R, int BN> struct HypTcUp {
-  static constexpr int SUBM = 32;
-  static constexpr int RP = HYP_ROUND_UP(R, 16);
-  static constexpr int LDR = HypLd<RP>::value;
-  static constexpr int SMEM_BYTES = 2 * BN * LDR * 2 + 2 * SUBM * LDR * 2 + SUBM * (BN + 1) * 4;
-};
-
-template <int BN, int THREADS, int ROWS, int R, int NDIM>
-HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w,
-                                          const float *__restrict__ B,
-                                          hyp_act_t *__restrict__ y_act, long long M) {
-  typedef HypTcUp<R, BN> G;
-  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, LDC = BN + 1;
-  constexpr int NWARPS = THREADS / 32;
-  typedef HypWarpTiles<SUBM, BN, NWARPS> W;
-  static_assert(THREADS % 32 == 0 && ROWS % SUBM == 0 && BN % 8 == 0, "tile geometry");
-  static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
-  alignas(16) __shared__ hyp_u16 Bhi[BN * LDR], Blo[BN * LDR]; // B(n, j) k-contiguous
-  alignas(16) __shared__ hyp_u16 whi[SUBM * LDR], wlo[SUBM * LDR];
-  __shared__ float Cs[SUBM * LDC];
-  hyp_u16 *y = reinterpret_cast<hyp_u16 *>(y_act);
-  const int tid = threadIdx.x;
-  const int n0 = blockIdx.x * BN;
-  const long long r0 = (long long)blockIdx.y * ROWS;
-  const long long r1 = hyp_llmin(r0 + ROWS, M);
-  const bool vec = hyp_tc_vec_ok<NDIM>(y);
-  for (int e = tid; e < BN * RP; e += THREADS) {
-    const int n = e / RP, j = e % RP;
-    const float v = (n0 + n < NDIM && j < R) ? B[(long long)(n0 + n) * R + j] : 0.f;
-    hyp_split_bf16(v, &Bhi[n * LDR + j], &Blo[n * LDR + j]);
-  }
-  typedef HypTcTile<SUBM, BN, THREADS> TT;
-  hyp_u16x8 pre[TT::PER];
-  if (r0 < r1) hyp_tc_tile_load<SUBM, BN, THREADS, NDIM>(pre, y, r0, n0, r1, vec);
-  for (long long s0 = r0; s0 < r1; s0 += SUBM) {
-    __syncthreads(); // previous step's readers of whi/Cs are done
-#pragma unroll
-    for (int i = 0; i < TT::PER; ++i) {
-      const int e = tid + i * THREADS;
-      if (e >= TT::CHUNKS) continue;
-      const int m = e % SUBM, c8 = (e / SUBM) * 8;
-#pragma unroll
-      for (int q = 0; q < 8; ++q) Cs[m * LDC + c8 + q] = hyp_bf16_bits_to_f32(pre[i].e[q]);
-    }
-    for (int e = tid; e < SUBM * RP; e += THREADS) {
-      const int m = e / RP, j = e % RP;
-      const float v = (s0 + m < r1 && j < R) ? w[(s0 + m) * R + j] : 0.f;
-      hyp_split_bf16(v, &whi[m * LDR + j], &wlo[m * LDR + j]);
-    }
-    if (s0 + SUBM < r1) hyp_tc_tile_load<SUBM, BN, THREADS, NDIM>(pre, y, s0 + SUBM, n0, r1, vec);
-    __syncthreads();
-    float acc[W::PER_WARP][4];
-    hyp_block_acc_move<SUBM, BN, NWARPS, true>(acc, Cs, LDC);
-    hyp_block_mma<SUBM, BN, RP, NWARPS>(acc, whi, wlo, LDR, Bhi, Blo, LDR);
-    hyp_block_acc_move<SUBM, BN, NWARPS, false>(acc, Cs, LDC);
-    __syncthreads();
-    hyp_tc_tile_store<SUBM, BN, THREADS, NDIM, LDC>(Cs, y, s0, n0, r1, vec);
   }
 }
 

@@ -107,7 +107,7 @@ std::string flag(bool b) { return b ? "true" : "false"; }
 // multiple of 8. fp16 stays on SIMT: the fp32 operands (w, dH, A, B) would be
 // split into fp16 hi/lo parts, whose 5-bit exponent overflows past 65504 and
 // loses the lo part below 6e-8 (bf16 keeps fp32's range).
-// The geometry below mirrors the structs HypTcUp/HypTcDb/HypTcDx (kept in
+// The geometry below mirrors the structs HypTcDb/HypTcDx (kept in
 // sync by their static_asserts, which the NVRTC all-configs test compiles).
 //===----------------------------------------------------------------------===//
 /// When asked for (spec.tensorCores: libhypc tensor-cores=1, hyp-translate
@@ -120,13 +120,8 @@ bool useTensorCores(const AdapterSpec &spec) {
 int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 int64_t tcLd(int64_t kt) { return kt + 8; }
 /// Column tile of each skeleton: as wide as 48 KiB of static shared memory allows.
-int64_t tcUpCols(int64_t r) { return r <= 32 ? 128 : (r <= 64 ? 64 : 32); }
 int64_t tcDbCols(int64_t) { return 128; }
 int64_t tcDxCols(int64_t r) { return r <= 32 ? 64 : 32; }
-int64_t tcUpSmem(int64_t r) {
-  int64_t subm = 32, ldr = tcLd(roundUp(r, 16)), bn = tcUpCols(r);
-  return 2 * bn * ldr * 2 + 2 * subm * ldr * 2 + subm * (bn + 1) * 4;
-}
 int64_t tcDbSmem(int64_t r) {
   int64_t ldm = tcLd(r <= 64 ? 64 : 32), bn = tcDbCols(r);
   return bn * ldm * 2 + 2 * r * ldm * 2;
@@ -243,8 +238,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   const int64_t cols = stripCols(spec.rank);
   // bf16 activations run the column kernels on tensor cores (HypTensorCore.cuh).
   const bool tc = useTensorCores(spec);
-  if (tc && (tcUpSmem(spec.rank) > kSmemLimitBytes || tcDbSmem(spec.rank) > kSmemLimitBytes ||
-             tcDxSmem(spec.rank) > kSmemLimitBytes))
+  if (tc && (tcDbSmem(spec.rank) > kSmemLimitBytes || tcDxSmem(spec.rank) > kSmemLimitBytes))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "internal: tensor-core tile geometry exceeds 48 KiB for r = " +
                                        llvm::Twine(spec.rank));
@@ -300,13 +294,13 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.summary = "row-update of y: y += w B^T (y holds W x + b on entry)";
     k.params = {ptr("w", "f32", "read"), ptr("B", "f32", "read"), ptr("y", act, "readwrite"),
                 i64("M")};
-    const int64_t bn = tc ? tcUpCols(spec.rank) : cols;
-    k.tunables = tc ? tcTunables("FWD_UP_", [](int64_t) { return 0; }, 128)
-                    : stripTunables("FWD_UP_", spec, /*registerAccumulators=*/false, 64);
-    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, bn));
-    k.body = llvm::formatv("{0}fwd_up_body<{1}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
+    // SIMT in both families: the tensor-core version measured 1.3-1.9x slower
+    // (H200, M >= 4096; HypTensorCore.cuh says why) and was removed.
+    k.tunables = stripTunables("FWD_UP_", spec, /*registerAccumulators=*/false, 64);
+    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
+    k.body = llvm::formatv("hyp_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
                            "(w, B, y, M);",
-                           skel, bn)
+                           cols)
                  .str();
     k.grid[1] = GridAxis::over("M", "FWD_UP_ROWS");
     k.grid[2] = GridAxis::fixed(1);

@@ -283,9 +283,10 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
                         "BWD_DB_THREADS", "BWD_DX_THREADS"})
     smallTc[k] = 128;
   // 8 warps; BWD_DY_BLOCK_M 8 with r <= 16 has one MMA tile: k split over all warps.
+  // (hyp_fwd_up is SIMT in both families: 128 threads is its widest.)
   std::map<std::string, int64_t> wideTc = {
       {"FWD_DOWN_BLOCK_M", 64}, {"FWD_DOWN_THREADS", 256}, {"BWD_DY_BLOCK_M", 8},
-      {"BWD_DY_THREADS", 256},  {"FWD_UP_THREADS", 256},   {"FWD_UP_ROWS", 64},
+      {"BWD_DY_THREADS", 256},  {"FWD_UP_THREADS", 128},   {"FWD_UP_ROWS", 64},
       {"BWD_DB_THREADS", 256},  {"BWD_DB_ROWS", 64},       {"BWD_DX_THREADS", 256},
       {"BWD_DX_ROWS", 64}};
   std::map<std::string, int64_t> large = {
@@ -304,7 +305,7 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       {"hyplora_reference_f32_large_cfg", "hyplora", "reference", "f32", 136, 72, 16, 70, large},
       {"simplified_bf16", "hyplora_simplified", "reference", "bf16", 64, 40, 8, 37, {}},
       {"lora_f16", "lora", "reference", "f16", 13, 7, 4, 3, {}},
-      // Tensor-core skeletons (opt-in tensor-cores=1; bf16, r % 8 == 0;
+      // Tensor-core skeletons (tensor-cores=1; bf16, r % 8 == 0;
       // HypTensorCore.cuh): r = 32 with
       // K, N below one tile, K not a multiple of 8 (scalar loads), several
       // column tiles and row chunks (tails in both), r = 64, r = 128, M = 1,
