@@ -82,8 +82,8 @@ def aggregate(runs, variants, sets) -> dict:
         for set_name in sets:
             row[set_name] = _mean_std([r["accuracy"].get(set_name) for r in mine])
         row["average"] = _mean_std([statistics.fmean(r["accuracy"].values()) for r in mine])
-        for key in ("train_wall_s", "tokens_per_s", "eval_wall_s", "last_loss"):
-            row[key] = _mean_std([r[key] for r in mine])
+        for key in ("train_wall_s", "tokens_per_s", "steady_tokens_per_s", "eval_wall_s", "last_loss"):
+            row[key] = _mean_std([r.get(key) for r in mine])
         table[name] = row
     return table
 
@@ -91,8 +91,9 @@ def aggregate(runs, variants, sets) -> dict:
 def markdown(report) -> str:
     sets = report["settings"]["eval_sets"]
     lines = [f"### {report['title']}", "",
-             "| variant | runs | " + " | ".join(sets) + " | average | train s | tokens/s | final loss |",
-             "|---|---:|" + "---:|" * (len(sets) + 4)]
+             "| variant | runs | " + " | ".join(sets)
+             + " | average | train s | tokens/s | steady tokens/s | final loss |",
+             "|---|---:|" + "---:|" * (len(sets) + 5)]
 
     def cell(pair, scale=1.0, digits=1):
         mean, std = pair
@@ -100,13 +101,17 @@ def markdown(report) -> str:
     for name, row in report["summary"].items():
         lines.append(f"| {name} | {row['runs']} | " + " | ".join(cell(row[s], 100) for s in sets)
                      + f" | {cell(row['average'], 100)} | {cell(row['train_wall_s'])} | "
-                     f"{cell(row['tokens_per_s'], digits=0)} | {cell(row['last_loss'], digits=3)} |")
+                     f"{cell(row['tokens_per_s'], digits=0)} | "
+                     f"{cell(row.get('steady_tokens_per_s', (None, None)), digits=0)} | "
+                     f"{cell(row['last_loss'], digits=3)} |")
     settings = report["settings"]
     lines += ["", f"Accuracy % (mean ± std over seeds {settings['seeds']}), first {settings['eval_limit']} "
               f"questions of each test set, greedy decoding, max {settings['max_new_tokens']} new tokens. "
               f"Training: {settings['steps']} steps x {settings['batch_size']} examples of "
               f"{settings['train_data']}, lr {settings['lr']}, r {settings['r']}, device "
-              f"{report['device']}. Wall-clock and tokens/s are of the training loop only."]
+              f"{report['device']}. Wall-clock and tokens/s are of the training loop only; "
+              "steady tokens/s is the median step rate of the second half of the steps (the first "
+              "steps of a process also compile and autotune the kernels of each layer shape)."]
     if report.get("stopped_early"):
         lines += ["", f"Stopped early ({report['stopped_early']}): variants may have fewer seeds."]
     if report.get("missing"):
@@ -147,6 +152,7 @@ def _one_run(args, name, seed, device, train_records, test_records, run_dir) -> 
         torch.cuda.empty_cache()
     return {"variant": name, "seed": seed, "adapter": asdict(adapter), "accuracy": accuracy,
             "train_wall_s": summary["train_wall_s"], "tokens_per_s": summary["tokens_per_s"],
+            "steady_tokens_per_s": summary.get("steady_tokens_per_s"),
             "first_loss": summary["first_loss"], "last_loss": summary["last_loss"],
             "eval_wall_s": round(time.perf_counter() - eval_start, 3)}
 

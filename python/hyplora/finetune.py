@@ -18,6 +18,7 @@ optimizer step: step, loss, lr, tokens_per_s, wall_s).
 import json
 import math
 import random
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -225,6 +226,7 @@ def train_loop(model, examples, pad_id, train: TrainSettings, log: TrainLog, dev
     model.config.use_cache = False
     start = time.perf_counter()
     total_tokens = 0
+    step_rates, first_step_s = [], None
     bar = tqdm(range(steps), desc="finetune", disable=not train.progress, dynamic_ncols=True)
     for step in bar:
         step_start = time.perf_counter()
@@ -251,17 +253,27 @@ def train_loop(model, examples, pad_id, train: TrainSettings, log: TrainLog, dev
         if device.type == "cuda":
             torch.cuda.synchronize()
         now = time.perf_counter()
+        if step == 0:
+            first_step_s = now - step_start
         total_tokens += step_tokens
         tokens_per_s = step_tokens / max(now - step_start, 1e-9)
+        step_rates.append(tokens_per_s)
         if (step + 1) % train.log_every == 0 or step + 1 == steps:
             log.add(step=step + 1, epoch=epoch, loss=round(step_loss, 6), lr=lr,
                     tokens_per_s=round(tokens_per_s, 1), wall_s=round(now - start, 3))
         bar.set_postfix(loss=f"{step_loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{tokens_per_s:.0f}")
     bar.close()
     wall = time.perf_counter() - start
+    # The first steps of a new process also compile and autotune the adapter
+    # kernels of every layer shape (on the GPU, tens of seconds on a cold cache),
+    # so the whole-run rate understates training speed: the median rate of the
+    # second half of the steps is the steady one.
+    steady = statistics.median(step_rates[len(step_rates) // 2:]) if step_rates else None
     return {"steps": steps, "accumulation": accumulation, "warmup_steps": warmup,
             "precision": precision, "tokens": total_tokens, "train_wall_s": round(wall, 3),
-            "tokens_per_s": round(total_tokens / max(wall, 1e-9), 1)}
+            "tokens_per_s": round(total_tokens / max(wall, 1e-9), 1),
+            "first_step_s": None if first_step_s is None else round(first_step_s, 3),
+            "steady_tokens_per_s": None if steady is None else round(steady, 1)}
 
 
 def train_with_hf_trainer(model, tokenizer, examples, train: TrainSettings, log: TrainLog,

@@ -7,6 +7,7 @@ the duration of a test (printed), so the training loop, I/O and CLI stay tested.
 """
 import json
 import math
+import statistics
 
 import pytest
 import torch
@@ -167,6 +168,11 @@ def test_three_step_cpu_finetune_loss_falls_and_adapter_reloads(tmp_path, tiny, 
     # every step sees the same 4 records (batch = data set), so the losses are comparable
     assert log[-1]["loss"] < log[0]["loss"], [r["loss"] for r in log]
     assert info["summary"]["trainable_parameters"] > 0
+    # steady rate = median of the second half's step rates (steps 2 and 3 here)
+    summary = info["summary"]
+    assert summary["first_step_s"] > 0
+    assert summary["steady_tokens_per_s"] == pytest.approx(
+        statistics.median(r["tokens_per_s"] for r in log[1:]), rel=0.02)
     saved = json.loads((tmp_path / "finetune.json").read_text())
     assert saved["adapter"]["variant"] == "hyplora" and saved["train"]["max_steps"] == 3
 
