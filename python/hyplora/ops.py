@@ -1,11 +1,12 @@
-"""The hyplora torch ops seen from Python: loading, fake kernels, autograd.
+"""The hyplora torch ops seen from Python: loading, fake kernels, the functional entry.
 
 The C++ library (frontend/torch) defines `torch.ops.hyplora.adapter_forward`
 and `adapter_backward` (schemas: docs/CONTRACTS.md section 5) with a CPU
-reference and a CUDA JIT path. Here we register, the PyTorch custom-op way:
-  * fake kernels, so torch.compile / meta tensors know output shapes;
-  * autograd (forward op + backward op), with the raw-curvature gradient
-    clipped to [-0.01, 0.01] as the reference implementation's hook does.
+reference and a CUDA JIT path, and the autograd kernel of adapter_forward
+(frontend/torch/src/AdapterAutograd.cpp: the backward op, the raw-curvature
+gradient clipped to [-0.01, 0.01] as the reference implementation's hook
+does; in C++ so no Python runs per layer step). Here we register the fake
+kernels, so torch.compile / meta tensors know output shapes.
 `adapted_linear` is the functional entry the modules use: it flattens leading
 dimensions, applies autocast's dtype to the frozen part and keeps the adapter
 parameters in fp32.
@@ -18,7 +19,6 @@ from typing import Optional
 import torch
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-CURVATURE_GRAD_CLIP = 0.01  # HYPLORA.md section 3
 
 
 def _load_library() -> None:
@@ -75,47 +75,6 @@ def _adapter_backward_fake(grad_y, x, x_adapter, weight, lora_A, lora_B, lora_k,
     gxa = x.new_empty(x.shape) if x_grads[1] else x.new_empty((0,))
     return (gx, gxa, torch.empty_like(lora_A), torch.empty_like(lora_B),
             torch.empty_like(lora_k), torch.empty_like(lora_norm_scale))
-
-
-def _setup_context(ctx, inputs, output):
-    (x, x_adapter, weight, bias, lora_A, lora_B, lora_k, lora_norm_scale, scaling, variant,
-     convention, max_sinh_arg) = inputs
-    _, w, stats = output
-    ctx.save_for_backward(x, x_adapter, weight, lora_A, lora_B, lora_k, lora_norm_scale, w, stats)
-    ctx.config = (scaling, variant, convention, max_sinh_arg)
-    # Without dropout the module passes x twice: then the adapter's input
-    # gradient is folded into grad_x by the kernels (one M x K tensor less).
-    # If the identity test ever fails (tracing), both are computed: still right.
-    ctx.adapter_is_input = x_adapter is x
-
-
-def _backward(ctx, grad_y, grad_w, grad_stats):
-    x, x_adapter, weight, lora_A, lora_B, lora_k, lora_norm_scale, w, stats = ctx.saved_tensors
-    needs = ctx.needs_input_grad
-    if grad_y is None:
-        grad_y = torch.zeros((x.shape[0], weight.shape[0]), dtype=x.dtype, device=x.device)
-    if ctx.adapter_is_input:
-        want_x, want_xa = bool(needs[0] or needs[1]), False
-    else:
-        want_x, want_xa = bool(needs[0]), bool(needs[1])
-    gx, gxa, gA, gB, gk, gs = adapter_backward(
-        grad_y.contiguous(), x, x_adapter, weight, lora_A, lora_B, lora_k, lora_norm_scale, w,
-        stats, *ctx.config, [want_x, want_xa])
-    # The frozen base normally needs no gradient; if a caller unfroze it, give
-    # the exact one rather than silently dropping it.
-    g_weight = grad_y.t().mm(x) if needs[2] else None
-    g_bias = grad_y.sum(0) if needs[3] else None
-    return (gx if want_x else None,
-            gxa if want_xa else None,
-            g_weight, g_bias,
-            gA if needs[4] else None,
-            gB if needs[5] else None,
-            gk.clamp(-CURVATURE_GRAD_CLIP, CURVATURE_GRAD_CLIP) if needs[6] else None,
-            gs if needs[7] else None,
-            None, None, None, None)
-
-
-torch.library.register_autograd("hyplora::adapter_forward", _backward, setup_context=_setup_context)
 
 
 def adapted_linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],

@@ -214,6 +214,26 @@ def test_adapted_linear_leading_dims_and_gradcheck():
     assert torch.autograd.gradcheck(f, (x, A, B, s))
 
 
+@pytest.mark.parametrize("with_bias", [False, True], ids=["no-bias", "bias"])
+def test_gradcheck_every_tensor_input_with_and_without_bias(with_bias):
+    """The autograd kernel (C++) maps gradients to inputs by position while autograd
+    counts only the tensors given: an absent bias must not shift the others. Also an
+    unfrozen base weight/bias gets its exact gradient, and a separate adapter input."""
+    L = make_layer(5, 6, 4, 3, torch.float64)
+    x = L["x"].clone().requires_grad_(True)
+    xa = (L["x"] * 0.7).requires_grad_(True)
+    weight = L["weight"].clone().requires_grad_(True)
+    A, B, s = (L[n].clone().requires_grad_(True) for n in ("A", "B", "s"))
+    bias = L["bias"].clone().requires_grad_(True) if with_bias else None
+
+    def f(x, xa, weight, A, B, s, *maybe_bias):
+        b = maybe_bias[0] if maybe_bias else None
+        return ops.adapter_forward(x, xa, weight, b, A, B, L["k"], s, 2.0, "hyplora", "lorentz",
+                                   12.0)[0]
+    inputs = (x, xa, weight, A, B, s) + ((bias,) if with_bias else ())
+    assert torch.autograd.gradcheck(f, inputs)
+
+
 @pytest.mark.parametrize("bad,match", [
     (dict(x=torch.randn(4, 3, 8)), "must be 2-D"),
     (dict(x=torch.randn(4, 8).int()), "float16, bfloat16, float32 or float64"),

@@ -1,74 +1,20 @@
-//===- HypLoRALinear.cpp - the C++ module and its autograd function -------===//
+//===- HypLoRALinear.cpp - the C++ module ---------------------------------===//
 //
-// Python registers autograd for the ops with torch.library; a LibTorch
-// program has no Python, so the C++ module carries its own
-// torch::autograd::Function around the same two ops.
+// The LibTorch counterpart of hyplora.HypLoRALinear. Its forward calls the op
+// through the dispatcher, whose Autograd kernel (AdapterAutograd.cpp) is the
+// same backward Python uses.
 //
 //===----------------------------------------------------------------------===//
 #include "hyplora/HypLoRALinear.h"
 #include "hyplora/AdapterOps.h"
 
 #include <ATen/autocast_mode.h>
-#include <torch/csrc/autograd/custom_function.h>
 #include <torch/nn/functional/dropout.h>
 #include <torch/nn/init.h>
 
 #include <cmath>
 
 namespace hyplora {
-namespace {
-
-using torch::autograd::AutogradContext;
-using torch::autograd::variable_list;
-
-constexpr double kCurvatureGradClip = 0.01; // HYPLORA.md section 3
-
-struct AdapterFunction : public torch::autograd::Function<AdapterFunction> {
-  static torch::Tensor forward(AutogradContext *ctx, torch::Tensor x, torch::Tensor xAdapter,
-                               torch::Tensor weight, torch::Tensor bias, torch::Tensor A,
-                               torch::Tensor B, torch::Tensor k, torch::Tensor s, double scaling,
-                               std::string variant, std::string convention, double maxSinhArg,
-                               bool adapterIsInput) {
-    std::optional<torch::Tensor> b;
-    if (bias.defined())
-      b = bias;
-    auto [y, w, stats] = adapterForward(x, xAdapter, weight, b, A, B, k, s, scaling, variant,
-                                        convention, maxSinhArg);
-    ctx->save_for_backward({x, xAdapter, weight, A, B, k, s, w, stats});
-    ctx->saved_data["scaling"] = scaling;
-    ctx->saved_data["variant"] = variant;
-    ctx->saved_data["convention"] = convention;
-    ctx->saved_data["max_sinh_arg"] = maxSinhArg;
-    ctx->saved_data["adapter_is_input"] = adapterIsInput;
-    ctx->saved_data["has_bias"] = bias.defined();
-    return y;
-  }
-
-  static variable_list backward(AutogradContext *ctx, variable_list gradOutputs) {
-    auto saved = ctx->get_saved_variables();
-    const bool adapterIsInput = ctx->saved_data["adapter_is_input"].toBool();
-    const bool wantX = ctx->needs_input_grad(0);
-    const bool wantXa = !adapterIsInput && ctx->needs_input_grad(1);
-    auto [gx, gxa, gA, gB, gk, gs] = adapterBackward(
-        gradOutputs[0].contiguous(), saved[0], saved[1], saved[2], saved[3], saved[4], saved[5],
-        saved[6], saved[7], saved[8], ctx->saved_data["scaling"].toDouble(),
-        ctx->saved_data["variant"].toStringRef(), ctx->saved_data["convention"].toStringRef(),
-        ctx->saved_data["max_sinh_arg"].toDouble(), {wantX, wantXa});
-    variable_list grads(13);
-    if (wantX)
-      grads[0] = gx;
-    if (wantXa)
-      grads[1] = gxa;
-    grads[4] = gA;
-    grads[5] = gB;
-    grads[6] = gk.clamp(-kCurvatureGradClip, kCurvatureGradClip);
-    grads[7] = gs;
-    return grads;
-  }
-};
-
-} // namespace
-
 HypLoRALinearImpl::HypLoRALinearImpl(torch::nn::Linear baseLayer, HypLoRALinearOptions options)
     : options_(std::move(options)) {
   TORCH_CHECK(baseLayer, "hyplora::HypLoRALinear: the base Linear is empty");
@@ -136,10 +82,12 @@ torch::Tensor HypLoRALinearImpl::forward(const torch::Tensor &input) {
   const bool dropping = options_.dropout() > 0.0 && is_training();
   torch::Tensor xAdapter =
       dropping ? torch::dropout(x, options_.dropout(), /*train=*/true) : x;
-  torch::Tensor y = AdapterFunction::apply(x, xAdapter, weight, bias, lora_A, lora_B, lora_k,
-                                           lora_norm_scale, scaling_, options_.variant(),
-                                           options_.convention(), options_.max_sinh_arg(),
-                                           /*adapterIsInput=*/!dropping);
+  std::optional<torch::Tensor> b;
+  if (bias.defined())
+    b = bias;
+  torch::Tensor y = std::get<0>(adapterForward(x, xAdapter, weight, b, lora_A, lora_B, lora_k,
+                                               lora_norm_scale, scaling_, options_.variant(),
+                                               options_.convention(), options_.max_sinh_arg()));
   return y.reshape(outShape);
 }
 

@@ -3,8 +3,9 @@
 // The schemas are docs/CONTRACTS.md section 5, verbatim. CPU runs the ATen
 // reference (ReferenceKernels.cpp); CUDA runs the JIT (JitAdapter.cpp) and
 // falls back to the same ATen code on the device when the JIT cannot serve a
-// call. Autograd and fake kernels are registered from Python (hyplora/ops.py),
-// the C++ module has its own autograd::Function (HypLoRALinear.cpp).
+// call. The autograd kernel is AdapterAutograd.cpp (Python and LibTorch share
+// it); the fake kernels for torch.compile are registered from Python
+// (hyplora/ops.py).
 //
 //===----------------------------------------------------------------------===//
 #include "AdapterKernels.h"
