@@ -64,13 +64,11 @@ def parse_args(argv=None):
 
 
 def _shard(text: str) -> tuple[int, int]:
-    try:
-        index, count = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not I/N (e.g. 0/2)")
-    if not 0 <= index < count:
-        raise argparse.ArgumentTypeError(f"shard '{text}': need 0 <= I < N")
-    return index, count
+    # The syntax and messages of `hyplora compare --shard`. Importing the package
+    # this early is safe: the runtime reads HYP_* variables on first use, after
+    # main() has set them.
+    from hyplora.compare import parse_shard
+    return parse_shard(text)
 
 
 def _atomic_write(path: str, text: str) -> None:

@@ -46,7 +46,7 @@ def add_compare_arguments(parser):
                         help="questions per set (default: %(default)s)")
     parser.add_argument("--eval-batch-size", type=_positive_int, default=100)
     parser.add_argument("--max-new-tokens", type=_positive_int, default=64)
-    parser.add_argument("--shard", type=_shard, default=(0, 1), metavar="I/N",
+    parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="I/N",
                         help="run only every N-th planned run, starting at the I-th (0-based), "
                              "merging into the shared report; one process per GPU (default: 0/1)")
     parser.add_argument("--budget-s", type=float, default=480.0,
@@ -54,7 +54,8 @@ def add_compare_arguments(parser):
                              "so far as the estimate); 0 = no limit (default: %(default)s)")
 
 
-def _shard(text):
+def parse_shard(text):
+    """'I/N' -> (I, N), 0 <= I < N: one process per GPU (also bench/run.py --shard)."""
     import argparse
     try:
         index, count = (int(part) for part in text.split("/"))
