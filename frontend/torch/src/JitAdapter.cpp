@@ -129,7 +129,7 @@ ProgramTable &table() {
 /// option tensor-cores=1) or the SIMT ones. The policy lives here, not in
 /// libhypc, which compiles what it is asked. Tensor cores by default since they
 /// passed on a GPU (KernelGpuTests and the CUDA suite, H200, 2026-11-25) and
-/// the bench measured them 1.3-1.9x faster than SIMT per adapted layer from
+/// the bench measured them 1.4-1.6x faster than SIMT per adapted layer from
 /// M = 4096 rows (bench/results). HYP_TENSOR_CORES=1/0 overrides the default
 /// per call (the bench times both families in one process).
 constexpr bool kTensorCoresByDefault = true;
