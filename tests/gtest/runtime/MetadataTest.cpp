@@ -83,11 +83,17 @@ TEST(Metadata, ErrorsNameTheField) {
   }
 }
 
-TEST(Metadata, OptionalExtensions) {
+/// The test metadata with `fields` (", \"name\": value ...") added at top level.
+Status parseWithFields(const std::string &fields, ProgramMetadata *md) {
   std::string json = hyptest::kTestMetadata;
-  json.insert(json.rfind('}'), ", \"constants\": {\"K\": 577, \"r\": 32}, \"bucketed\": [\"M\", \"T\"]");
+  json.insert(json.rfind('}'), fields);
+  return parseMetadata(json, md);
+}
+
+TEST(Metadata, OptionalExtensions) {
   ProgramMetadata md;
-  Status st = parseMetadata(json, &md);
+  Status st = parseWithFields(", \"constants\": {\"K\": 577, \"r\": 32}, \"bucketed\": [\"M\", \"T\"]",
+                              &md);
   ASSERT_TRUE(st.ok) << st.message;
   EXPECT_EQ(md.constants.at("K"), 577);
   EXPECT_EQ(md.constants.at("r"), 32);
@@ -96,29 +102,23 @@ TEST(Metadata, OptionalExtensions) {
 }
 
 TEST(Metadata, UntunedExtension) {
-  std::string json = hyptest::kTestMetadata;
-  json.insert(json.rfind('}'), ", \"untuned\": [\"M\"]");
   ProgramMetadata md;
-  Status st = parseMetadata(json, &md);
+  Status st = parseWithFields(", \"untuned\": [\"M\"]", &md);
   ASSERT_TRUE(st.ok) << st.message;
   EXPECT_EQ(md.untuned, (std::vector<std::string>{"M"}));
 
-  std::string bad = hyptest::kTestMetadata;
-  bad.insert(bad.rfind('}'), ", \"untuned\": \"M\"");
-  st = parseMetadata(bad, &md);
+  st = parseWithFields(", \"untuned\": \"M\"", &md);
   ASSERT_FALSE(st.ok);
   EXPECT_NE(st.message.find("untuned"), std::string::npos) << st.message;
 }
 
 TEST(Metadata, NvrtcOptionsExtension) {
-  std::string json = hyptest::kTestMetadata;
-  size_t end = json.rfind('}');
   ProgramMetadata md;
-  Status st = parseMetadata(json.substr(0, end) + ", \"nvrtc_options\": [\"-lineinfo\"]}", &md);
+  Status st = parseWithFields(", \"nvrtc_options\": [\"-lineinfo\"]", &md);
   ASSERT_TRUE(st.ok) << st.message;
   EXPECT_EQ(md.nvrtcOptions, std::vector<std::string>{"-lineinfo"});
   for (const char *bad : {"\"--gpu-architecture=sm_80\"", "\"-I/tmp\"", "\"lineinfo\"", "3"}) {
-    st = parseMetadata(json.substr(0, end) + ", \"nvrtc_options\": [" + bad + "]}", &md);
+    st = parseWithFields(std::string(", \"nvrtc_options\": [") + bad + "]", &md);
     EXPECT_FALSE(st.ok) << bad;
     EXPECT_NE(st.message.find("nvrtc_options[0]"), std::string::npos) << st.message;
   }
