@@ -611,24 +611,22 @@ Status parseMetadata(const std::string &json, ProgramMetadata *out) {
       md.constants[kv.first.str()] = v;
     }
   }
-  if (const Array *bk = root->getArray("bucketed")) {
-    md.bucketed.clear();
-    for (const Value &v : *bk) {
-      auto s = v.getAsString();
+  // The tuning-key extensions: lists of integer parameter names; present,
+  // they replace the default.
+  for (auto [key, names] : {std::pair{"bucketed", &md.bucketed}, {"untuned", &md.untuned}}) {
+    const Value *v = root->get(key);
+    if (!v)
+      continue;
+    const Array *list = v->getAsArray();
+    if (!list)
+      return bad(key, "must be an array of parameter names");
+    names->clear();
+    for (const Value &entry : *list) {
+      auto s = entry.getAsString();
       if (!s)
-        return bad("bucketed", "entries must be parameter names");
-      md.bucketed.push_back(s->str());
+        return bad(key, "entries must be parameter names");
+      names->push_back(s->str());
     }
-  }
-  if (const Array *un = root->getArray("untuned")) {
-    for (const Value &v : *un) {
-      auto s = v.getAsString();
-      if (!s)
-        return bad("untuned", "entries must be parameter names");
-      md.untuned.push_back(s->str());
-    }
-  } else if (root->get("untuned")) {
-    return bad("untuned", "must be an array of parameter names");
   }
 
   if (const Array *no = root->getArray("nvrtc_options")) {

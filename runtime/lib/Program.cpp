@@ -3,6 +3,7 @@
 #include "hyp/Runtime/CacheKey.h"
 #include "hyp/Runtime/Nvrtc.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -161,14 +162,11 @@ Status loadProgram(const std::string &cudaSource, const std::string &metadataJso
           return Status::error("loadProgram: kernel " + k.name + " has more than " +
                                std::to_string(kMaxKeyInts) + " integer parameters");
         plan.keySlots.push_back(it->second);
-        bool bucketed = false;
-        for (const std::string &b : md.bucketed)
-          bucketed |= b == p.name;
-        plan.keyBucketed.push_back(bucketed);
-        bool untuned = false;
-        for (const std::string &u : md.untuned)
-          untuned |= u == p.name;
-        plan.keyUntuned.push_back(untuned);
+        auto listed = [&](const std::vector<std::string> &names) {
+          return std::find(names.begin(), names.end(), p.name) != names.end();
+        };
+        plan.keyBucketed.push_back(listed(md.bucketed));
+        plan.keyUntuned.push_back(listed(md.untuned));
         bool isSize = false;
         for (const GridAxis &ax : k.grid)
           isSize |= !ax.isConst && ax.extent == p.name;
