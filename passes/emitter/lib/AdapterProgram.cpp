@@ -236,7 +236,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   const std::string act = actElem(spec.actDType);
   const bool hasG = spec.hyperbolic(), hasK = spec.hasCurvature(), hasS = spec.hasNormScale();
   const int64_t cols = stripCols(spec.rank);
-  // bf16 activations run the column kernels on tensor cores (HypTensorCore.cuh).
+  // Tensor-core skeletons (HypTensorCore.cuh) when asked for and the layer fits.
   const bool tc = useTensorCores(spec);
   if (tc && (tcDbSmem(spec.rank) > kSmemLimitBytes || tcDxSmem(spec.rank) > kSmemLimitBytes))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),

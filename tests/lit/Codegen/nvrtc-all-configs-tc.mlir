@@ -2,9 +2,9 @@
 // Every tunable combination the metadata lists must compile (static_asserts in
 // the skeletons check tile coverage and shared memory): each kernel's full
 // cartesian product, that kernel compiled alone (-DHYP_ONLY_KERNEL).
-// Here bf16 at r = 32 with --hyp-tensor-cores (opt-in): the tensor-core
-// skeletons (HypTensorCore.cuh) of all five kernels; nvrtc-all-configs.mlir
-// covers the SIMT ones.
+// Here bf16 at r = 32 with --hyp-tensor-cores: the tensor-core skeletons
+// (HypTensorCore.cuh) of four kernels and the SIMT hyp_fwd_up beside them;
+// nvrtc-all-configs.mlir covers the SIMT family.
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/reference/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/192/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
 // RUN:   | hyp-opt --hyp-pipeline -o %t.s3.mlir
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.s3.mlir -o %t.cu
