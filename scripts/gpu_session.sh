@@ -38,6 +38,16 @@ stage_run() {  # name timeout cmd...
   note "[$name] rc=$rc $(( $(date +%s) - t0 ))s :: $(tail -n 1 "$R/$name.log" | cut -c1-200)"
   return $rc
 }
+# One shard of a job per GPU, at once: sharded NAME TIMEOUT "GPU..." cmd...
+# runs `cmd... --shard I/N` on each listed GPU (stage NAME-gpuG) and waits.
+sharded() {
+  local name=$1 limit=$2 gpus=($3) i=0; shift 3
+  for g in "${gpus[@]}"; do
+    CUDA_VISIBLE_DEVICES=$g stage_run "$name-gpu$g" "$limit" "$@" --shard "$i/${#gpus[@]}" &
+    i=$(( i + 1 ))
+  done
+  wait
+}
 
 for stage in "$@"; do
   case "$stage" in
@@ -94,13 +104,8 @@ for stage in "$@"; do
   pytest-all) stage_run pytest-all 900 python3 -m pytest -q -rs -p no:cacheprovider tests/python ;;
   bench)      stage_run bench 400 python3 bench/run.py --quick --out "$R/bench" ${HYP_BENCH_ARGS:-} ;;
   bench-full) # One shard per GPU in HYP_BENCH_GPUS (default: GPU 0 alone), merged after.
-              gpus=(${HYP_BENCH_GPUS:-0}); i=0
-              for g in "${gpus[@]}"; do
-                CUDA_VISIBLE_DEVICES=$g stage_run "bench-full-gpu$g" 900 python3 bench/run.py --out "$R/bench" \
-                  --shard "$i/${#gpus[@]}" ${HYP_BENCH_ARGS:-} &
-                i=$(( i + 1 ))
-              done
-              wait
+              gpus=(${HYP_BENCH_GPUS:-0})
+              sharded bench-full 900 "${gpus[*]}" python3 bench/run.py --out "$R/bench" ${HYP_BENCH_ARGS:-}
               if [ ${#gpus[@]} -gt 1 ]; then
                 stage_run bench-merge 60 python3 bench/report.py --merge "$R"/bench/*-shard*of${#gpus[@]}.json --out "$R/bench"
               fi ;;
@@ -116,14 +121,8 @@ for stage in "$@"; do
               # back-to-back calls finish the table; the report is copied out.
               # One shard per GPU in HYP_COMPARE_GPUS (default: GPU 0 alone).
               left=$(( session_end - $(date +%s) - 40 ))
-              gpus=(${HYP_COMPARE_GPUS:-0}); i=0
-              for g in "${gpus[@]}"; do
-                CUDA_VISIBLE_DEVICES=$g stage_run "compare-gpu$g" "$left" bash scripts/compare_variants.sh \
-                  runs/compare-gpu --steps "${HYP_COMPARE_STEPS:-60}" --budget-s "$(( left - 30 ))" \
-                  --shard "$i/${#gpus[@]}" &
-                i=$(( i + 1 ))
-              done
-              wait
+              sharded compare "$left" "${HYP_COMPARE_GPUS:-0}" bash scripts/compare_variants.sh \
+                runs/compare-gpu --steps "${HYP_COMPARE_STEPS:-60}" --budget-s "$(( left - 30 ))"
               mkdir -p "$R/compare" && cp runs/compare-gpu/compare.json runs/compare-gpu/compare.md "$R/compare/" ;;
   *) note "unknown stage $stage" ;;
   esac
