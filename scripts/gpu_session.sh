@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full analysis analyze-model finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with
@@ -109,6 +109,10 @@ for stage in "$@"; do
               if [ ${#gpus[@]} -gt 1 ]; then
                 stage_run bench-merge 60 python3 bench/report.py --merge "$R"/bench/*-shard*of${#gpus[@]}.json --out "$R/bench"
               fi ;;
+  host-profile)  # where the host time of an M = 1024 step goes (torch.profiler)
+              for kn in "4096 1024" "4096 4096"; do read -r k n <<< "$kn"
+                stage_run "host-profile-$k-$n" 180 python3 bench/host_profile.py --K "$k" --N "$n" --out "$R/host-profile-$k-$n"
+              done ;;
   analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
   analyze-model)  # `hyplora analyze` on the embedded model: exact delta of every distinct token on the GPU
               for set in mawps SVAMP gsm8k; do

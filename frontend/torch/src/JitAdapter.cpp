@@ -31,6 +31,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <unordered_map>
 #endif
 
@@ -114,6 +115,7 @@ struct JitProgram {
   std::shared_ptr<hyp::rt::Program> program;
   int forwardEntry = -1, backwardEntry = -1;
   std::map<std::string, hyp::rt::ParamKind> paramKinds; // by name, over all kernels
+  std::set<std::string> accumulated; // pointers some kernel atomically adds into
 };
 
 struct ProgramTable {
@@ -184,14 +186,21 @@ std::shared_ptr<JitProgram> programFor(const AdapterConfig &cfg, const char *act
   TORCH_CHECK(jp->forwardEntry >= 0 && jp->backwardEntry >= 0, "hyplora JIT: program ", key,
               " lacks programs.forward or programs.backward in its metadata");
   for (const auto &kernel : jp->program->metadata().kernels)
-    for (const auto &p : kernel.params)
+    for (const auto &p : kernel.params) {
       jp->paramKinds[p.name] = p.kind;
+      if (p.access == hyp::rt::Access::Accumulate)
+        jp->accumulated.insert(p.name);
+    }
   t.byKey.emplace(key, jp);
   return jp;
 }
 
 /// Fills the argument slots of one entry point: named tensors and integers
-/// from the caller, scratch buffers from the metadata.
+/// from the caller, scratch buffers from the metadata. Every buffer the kernels
+/// accumulate into (the caller's gradients and the scratch sums G, R) is a view
+/// of ONE zero-filled fp32 allocation: one memset per call instead of one per
+/// buffer (at M = 1024 the host, not the GPU, bounds a training step).
+/// Write-only scratch (dH, beta) is left uninitialised: the kernels write all of it.
 class SlotFiller {
 public:
   SlotFiller(JitProgram &jp, const at::TensorOptions &deviceOpts,
@@ -203,22 +212,37 @@ public:
       tensors_[n] = t;
   }
   void f32(const char *name, double v) { floats_[name] = v; }
+  /// An fp32 output the kernels accumulate into, zero on entry; get() it after build().
+  void zeroed(const char *name, std::vector<int64_t> shape) {
+    zeroShapes_.emplace_back(name, std::move(shape));
+  }
+  const at::Tensor &get(const char *name) const { return tensors_.at(name); }
 
   std::vector<hyp::rt::ArgValue> build() {
     const auto &names = jp_.program->slotNames();
     std::vector<hyp::rt::ArgValue> slots(names.size());
     const auto &meta = jp_.program->metadata();
+    for (const std::string &n : names) {
+      if (jp_.paramKinds.at(n) != hyp::rt::ParamKind::Ptr || tensors_.count(n))
+        continue;
+      auto bIt = meta.buffers.find(n);
+      TORCH_CHECK(bIt != meta.buffers.end(), "hyplora JIT: kernel parameter '", n,
+                  "' is neither a frontend tensor nor a metadata buffer");
+      const bool zero = jp_.accumulated.count(n) > 0;
+      TORCH_CHECK(!zero || bIt->second.elem == hyp::rt::ElemType::F32, "hyplora JIT: buffer '",
+                  n, "' is accumulated into but is not f32");
+      if (zero)
+        zeroShapes_.emplace_back(n, shapeOf(n, bIt->second));
+      else
+        tensors_.emplace(n, at::empty(shapeOf(n, bIt->second),
+                                      opts_.dtype(torchDtypeOf(bIt->second.elem))));
+    }
+    allocateZeroed();
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string &n = names[i];
       const hyp::rt::ParamKind kind = jp_.paramKinds.at(n);
       if (kind == hyp::rt::ParamKind::Ptr) {
         auto tIt = tensors_.find(n);
-        if (tIt == tensors_.end()) {
-          auto bIt = meta.buffers.find(n);
-          TORCH_CHECK(bIt != meta.buffers.end(), "hyplora JIT: kernel parameter '", n,
-                      "' is neither a frontend tensor nor a metadata buffer");
-          tIt = tensors_.emplace(n, scratch(n, bIt->second)).first;
-        }
         slots[i] = hyp::rt::ArgValue::pointer(tIt->second.data_ptr());
       } else if (kind == hyp::rt::ParamKind::F32) {
         auto fIt = floats_.find(n);
@@ -235,8 +259,24 @@ public:
     return slots;
   }
 
+  /// The zeroed() outputs (and accumulated scratch found so far) as views of
+  /// one zero-filled allocation.
+  void allocateZeroed() {
+    int64_t total = 0;
+    for (const auto &[name, shape] : zeroShapes_)
+      total += c10::multiply_integers(shape);
+    at::Tensor arena = at::zeros({total}, opts_.dtype(at::kFloat));
+    int64_t offset = 0;
+    for (const auto &[name, shape] : zeroShapes_) {
+      const int64_t n = c10::multiply_integers(shape);
+      tensors_[name] = arena.narrow(0, offset, n).view(shape);
+      offset += n;
+    }
+    zeroShapes_.clear();
+  }
+
 private:
-  at::Tensor scratch(const std::string &name, const hyp::rt::BufferInfo &info) {
+  std::vector<int64_t> shapeOf(const std::string &name, const hyp::rt::BufferInfo &info) {
     std::vector<int64_t> shape;
     for (const std::string &sym : info.shape) {
       auto d = dims_.find(sym);
@@ -250,7 +290,7 @@ private:
                   "' has shape symbol '", sym, "' the frontend does not know");
       shape.push_back(v);
     }
-    return at::zeros(shape, opts_.dtype(torchDtypeOf(info.elem)));
+    return shape;
   }
 
   JitProgram &jp_;
@@ -258,6 +298,7 @@ private:
   std::map<std::string, int64_t> dims_;
   std::map<std::string, at::Tensor> tensors_;
   std::map<std::string, double> floats_;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> zeroShapes_;
 };
 
 void run(JitProgram &jp, int entry, SlotFiller &filler, const char *what) {
@@ -356,11 +397,12 @@ bool jitBackward(const at::Tensor &gradY, const at::Tensor &x, const at::Tensor 
   // when folding, else at zero (and keep dY W separately for grad_x).
   at::Tensor baseDx = xGrads[0] ? at::mm(dy, weight) : empty;
   at::Tensor dx = fold ? baseDx.contiguous() : at::zeros({M, K}, x.options());
-  auto f32 = x.options().dtype(at::kFloat);
-  at::Tensor dA = at::zeros({r, K}, f32), dB = at::zeros({N, r}, f32);
-  at::Tensor dk = at::zeros({1}, f32), ds = at::zeros({1}, f32);
+  SlotFiller f(*jp, x.options(), {{"M", M}, {"K", K}, {"N", N}, {"r", r}});
+  f.zeroed("dA", {r, K});
+  f.zeroed("dB", {N, r});
+  f.zeroed("dk", {1});
+  f.zeroed("ds", {1});
   if (M > 0) {
-    SlotFiller f(*jp, x.options(), {{"M", M}, {"K", K}, {"N", N}, {"r", r}});
     f.tensor({"dY", "dy"}, dy);
     f.tensor({"x"}, xAdapter.contiguous());
     f.tensor({"A"}, f32Contig(loraA));
@@ -370,15 +412,14 @@ bool jitBackward(const at::Tensor &gradY, const at::Tensor &x, const at::Tensor 
     f.tensor({"w"}, w.contiguous());
     f.tensor({"stats"}, stats.contiguous());
     f.tensor({"dx"}, dx);
-    f.tensor({"dA"}, dA);
-    f.tensor({"dB"}, dB);
-    f.tensor({"dk"}, dk);
-    f.tensor({"ds"}, ds);
     f.f32("scaling", cfg.scaling);
     f.f32("max_sinh_arg", cfg.maxSinhArg);
     run(*jp, jp->backwardEntry, f, "the adapter backward");
+  } else {
+    f.allocateZeroed(); // M = 0: zero gradients, no launch
   }
   ++gBwd;
+  const at::Tensor &dA = f.get("dA"), &dB = f.get("dB"), &dk = f.get("dk"), &ds = f.get("ds");
   // The kernels receive the raw curvature k, so their dk is already d/dk
   // (softplus factor included); the clip to [-0.01, 0.01] is autograd's.
   *out = {fold ? dx : baseDx,

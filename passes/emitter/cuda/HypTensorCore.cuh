@@ -1,13 +1,14 @@
 //===- HypTensorCore.cuh - tensor-core skeletons (bf16 activations) -*- CUDA -*-===//
 //
 // Pasted after HypKernelLib.cuh (same translation unit, same rules). Tensor-core
-// versions of four skeletons for bf16 activations: the row-reduces
-// hyp_tc_fwd_down, hyp_tc_bwd_dy and the column kernels hyp_tc_bwd_db,
-// hyp_tc_bwd_dx (docs/KERNELS.md). The SIMT ones stay for fp32 and fp16
-// activations and for ranks that are not a multiple of 8. y += w B^T stays on
-// SIMT for every dtype: a tensor-core version (the y tile through fp32 shared
-// memory, w re-split per column block) measured 1.3-1.9x slower on an H200
-// from M = 4096 rows (docs/KERNELS.md).
+// versions of the skeletons for bf16 activations: the row-reduces
+// hyp_tc_fwd_down, hyp_tc_bwd_dy and the column kernels hyp_tc_fwd_up,
+// hyp_tc_bwd_db, hyp_tc_bwd_dx (docs/KERNELS.md). The SIMT ones stay for fp32
+// and fp16 activations and for ranks that are not a multiple of 8. For
+// y += w B^T a tunable picks the tensor-core or the SIMT skeleton (a first
+// tensor-core version, y through fp32 shared memory, measured 1.3-1.9x slower
+// than SIMT on an H200 from M = 4096 rows; this one keeps y in the MMA
+// accumulators).
 //
 // Products are warp-level mma.sync m16n8k16 (bf16 x bf16 -> fp32) on operands
 // staged in shared memory. Activations (x, dY, y, dx) are exact in bf16. The
@@ -244,6 +245,67 @@ HYP_DEVICE_INLINE void hyp_tc_tile_store(const float *Cs, hyp_u16 *__restrict__ 
 }
 
 //===----------------------------------------------------------------------===//
+// fp32 operand tiles (A, B, w, dH) as 16-byte quads held in registers. Every
+// kernel loads the next step's tile while the current one multiplies: a loop
+// of scalar loads between two barriers would wait out one L2 round trip per
+// few loads (measured: ~4 us per 128-column chunk in the row-reduce, most of
+// its time; docs/KERNELS.md).
+//===----------------------------------------------------------------------===//
+struct alignas(16) hyp_f32x4 {
+  float e[4];
+};
+
+/// A TR x TC tile (TC a multiple of 4) of a row-major fp32 matrix, quads per
+/// thread: quad q = tid + i * THREADS is tile row q / (TC / 4), columns
+/// 4 * (q % (TC / 4)) ... + 3.
+template <int TR, int TC, int THREADS> struct HypF4Tile {
+  static_assert(TC % 4 == 0, "tile columns must be a multiple of 4");
+  static constexpr int QPR = TC / 4;
+  static constexpr int QUADS = TR * QPR;
+  static constexpr int PER = (QUADS + THREADS - 1) / THREADS;
+};
+
+/// Loads tile rows [r0, r0 + TR) x columns [c0, c0 + TC) of the matrix
+/// base[row * ld + col]; rows at or past rows_end and columns at or past
+/// cols_end read as zero. `vec`: base 16-byte aligned, ld and c0 multiples of 4.
+template <int TR, int TC, int THREADS>
+HYP_DEVICE_INLINE void hyp_f4_tile_load(hyp_f32x4 (&v)[HypF4Tile<TR, TC, THREADS>::PER],
+                                        const float *__restrict__ base, long long ld,
+                                        long long r0, long long rows_end, long long c0,
+                                        long long cols_end, bool vec) {
+  typedef HypF4Tile<TR, TC, THREADS> T;
+#pragma unroll
+  for (int i = 0; i < T::PER; ++i) {
+    const int q = threadIdx.x + i * THREADS;
+    const long long row = r0 + q / T::QPR, col = c0 + (q % T::QPR) * 4;
+    const bool live = q < T::QUADS && row < rows_end;
+    if (live && vec && col + 4 <= cols_end) {
+      v[i] = *reinterpret_cast<const hyp_f32x4 *>(base + row * ld + col);
+    } else {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) v[i].e[e] = (live && col + e < cols_end) ? base[row * ld + col + e] : 0.f;
+    }
+  }
+}
+HYP_DEVICE_INLINE bool hyp_f4_vec_ok(const float *p, long long ld) {
+  return ld % 4 == 0 && ((unsigned long long)p) % 16ull == 0ull;
+}
+
+/// Calls f(tile_row, tile_col, value) for every element this thread holds.
+template <int TR, int TC, int THREADS, class F>
+HYP_DEVICE_INLINE void hyp_f4_tile_each(const hyp_f32x4 (&v)[HypF4Tile<TR, TC, THREADS>::PER],
+                                        F f) {
+  typedef HypF4Tile<TR, TC, THREADS> T;
+#pragma unroll
+  for (int i = 0; i < T::PER; ++i) {
+    const int q = threadIdx.x + i * THREADS;
+    if (q >= T::QUADS) continue;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) f(q / T::QPR, (q % T::QPR) * 4 + e, v[i].e[e]);
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // dB[n][j] += sum_rows dY[row][n] w[row][j] (+ 2 (B R)[n][j] once, by the
 // blocks of row chunk 0, when HAS_G). Block (bx, by): columns n of
 // [bx*BN, bx*BN + BN), rows [by*ROWS, ...) in steps of SUBM. The BN x R
@@ -283,6 +345,10 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
   typedef HypTcTile<SUBM, BN, THREADS> TT;
   hyp_u16x8 pre[TT::PER];
   hyp_tc_tile_load<SUBM, BN, THREADS, NDIM>(pre, dY, r0, n0, r1, vec);
+  typedef HypF4Tile<SUBM, R, THREADS> WR; // the step's w rows, one step ahead too
+  const bool wvec = hyp_f4_vec_ok(w, R);
+  hyp_f32x4 wpre[WR::PER];
+  hyp_f4_tile_load<SUBM, R, THREADS>(wpre, w, R, r0, r1, 0, R, wvec);
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
     __syncthreads();
 #pragma unroll
@@ -293,12 +359,13 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
 #pragma unroll
       for (int q = 0; q < 8; ++q) dYt[(c8 + q) * LDM + m] = pre[i].e[q];
     }
-    for (int e = tid; e < SUBM * R; e += THREADS) {
-      const int m = e / R, j = e % R;
-      const float v = s0 + m < r1 ? w[(s0 + m) * R + j] : 0.f;
+    hyp_f4_tile_each<SUBM, R, THREADS>(wpre, [&](int m, int j, float v) {
       hyp_split_bf16(v, &wthi[j * LDM + m], &wtlo[j * LDM + m]);
+    });
+    if (s0 + SUBM < r1) {
+      hyp_tc_tile_load<SUBM, BN, THREADS, NDIM>(pre, dY, s0 + SUBM, n0, r1, vec);
+      hyp_f4_tile_load<SUBM, R, THREADS>(wpre, w, R, s0 + SUBM, r1, 0, R, wvec);
     }
-    if (s0 + SUBM < r1) hyp_tc_tile_load<SUBM, BN, THREADS, NDIM>(pre, dY, s0 + SUBM, n0, r1, vec);
     __syncthreads();
     hyp_block_mma<BN, R, SUBM, NWARPS>(acc, dYt, nullptr, LDM, wthi, wtlo, LDM);
   }
@@ -368,19 +435,36 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
   const long long r1 = hyp_llmin(r0 + ROWS, M);
   if (r1 <= r0) return; // uniform over the block
   const bool vec = hyp_tc_vec_ok<KDIM>(x) && hyp_tc_vec_ok<KDIM>(dx);
-  for (int e = tid; e < RP * BK; e += THREADS) {
-    const int j = e / BK, c = e % BK;
-    const float v = (j < R && k0 + c < KDIM) ? A[(long long)j * KDIM + k0 + c] : 0.f;
-    hyp_split_bf16(v, &Athi[c * LDR + j], &Atlo[c * LDR + j]);
+  {
+    hyp_f32x4 apre[HypF4Tile<RP, BK, THREADS>::PER];
+    hyp_f4_tile_load<RP, BK, THREADS>(apre, A, KDIM, 0, R, k0, KDIM, hyp_f4_vec_ok(A, KDIM));
+    hyp_f4_tile_each<RP, BK, THREADS>(apre, [&](int j, int c, float v) {
+      hyp_split_bf16(v, &Athi[c * LDR + j], &Atlo[c * LDR + j]);
+    });
   }
   float dacc[WA::PER_WARP][4];
 #pragma unroll
   for (int p = 0; p < WA::PER_WARP; ++p)
     dacc[p][0] = dacc[p][1] = dacc[p][2] = dacc[p][3] = 0.f;
   typedef HypTcTile<SUBM, BK, THREADS> TT;
+  // Everything a step reads from global memory (x, dx, dH rows, beta) is
+  // loaded one step ahead into registers.
   hyp_u16x8 xpre[TT::PER], dpre[TT::PER];
-  hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(xpre, x, r0, k0, r1, vec);
-  hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(dpre, dx, r0, k0, r1, vec);
+  float bpre[TT::PER];
+  typedef HypF4Tile<SUBM, RP, THREADS> HT;
+  const bool hvec = hyp_f4_vec_ok(dH, R);
+  hyp_f32x4 hpre[HT::PER];
+  auto load_step = [&](long long s0) {
+    hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(xpre, x, s0, k0, r1, vec);
+    hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(dpre, dx, s0, k0, r1, vec);
+    hyp_f4_tile_load<SUBM, RP, THREADS>(hpre, dH, R, s0, r1, 0, R, hvec);
+#pragma unroll
+    for (int i = 0; i < TT::PER; ++i) {
+      const long long row = s0 + (tid + i * THREADS) % SUBM;
+      bpre[i] = (HAS_BETA && row < r1) ? beta[row] : 0.f;
+    }
+  };
+  load_step(r0);
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
     __syncthreads();
 #pragma unroll
@@ -388,29 +472,22 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
       const int e = tid + i * THREADS;
       if (e >= TT::CHUNKS) continue;
       const int m = e % SUBM, c8 = (e / SUBM) * 8;
-      const long long row = s0 + m;
-      const float b = (HAS_BETA && row < r1) ? beta[row] : 0.f;
 #pragma unroll
       for (int q = 0; q < 8; ++q) {
         xt[(c8 + q) * LDM + m] = xpre[i].e[q];
-        Cs[m * LDC + c8 + q] =
-            fmaf(b, hyp_bf16_bits_to_f32(xpre[i].e[q]), hyp_bf16_bits_to_f32(dpre[i].e[q]));
+        Cs[m * LDC + c8 + q] = fmaf(bpre[i], hyp_bf16_bits_to_f32(xpre[i].e[q]),
+                                    hyp_bf16_bits_to_f32(dpre[i].e[q]));
       }
     }
-    for (int e = tid; e < SUBM * RP; e += THREADS) {
-      const int m = e / RP, j = e % RP;
-      const float v = (s0 + m < r1 && j < R) ? dH[(s0 + m) * R + j] : 0.f;
+    hyp_f4_tile_each<SUBM, RP, THREADS>(hpre, [&](int m, int j, float v) {
       hyp_u16 hi, lo;
       hyp_split_bf16(v, &hi, &lo);
       dhhi[m * LDR + j] = hi;
       dhlo[m * LDR + j] = lo;
       dhthi[j * LDM + m] = hi;
       dhtlo[j * LDM + m] = lo;
-    }
-    if (s0 + SUBM < r1) {
-      hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(xpre, x, s0 + SUBM, k0, r1, vec);
-      hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(dpre, dx, s0 + SUBM, k0, r1, vec);
-    }
+    });
+    if (s0 + SUBM < r1) load_step(s0 + SUBM);
     __syncthreads();
     {
       float acc[WX::PER_WARP][4];
@@ -437,14 +514,139 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
 }
 
 //===----------------------------------------------------------------------===//
+// y[row][n] += sum_j w[row][j] B[n][j] on tensor cores. Block (bx, by):
+// columns [bx*BN, bx*BN + BN), rows [by*ROWS, ...) in steps of SUBM. The y
+// tile never touches shared memory: each lane loads its own C fragments
+// (bf16 pairs) straight into the MMA accumulators, adds w B^T (3 terms: both
+// operands fp32, split) and stores them back. A warp owns two adjacent 8-column
+// tiles of every 16-row tile, so each row it touches is 32 contiguous bytes.
+// The B strip is split once per block; y fragments and w rows of the next step
+// are loaded into registers while this one multiplies.
+// (A first version kept y in fp32 shared memory, three barriers a step, and
+// measured 1.3-1.9x slower than the SIMT skeleton; docs/KERNELS.md.)
+//===----------------------------------------------------------------------===//
+template <int R, int BN> struct HypTcUp {
+  static constexpr int SUBM = R <= 32 ? 64 : (R <= 64 ? 32 : 16);
+  static constexpr int RP = HYP_ROUND_UP(R, 16);
+  static constexpr int LDR = HypLd<RP>::value;
+  static constexpr int SMEM_BYTES = 2 * BN * LDR * 2 + 2 * SUBM * LDR * 2;
+};
+
+/// Two consecutive bf16 of a row (columns col, col + 1) as one 32-bit word,
+/// low half first; out-of-range elements read as zero / are not written.
+template <int LEN>
+HYP_DEVICE_INLINE hyp_u32 hyp_tc_load_pair(const hyp_u16 *__restrict__ base, long long row,
+                                           int col, long long rows_end, bool vec) {
+  if (row >= rows_end) return 0u;
+  if (vec && col + 2 <= LEN) return *reinterpret_cast<const hyp_u32 *>(base + row * LEN + col);
+  const hyp_u32 lo = col < LEN ? base[row * LEN + col] : 0u;
+  const hyp_u32 hi = col + 1 < LEN ? base[row * LEN + col + 1] : 0u;
+  return lo | (hi << 16);
+}
+template <int LEN>
+HYP_DEVICE_INLINE void hyp_tc_store_pair(hyp_u16 *__restrict__ base, long long row, int col,
+                                         long long rows_end, bool vec, float v0, float v1) {
+  if (row >= rows_end) return;
+  const hyp_u16 lo = hyp_f32_to_bf16_bits(v0), hi = hyp_f32_to_bf16_bits(v1);
+  if (vec && col + 2 <= LEN) {
+    *reinterpret_cast<hyp_u32 *>(base + row * LEN + col) = (hyp_u32)lo | ((hyp_u32)hi << 16);
+    return;
+  }
+  if (col < LEN) base[row * LEN + col] = lo;
+  if (col + 1 < LEN) base[row * LEN + col + 1] = hi;
+}
+
+template <int BN, int THREADS, int ROWS, int R, int NDIM>
+HYP_DEVICE_INLINE void hyp_tc_fwd_up_mma(const float *__restrict__ w, const float *__restrict__ B,
+                                         hyp_act_t *__restrict__ y_act, long long M) {
+  typedef HypTcUp<R, BN> G;
+  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, NWARPS = THREADS / 32;
+  constexpr int TI = SUBM / 16, TN = BN / 8, TILES = TI * TN;
+  static_assert(THREADS % 32 == 0 && TILES % NWARPS == 0 && TN % 2 == 0, "tile geometry");
+  static_assert(ROWS % SUBM == 0, "ROWS must be a multiple of the row step");
+  static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
+  constexpr int PER = TILES / NWARPS; // tile L = warp * PER + p: tn = L / TI, ti = L % TI
+  alignas(16) __shared__ hyp_u16 Bhi[BN * LDR], Blo[BN * LDR]; // B(n, j) at [n][j]
+  alignas(16) __shared__ hyp_u16 whi[SUBM * LDR], wlo[SUBM * LDR]; // w(m, j) at [m][j]
+  hyp_u16 *y = reinterpret_cast<hyp_u16 *>(y_act);
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  const int n0 = blockIdx.x * BN;
+  const long long r0 = (long long)blockIdx.y * ROWS;
+  const long long r1 = hyp_llmin(r0 + ROWS, M);
+  if (r1 <= r0) return; // uniform over the block
+  {
+    hyp_f32x4 bq[HypF4Tile<BN, RP, THREADS>::PER];
+    hyp_f4_tile_load<BN, RP, THREADS>(bq, B, R, n0, NDIM, 0, R, hyp_f4_vec_ok(B, R));
+    hyp_f4_tile_each<BN, RP, THREADS>(bq, [&](int n, int j, float v) {
+      hyp_split_bf16(v, &Bhi[n * LDR + j], &Blo[n * LDR + j]);
+    });
+  }
+  const bool yvec = NDIM % 2 == 0 && ((unsigned long long)y) % 4ull == 0ull;
+  const bool wvec = hyp_f4_vec_ok(w, R);
+  hyp_u32 ypre[PER][2]; // this lane's C fragments: rows g and g + 8 of each tile
+  typedef HypF4Tile<SUBM, RP, THREADS> WQ;
+  hyp_f32x4 wpre[WQ::PER];
+  auto load_step = [&](long long s0) {
+#pragma unroll
+    for (int p = 0; p < PER; ++p) {
+      const int L = warp * PER + p, ti = L % TI, tn = L / TI;
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+        ypre[p][h] = hyp_tc_load_pair<NDIM>(y, s0 + ti * 16 + g + 8 * h, n0 + tn * 8 + 2 * t, r1,
+                                            yvec);
+    }
+    hyp_f4_tile_load<SUBM, RP, THREADS>(wpre, w, R, s0, r1, 0, R, wvec);
+  };
+  load_step(r0);
+  for (long long s0 = r0; s0 < r1; s0 += SUBM) {
+    __syncthreads(); // the previous step's MMAs are done with whi / wlo
+    hyp_f4_tile_each<SUBM, RP, THREADS>(wpre, [&](int m, int j, float v) {
+      hyp_split_bf16(v, &whi[m * LDR + j], &wlo[m * LDR + j]);
+    });
+    float acc[PER][4];
+#pragma unroll
+    for (int p = 0; p < PER; ++p)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        acc[p][2 * h] = hyp_bf16_bits_to_f32((hyp_u16)(ypre[p][h] & 0xffffu));
+        acc[p][2 * h + 1] = hyp_bf16_bits_to_f32((hyp_u16)(ypre[p][h] >> 16));
+      }
+    if (s0 + SUBM < r1) load_step(s0 + SUBM);
+    __syncthreads();
+#pragma unroll
+    for (int p = 0; p < PER; ++p) {
+      const int L = warp * PER + p, ti = L % TI, tn = L / TI;
+#pragma unroll
+      for (int k0 = 0; k0 < RP; k0 += 16)
+        hyp_mma_split_16x8(acc[p], whi + ti * 16 * LDR + k0, wlo + ti * 16 * LDR + k0, LDR,
+                           Bhi + tn * 8 * LDR + k0, Blo + tn * 8 * LDR + k0, LDR);
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+        hyp_tc_store_pair<NDIM>(y, s0 + ti * 16 + g + 8 * h, n0 + tn * 8 + 2 * t, r1, yvec,
+                                acc[p][2 * h], acc[p][2 * h + 1]);
+    }
+  }
+}
+
+/// hyp_fwd_up of the tensor-core family: MMA = 1 the kernel above, MMA = 0
+/// the SIMT skeleton (a tunable: the autotuner measures both).
+template <int BN, int THREADS, int ROWS, int R, int NDIM, int MMA>
+HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const float *__restrict__ B,
+                                          hyp_act_t *__restrict__ y, long long M) {
+  if constexpr (MMA != 0) hyp_tc_fwd_up_mma<BN, THREADS, ROWS, R, NDIM>(w, B, y, M);
+  else hyp_fwd_up_body<BN, THREADS, ROWS, R, NDIM>(w, B, y, M);
+}
+
+//===----------------------------------------------------------------------===//
 // Row-reduce on tensor cores (hyp_fwd_down: h = A x, hyp_bwd_dy: P = dY B).
 // A block owns BM (8..64) rows and streams K in chunks of KC columns. The
 // product is computed transposed, C^T (rank x rows) = W (rank x k) X^T, so
 // the rows are the MMA's n dimension (8 per tile) and BM = 8 needs no padding:
 // at M = 1024 that still gives 128 blocks. Warps split the tiles, and when
 // there are fewer tiles than warps, the k-steps (partials summed in smem).
-// The next chunk of X is prefetched into registers while this one multiplies.
-// The weights (A or B, fp32, from L2) are split into bf16 hi + lo per chunk.
+// The next chunk of X and of the weights (A or B, fp32, from L2) is
+// prefetched into registers while this one multiplies; the weights are split
+// into bf16 hi + lo as they are stored.
 // Afterwards the per-row epilogue (row scalars, dual numbers) reads h (or P)
 // from shared memory, in the same meaning as the SIMT skeleton's.
 //===----------------------------------------------------------------------===//
@@ -497,6 +699,18 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
     const int e = tid + i * THREADS;
     pre[i] = hyp_tc_load8<KDIM>(X, m0 + e / CPR, (e % CPR) * 8, e < BM * CPR ? M : 0, vec);
   }
+  // The weight chunk travels like x: loaded one chunk ahead into registers
+  // (A: rank x k, row-major; B: k x rank), split into hi/lo when stored.
+  constexpr int WTR = W_IS_KxR ? KC : RP, WTC = W_IS_KxR ? RP : KC;
+  typedef HypF4Tile<WTR, WTC, THREADS> WT;
+  const long long wld = W_IS_KxR ? R : KDIM;
+  const bool wvec = hyp_f4_vec_ok(Wt, wld);
+  hyp_f32x4 wpre[WT::PER];
+  auto load_w = [&](int k0) {
+    if (W_IS_KxR) hyp_f4_tile_load<WTR, WTC, THREADS>(wpre, Wt, wld, k0, KDIM, 0, R, wvec);
+    else hyp_f4_tile_load<WTR, WTC, THREADS>(wpre, Wt, wld, 0, R, k0, KDIM, wvec);
+  };
+  load_w(0);
   for (int k0 = 0; k0 < KDIM; k0 += KC) {
     __syncthreads(); // the previous chunk's MMAs are done with xs / W
 #pragma unroll
@@ -511,13 +725,10 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
           sq[i] = fmaf(v, v, sq[i]);
         }
     }
-    for (int e = tid; e < RP * KC; e += THREADS) {
-      const int j = W_IS_KxR ? e % RP : e / KC, kk = W_IS_KxR ? e / RP : e % KC;
-      const int gk = k0 + kk;
-      float v = 0.f;
-      if (j < R && gk < KDIM) v = W_IS_KxR ? Wt[(long long)gk * R + j] : Wt[(long long)j * KDIM + gk];
+    hyp_f4_tile_each<WTR, WTC, THREADS>(wpre, [&](int a, int b, float v) {
+      const int j = W_IS_KxR ? b : a, kk = W_IS_KxR ? a : b;
       hyp_split_bf16(v, &Whi[j * LDK + kk], &Wlo[j * LDK + kk]);
-    }
+    });
     if (k0 + KC < KDIM) {
 #pragma unroll
       for (int i = 0; i < T::CH; ++i) {
@@ -525,6 +736,7 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
         pre[i] = hyp_tc_load8<KDIM>(X, m0 + e / CPR, k0 + KC + (e % CPR) * 8,
                                     e < BM * CPR ? M : 0, vec);
       }
+      load_w(k0 + KC);
     }
     __syncthreads();
     if (ks < T::KS) {

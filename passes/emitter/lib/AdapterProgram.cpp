@@ -126,6 +126,11 @@ int64_t tcDbSmem(int64_t r) {
   int64_t ldm = tcLd(r <= 64 ? 64 : 32), bn = tcDbCols(r);
   return bn * ldm * 2 + 2 * r * ldm * 2;
 }
+/// Mirrors HypTcUp<R, BN>::SMEM_BYTES (y += w B^T with y in the accumulators).
+int64_t tcUpSmem(int64_t r, int64_t bn) {
+  int64_t subm = r <= 32 ? 64 : (r <= 64 ? 32 : 16), ldr = tcLd(roundUp(r, 16));
+  return 2 * bn * ldr * 2 + 2 * subm * ldr * 2;
+}
 int64_t tcDxSmem(int64_t r) {
   int64_t subm = r <= 64 ? 32 : 16, rp = roundUp(r, 16), ldr = tcLd(rp), ldm = tcLd(subm),
           bk = tcDxCols(r);
@@ -238,7 +243,8 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   const int64_t cols = stripCols(spec.rank);
   // Tensor-core skeletons (HypTensorCore.cuh) when asked for and the layer fits.
   const bool tc = useTensorCores(spec);
-  if (tc && (tcDbSmem(spec.rank) > kSmemLimitBytes || tcDxSmem(spec.rank) > kSmemLimitBytes))
+  if (tc && (tcDbSmem(spec.rank) > kSmemLimitBytes || tcDxSmem(spec.rank) > kSmemLimitBytes ||
+             tcUpSmem(spec.rank, cols) > kSmemLimitBytes))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "internal: tensor-core tile geometry exceeds 48 KiB for r = " +
                                        llvm::Twine(spec.rank));
@@ -294,14 +300,27 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.summary = "row-update of y: y += w B^T (y holds W x + b on entry)";
     k.params = {ptr("w", "f32", "read"), ptr("B", "f32", "read"), ptr("y", act, "readwrite"),
                 i64("M")};
-    // SIMT in both families: the tensor-core version measured 1.3-1.9x slower
-    // (H200, M >= 4096; HypTensorCore.cuh says why) and was removed.
-    k.tunables = stripTunables("FWD_UP_", spec, /*registerAccumulators=*/false, 64);
     k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
-    k.body = llvm::formatv("hyp_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
-                           "(w, B, y, M);",
-                           cols)
-                 .str();
+    if (tc) {
+      // FWD_UP_MMA picks the tensor-core skeleton (y in the MMA accumulators)
+      // or the SIMT one; both run one thread count, the one valid for both
+      // (SIMT: a multiple of it covers the column tile; MMA: whole warps).
+      // The MMA version was never measured against SIMT when this was written,
+      // so the tuner decides.
+      k.tunables = {{"FWD_UP_THREADS", {std::min<int64_t>(cols, 128)}, std::min<int64_t>(cols, 128)},
+                    {"FWD_UP_ROWS", {64, 128, 256, 512}, 256},
+                    {"FWD_UP_MMA", {1, 0}, 1}};
+      k.body = llvm::formatv("hyp_tc_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N, "
+                             "FWD_UP_MMA>(w, B, y, M);",
+                             cols)
+                   .str();
+    } else {
+      k.tunables = stripTunables("FWD_UP_", spec, /*registerAccumulators=*/false, 64);
+      k.body = llvm::formatv("hyp_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
+                             "(w, B, y, M);",
+                             cols)
+                   .str();
+    }
     k.grid[1] = GridAxis::over("M", "FWD_UP_ROWS");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_UP_THREADS";

@@ -217,9 +217,11 @@ TEST(Capi, TensorCoresOnlyWhenAskedFor) {
   // Same program text either way but for the skeletons the kernels call.
   EXPECT_EQ(plain.cuda.find("hyp_tc_bwd_dx_body<"), std::string::npos);
   EXPECT_NE(tc.cuda.find("hyp_tc_bwd_dx_body<"), std::string::npos);
-  // y += w B^T stays on SIMT in both families (measured faster).
-  EXPECT_EQ(tc.cuda.find("hyp_tc_fwd_up_body<"), std::string::npos);
-  EXPECT_NE(tc.cuda.find("hyp_fwd_up_body<"), std::string::npos);
+  // y += w B^T: the tensor-core family lets the tuner pick MMA or SIMT.
+  EXPECT_EQ(plain.cuda.find("hyp_tc_fwd_up_body<"), std::string::npos);
+  EXPECT_EQ(plain.cuda.find("FWD_UP_MMA"), std::string::npos);
+  EXPECT_NE(tc.cuda.find("hyp_tc_fwd_up_body<"), std::string::npos);
+  EXPECT_NE(tc.metadata.find("FWD_UP_MMA"), std::string::npos);
   // The option means bf16 on tensor cores: other dtypes keep the SIMT skeletons.
   hypc_adapter_desc f32 = desc("hyplora", "f32", 256, 128, 32);
   Compiled tcF32 = compile(&f32, "tensor-cores=1");

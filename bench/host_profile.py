@@ -1,0 +1,98 @@
+"""Where the host time of one adapted-layer training step goes (GPU machine).
+
+At M = 1024 the bench measured steps of 1.3-1.4 ms whose kernels (ours and
+cuBLAS) take 0.4-0.6 ms: the GPU idles while the host prepares the next
+launch. This profiles that step as the bench times it (forward + backward of
+one HypLoRALinear, bf16, the default kernel family) under torch.profiler and
+writes, per contender: the step's wall time, the device time of its kernels,
+the idle gap, and the host operators ranked by self CPU time, so the next
+optimisation of the host path starts from a measurement.
+
+    python3 bench/host_profile.py --out DIR [--K 4096 --N 1024 --M 1024 --r 32]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.contenders import (Ctx, FrozenEager, HyploraContender, LayerData,  # noqa: E402
+                              PeftLoraEager)
+
+
+def profile_step(step, n_sets: int, steps: int) -> dict:
+    for i in range(10):  # compile, tune, warm the caching allocator
+        step(i % n_sets)
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step(i % n_sets)
+    torch.cuda.synchronize()
+    wall_ms = (time.perf_counter() - t0) * 1e3 / steps
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for i in range(steps):
+            step(i % n_sets)
+        torch.cuda.synchronize()
+    events = prof.key_averages()
+    device_us = sum(e.self_device_time_total for e in events if e.device_type.name == "CUDA")
+    host = sorted((e for e in events if e.device_type.name == "CPU"),
+                  key=lambda e: e.self_cpu_time_total, reverse=True)
+    return {
+        "step_wall_ms": wall_ms,
+        "kernels_ms_per_step": device_us / 1e3 / steps,
+        "idle_ms_per_step": wall_ms - device_us / 1e3 / steps,
+        "launches_per_step": sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel",
+                                                                         "cuLaunchKernelEx")) / steps,
+        "host_ops": [{"op": e.key, "calls_per_step": e.count / steps,
+                      "self_cpu_us_per_step": e.self_cpu_time_total / steps}
+                     for e in host[:30]],
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--K", type=int, default=4096)
+    p.add_argument("--N", type=int, default=1024)
+    p.add_argument("--M", type=int, default=1024)
+    p.add_argument("--r", type=int, default=32)
+    p.add_argument("--steps", type=int, default=50)
+    a = p.parse_args()
+    if not torch.cuda.is_available():
+        print("host_profile: needs a CUDA device (skipped)")
+        return 0
+    import hyplora
+    dev = torch.device("cuda")
+    ctx = Ctx(dev, True, False, hyplora, "", False, 0.0)
+    data = LayerData.random(a.K, a.N, a.r, dev, torch.bfloat16)
+    n_sets = 4
+    xs = [torch.randn(a.M, a.K, device=dev, dtype=torch.bfloat16).requires_grad_() for _ in range(n_sets)]
+    dys = [torch.randn(a.M, a.N, device=dev, dtype=torch.bfloat16) for _ in range(n_sets)]
+    report = {"shape": {"K": a.K, "N": a.N, "M": a.M, "r": a.r},
+              "card": torch.cuda.get_device_name(), "torch": torch.__version__,
+              "commit": os.environ.get("HYP_COMMIT", "unknown"), "contenders": {}}
+    for c in (FrozenEager(), PeftLoraEager(), HyploraContender("hyplora", "reference", tensor_cores=True)):
+        try:
+            c.available(ctx)
+            built = c.build(data, ctx)
+            report["contenders"][c.name] = profile_step(built.make_step(xs, dys), n_sets, a.steps)
+        except Exception as e:  # one contender failing must not hide the others
+            report["contenders"][c.name] = {"error": f"{type(e).__name__}: {e}"}
+        r = report["contenders"][c.name]
+        print(c.name, {k: v for k, v in r.items() if k != "host_ops"})
+        for op in r.get("host_ops", [])[:15]:
+            print(f"   {op['self_cpu_us_per_step']:8.1f} us  x{op['calls_per_step']:5.1f}  {op['op']}")
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "host-profile.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
