@@ -262,15 +262,19 @@ public:
   /// The zeroed() outputs (and accumulated scratch found so far) as views of
   /// one zero-filled allocation.
   void allocateZeroed() {
+    // Every view starts on a 64-byte boundary: torch.compile (inductor)
+    // asserts 16-byte alignment of an op's outputs (dA, dB, ...).
+    constexpr int64_t kAlignFloats = 16;
+    auto padded = [](int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; };
     int64_t total = 0;
     for (const auto &[name, shape] : zeroShapes_)
-      total += c10::multiply_integers(shape);
+      total += padded(c10::multiply_integers(shape));
     at::Tensor arena = at::zeros({total}, opts_.dtype(at::kFloat));
     int64_t offset = 0;
     for (const auto &[name, shape] : zeroShapes_) {
       const int64_t n = c10::multiply_integers(shape);
       tensors_[name] = arena.narrow(0, offset, n).view(shape);
-      offset += n;
+      offset += padded(n);
     }
     zeroShapes_.clear();
   }

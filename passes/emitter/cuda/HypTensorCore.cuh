@@ -198,6 +198,31 @@ HYP_DEVICE_INLINE void hyp_tc_store8(hyp_u16 *__restrict__ base, long long row, 
       if (col + i < LEN) base[row * LEN + col + i] = v.e[i];
   }
 }
+/// Two consecutive bf16 of a row (columns col, col + 1) as one 32-bit word,
+/// low half first (an MMA C-fragment pair); out-of-range elements read as
+/// zero / are not written.
+template <int LEN>
+HYP_DEVICE_INLINE hyp_u32 hyp_tc_load_pair(const hyp_u16 *__restrict__ base, long long row,
+                                           int col, long long rows_end, bool vec) {
+  if (row >= rows_end) return 0u;
+  if (vec && col + 2 <= LEN) return *reinterpret_cast<const hyp_u32 *>(base + row * LEN + col);
+  const hyp_u32 lo = col < LEN ? base[row * LEN + col] : 0u;
+  const hyp_u32 hi = col + 1 < LEN ? base[row * LEN + col + 1] : 0u;
+  return lo | (hi << 16);
+}
+template <int LEN>
+HYP_DEVICE_INLINE void hyp_tc_store_pair(hyp_u16 *__restrict__ base, long long row, int col,
+                                         long long rows_end, bool vec, float v0, float v1) {
+  if (row >= rows_end) return;
+  const hyp_u16 lo = hyp_f32_to_bf16_bits(v0), hi = hyp_f32_to_bf16_bits(v1);
+  if (vec && col + 2 <= LEN) {
+    *reinterpret_cast<hyp_u32 *>(base + row * LEN + col) = (hyp_u32)lo | ((hyp_u32)hi << 16);
+    return;
+  }
+  if (col < LEN) base[row * LEN + col] = lo;
+  if (col + 1 < LEN) base[row * LEN + col + 1] = hi;
+}
+
 template <int LEN> HYP_DEVICE_INLINE bool hyp_tc_vec_ok(const void *p) {
   return LEN % 8 == 0 && ((unsigned long long)p) % 16ull == 0ull;
 }
@@ -257,7 +282,8 @@ struct alignas(16) hyp_f32x4 {
 
 /// A TR x TC tile (TC a multiple of 4) of a row-major fp32 matrix, quads per
 /// thread: quad q = tid + i * THREADS is tile row q / (TC / 4), columns
-/// 4 * (q % (TC / 4)) ... + 3.
+/// 4 * (q % (TC / 4)) ... + 3, or with QCOLS (quads down the rows: lanes
+/// take consecutive rows) row q % TR, columns 4 * (q / TR) ... + 3.
 template <int TR, int TC, int THREADS> struct HypF4Tile {
   static_assert(TC % 4 == 0, "tile columns must be a multiple of 4");
   static constexpr int QPR = TC / 4;
@@ -268,7 +294,7 @@ template <int TR, int TC, int THREADS> struct HypF4Tile {
 /// Loads tile rows [r0, r0 + TR) x columns [c0, c0 + TC) of the matrix
 /// base[row * ld + col]; rows at or past rows_end and columns at or past
 /// cols_end read as zero. `vec`: base 16-byte aligned, ld and c0 multiples of 4.
-template <int TR, int TC, int THREADS>
+template <int TR, int TC, int THREADS, bool QCOLS = false>
 HYP_DEVICE_INLINE void hyp_f4_tile_load(hyp_f32x4 (&v)[HypF4Tile<TR, TC, THREADS>::PER],
                                         const float *__restrict__ base, long long ld,
                                         long long r0, long long rows_end, long long c0,
@@ -277,7 +303,8 @@ HYP_DEVICE_INLINE void hyp_f4_tile_load(hyp_f32x4 (&v)[HypF4Tile<TR, TC, THREADS
 #pragma unroll
   for (int i = 0; i < T::PER; ++i) {
     const int q = threadIdx.x + i * THREADS;
-    const long long row = r0 + q / T::QPR, col = c0 + (q % T::QPR) * 4;
+    const long long row = r0 + (QCOLS ? q % TR : q / T::QPR);
+    const long long col = c0 + (QCOLS ? q / TR : q % T::QPR) * 4;
     const bool live = q < T::QUADS && row < rows_end;
     if (live && vec && col + 4 <= cols_end) {
       v[i] = *reinterpret_cast<const hyp_f32x4 *>(base + row * ld + col);
@@ -292,7 +319,7 @@ HYP_DEVICE_INLINE bool hyp_f4_vec_ok(const float *p, long long ld) {
 }
 
 /// Calls f(tile_row, tile_col, value) for every element this thread holds.
-template <int TR, int TC, int THREADS, class F>
+template <int TR, int TC, int THREADS, bool QCOLS = false, class F>
 HYP_DEVICE_INLINE void hyp_f4_tile_each(const hyp_f32x4 (&v)[HypF4Tile<TR, TC, THREADS>::PER],
                                         F f) {
   typedef HypF4Tile<TR, TC, THREADS> T;
@@ -301,7 +328,8 @@ HYP_DEVICE_INLINE void hyp_f4_tile_each(const hyp_f32x4 (&v)[HypF4Tile<TR, TC, T
     const int q = threadIdx.x + i * THREADS;
     if (q >= T::QUADS) continue;
 #pragma unroll
-    for (int e = 0; e < 4; ++e) f(q / T::QPR, (q % T::QPR) * 4 + e, v[i].e[e]);
+    for (int e = 0; e < 4; ++e)
+      f(QCOLS ? q % TR : q / T::QPR, (QCOLS ? q / TR : q % T::QPR) * 4 + e, v[i].e[e]);
   }
 }
 
@@ -394,10 +422,13 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
 // dx[row][k] += sum_j dH[row][j] A[j][k] + beta[row] x[row][k], and
 // dA[j][k] += sum_rows dH[row][j] x[row][k]. Block (bx, by): columns
 // [bx*BK, bx*BK + BK), rows [by*ROWS, ...) in steps of SUBM. Per step: dH rows
-// (split, both layouts), x tile (transposed, the dA operand) and dx + beta x
-// (fp32, the dx accumulator); dx MMA (3 terms) with A (split, once per block),
-// dA MMA (2 terms) into the warps' persistent accumulators; dx back to global.
-// x is read once, dx read and written once.
+// split into both layouts, x tile transposed into shared memory (the dA
+// operand, and beta x), dx straight into the MMA accumulators (each lane its
+// own C fragments, as in y += w B^T: a first version staged dx + beta x as an
+// fp32 tile in shared memory and spent most of its time there); dx MMA
+// (3 terms) with A (split once per block), dA MMA (2 terms) into the warps'
+// persistent accumulators. Everything a step reads from global memory is
+// loaded one step ahead into registers. x is read once, dx read and written once.
 //===----------------------------------------------------------------------===//
 template <int R, int BK> struct HypTcDx {
   static constexpr int SUBM = R <= 64 ? 32 : 16;
@@ -405,7 +436,7 @@ template <int R, int BK> struct HypTcDx {
   static constexpr int LDR = HypLd<RP>::value;
   static constexpr int LDM = HypLd<SUBM>::value;
   static constexpr int SMEM_BYTES = 2 * BK * LDR * 2 + 2 * SUBM * LDR * 2 + 2 * RP * LDM * 2 +
-                                    BK * LDM * 2 + SUBM * (BK + 1) * 4;
+                                    BK * LDM * 2 + SUBM * 4;
 };
 
 template <int BK, int THREADS, int ROWS, int R, int KDIM, bool HAS_BETA>
@@ -416,25 +447,29 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
                                           hyp_act_t *__restrict__ dx_act, float *dA,
                                           long long M) {
   typedef HypTcDx<R, BK> G;
-  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, LDM = G::LDM, LDC = BK + 1;
+  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, LDM = G::LDM;
   constexpr int NWARPS = THREADS / 32;
-  typedef HypWarpTiles<SUBM, BK, NWARPS> WX; // dx tile: rows x columns, k = rank
+  constexpr int TI = SUBM / 16, TN = BK / 8, TILES = TI * TN; // dx tiles: rows x columns
+  static_assert(THREADS % 32 == 0, "whole warps");
+  // dx tile L = warp * PER + p (tn = L / TI, ti = L % TI); at r = 128 some warps have none.
+  constexpr int PER = (TILES + NWARPS - 1) / NWARPS;
   typedef HypWarpTiles<RP, BK, NWARPS> WA;   // dA tile: rank x columns, k = rows
-  static_assert(THREADS % 32 == 0 && ROWS % SUBM == 0 && BK % 8 == 0, "tile geometry");
+  static_assert(ROWS % SUBM == 0 && BK % 8 == 0, "tile geometry");
   static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
   alignas(16) __shared__ hyp_u16 Athi[BK * LDR], Atlo[BK * LDR];   // A(j, c) at [c][j]
   alignas(16) __shared__ hyp_u16 dhhi[SUBM * LDR], dhlo[SUBM * LDR]; // dH(m, j) at [m][j]
   alignas(16) __shared__ hyp_u16 dhthi[RP * LDM], dhtlo[RP * LDM];   // dH(m, j) at [j][m]
   alignas(16) __shared__ hyp_u16 xt[BK * LDM];                       // x(m, c) at [c][m]
-  __shared__ float Cs[SUBM * LDC];                                     // dx + beta x
+  __shared__ float betas[SUBM];
   const hyp_u16 *x = reinterpret_cast<const hyp_u16 *>(x_act);
   hyp_u16 *dx = reinterpret_cast<hyp_u16 *>(dx_act);
-  const int tid = threadIdx.x;
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
   const int k0 = blockIdx.x * BK;
   const long long r0 = (long long)blockIdx.y * ROWS;
   const long long r1 = hyp_llmin(r0 + ROWS, M);
   if (r1 <= r0) return; // uniform over the block
-  const bool vec = hyp_tc_vec_ok<KDIM>(x) && hyp_tc_vec_ok<KDIM>(dx);
+  const bool vec = hyp_tc_vec_ok<KDIM>(x);
+  const bool dvec = KDIM % 2 == 0 && ((unsigned long long)dx) % 4ull == 0ull;
   {
     hyp_f32x4 apre[HypF4Tile<RP, BK, THREADS>::PER];
     hyp_f4_tile_load<RP, BK, THREADS>(apre, A, KDIM, 0, R, k0, KDIM, hyp_f4_vec_ok(A, KDIM));
@@ -447,60 +482,78 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
   for (int p = 0; p < WA::PER_WARP; ++p)
     dacc[p][0] = dacc[p][1] = dacc[p][2] = dacc[p][3] = 0.f;
   typedef HypTcTile<SUBM, BK, THREADS> TT;
-  // Everything a step reads from global memory (x, dx, dH rows, beta) is
-  // loaded one step ahead into registers.
-  hyp_u16x8 xpre[TT::PER], dpre[TT::PER];
-  float bpre[TT::PER];
+  // dH is loaded twice per step (L1/L2 hits): quads along j for the [m][j]
+  // layout and quads down the rows for [j][m], so that both sets of stores
+  // are bank-conflict free (one set of quads scatters the other layout).
   typedef HypF4Tile<SUBM, RP, THREADS> HT;
   const bool hvec = hyp_f4_vec_ok(dH, R);
-  hyp_f32x4 hpre[HT::PER];
+  hyp_u16x8 xpre[TT::PER];
+  hyp_f32x4 hrow[HT::PER], hcol[HT::PER];
+  hyp_u32 dpre[PER][2]; // this lane's dx C fragments: rows g and g + 8 of each tile
+  float bpre = 0.f;     // beta of row tid (tid < SUBM)
   auto load_step = [&](long long s0) {
     hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(xpre, x, s0, k0, r1, vec);
-    hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(dpre, dx, s0, k0, r1, vec);
-    hyp_f4_tile_load<SUBM, RP, THREADS>(hpre, dH, R, s0, r1, 0, R, hvec);
+    hyp_f4_tile_load<SUBM, RP, THREADS>(hrow, dH, R, s0, r1, 0, R, hvec);
+    hyp_f4_tile_load<SUBM, RP, THREADS, true>(hcol, dH, R, s0, r1, 0, R, hvec);
 #pragma unroll
-    for (int i = 0; i < TT::PER; ++i) {
-      const long long row = s0 + (tid + i * THREADS) % SUBM;
-      bpre[i] = (HAS_BETA && row < r1) ? beta[row] : 0.f;
+    for (int p = 0; p < PER; ++p) {
+      const int L = warp * PER + p, ti = L % TI, tn = L / TI;
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+        dpre[p][h] = hyp_tc_load_pair<KDIM>(dx, s0 + ti * 16 + g + 8 * h, k0 + tn * 8 + 2 * t,
+                                            L < TILES ? r1 : 0, dvec);
     }
+    if (HAS_BETA && tid < SUBM) bpre = s0 + tid < r1 ? beta[s0 + tid] : 0.f;
   };
   load_step(r0);
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
-    __syncthreads();
+    __syncthreads(); // the previous step's MMAs are done with the operands
 #pragma unroll
     for (int i = 0; i < TT::PER; ++i) {
       const int e = tid + i * THREADS;
       if (e >= TT::CHUNKS) continue;
       const int m = e % SUBM, c8 = (e / SUBM) * 8;
 #pragma unroll
-      for (int q = 0; q < 8; ++q) {
-        xt[(c8 + q) * LDM + m] = xpre[i].e[q];
-        Cs[m * LDC + c8 + q] = fmaf(bpre[i], hyp_bf16_bits_to_f32(xpre[i].e[q]),
-                                    hyp_bf16_bits_to_f32(dpre[i].e[q]));
-      }
+      for (int q = 0; q < 8; ++q) xt[(c8 + q) * LDM + m] = xpre[i].e[q];
     }
-    hyp_f4_tile_each<SUBM, RP, THREADS>(hpre, [&](int m, int j, float v) {
-      hyp_u16 hi, lo;
-      hyp_split_bf16(v, &hi, &lo);
-      dhhi[m * LDR + j] = hi;
-      dhlo[m * LDR + j] = lo;
-      dhthi[j * LDM + m] = hi;
-      dhtlo[j * LDM + m] = lo;
+    hyp_f4_tile_each<SUBM, RP, THREADS>(hrow, [&](int m, int j, float v) {
+      hyp_split_bf16(v, &dhhi[m * LDR + j], &dhlo[m * LDR + j]);
     });
+    hyp_f4_tile_each<SUBM, RP, THREADS, true>(hcol, [&](int m, int j, float v) {
+      hyp_split_bf16(v, &dhthi[j * LDM + m], &dhtlo[j * LDM + m]);
+    });
+    if (HAS_BETA && tid < SUBM) betas[tid] = bpre;
+    float acc[PER][4];
+#pragma unroll
+    for (int p = 0; p < PER; ++p)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        acc[p][2 * h] = hyp_bf16_bits_to_f32((hyp_u16)(dpre[p][h] & 0xffffu));
+        acc[p][2 * h + 1] = hyp_bf16_bits_to_f32((hyp_u16)(dpre[p][h] >> 16));
+      }
     if (s0 + SUBM < r1) load_step(s0 + SUBM);
     __syncthreads();
-    {
-      float acc[WX::PER_WARP][4];
-      hyp_block_acc_move<SUBM, BK, NWARPS, true>(acc, Cs, LDC);
-      hyp_block_mma<SUBM, BK, RP, NWARPS>(acc, dhhi, dhlo, LDR, Athi, Atlo, LDR);
-      hyp_block_acc_move<SUBM, BK, NWARPS, false>(acc, Cs, LDC);
+#pragma unroll
+    for (int p = 0; p < PER; ++p) {
+      const int L = warp * PER + p, ti = L % TI, tn = L / TI;
+      if (L >= TILES) break;
+      if (HAS_BETA)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int m = ti * 16 + g + 8 * (e >> 1), c = tn * 8 + 2 * t + (e & 1);
+          acc[p][e] = fmaf(betas[m], hyp_bf16_bits_to_f32(xt[c * LDM + m]), acc[p][e]);
+        }
+#pragma unroll
+      for (int kk = 0; kk < RP; kk += 16)
+        hyp_mma_split_16x8(acc[p], dhhi + ti * 16 * LDR + kk, dhlo + ti * 16 * LDR + kk, LDR,
+                           Athi + tn * 8 * LDR + kk, Atlo + tn * 8 * LDR + kk, LDR);
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+        hyp_tc_store_pair<KDIM>(dx, s0 + ti * 16 + g + 8 * h, k0 + tn * 8 + 2 * t, r1, dvec,
+                                acc[p][2 * h], acc[p][2 * h + 1]);
     }
     hyp_block_mma<RP, BK, SUBM, NWARPS>(dacc, dhthi, dhtlo, LDM, xt, nullptr, LDM);
-    __syncthreads();
-    hyp_tc_tile_store<SUBM, BK, THREADS, KDIM, LDC>(Cs, dx, s0, k0, r1, vec);
   }
-  const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
-#pragma unroll
   for (int p = 0; p < WA::PER_WARP; ++p) {
     const int tile = warp + p * NWARPS;
     if (tile >= WA::TILES) break;
@@ -531,30 +584,6 @@ template <int R, int BN> struct HypTcUp {
   static constexpr int LDR = HypLd<RP>::value;
   static constexpr int SMEM_BYTES = 2 * BN * LDR * 2 + 2 * SUBM * LDR * 2;
 };
-
-/// Two consecutive bf16 of a row (columns col, col + 1) as one 32-bit word,
-/// low half first; out-of-range elements read as zero / are not written.
-template <int LEN>
-HYP_DEVICE_INLINE hyp_u32 hyp_tc_load_pair(const hyp_u16 *__restrict__ base, long long row,
-                                           int col, long long rows_end, bool vec) {
-  if (row >= rows_end) return 0u;
-  if (vec && col + 2 <= LEN) return *reinterpret_cast<const hyp_u32 *>(base + row * LEN + col);
-  const hyp_u32 lo = col < LEN ? base[row * LEN + col] : 0u;
-  const hyp_u32 hi = col + 1 < LEN ? base[row * LEN + col + 1] : 0u;
-  return lo | (hi << 16);
-}
-template <int LEN>
-HYP_DEVICE_INLINE void hyp_tc_store_pair(hyp_u16 *__restrict__ base, long long row, int col,
-                                         long long rows_end, bool vec, float v0, float v1) {
-  if (row >= rows_end) return;
-  const hyp_u16 lo = hyp_f32_to_bf16_bits(v0), hi = hyp_f32_to_bf16_bits(v1);
-  if (vec && col + 2 <= LEN) {
-    *reinterpret_cast<hyp_u32 *>(base + row * LEN + col) = (hyp_u32)lo | ((hyp_u32)hi << 16);
-    return;
-  }
-  if (col < LEN) base[row * LEN + col] = lo;
-  if (col + 1 < LEN) base[row * LEN + col + 1] = hi;
-}
 
 template <int BN, int THREADS, int ROWS, int R, int NDIM>
 HYP_DEVICE_INLINE void hyp_tc_fwd_up_mma(const float *__restrict__ w, const float *__restrict__ B,

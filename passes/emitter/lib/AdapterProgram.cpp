@@ -134,8 +134,7 @@ int64_t tcUpSmem(int64_t r, int64_t bn) {
 int64_t tcDxSmem(int64_t r) {
   int64_t subm = r <= 64 ? 32 : 16, rp = roundUp(r, 16), ldr = tcLd(rp), ldm = tcLd(subm),
           bk = tcDxCols(r);
-  return 2 * bk * ldr * 2 + 2 * subm * ldr * 2 + 2 * rp * ldm * 2 + bk * ldm * 2 +
-         subm * (bk + 1) * 4;
+  return 2 * bk * ldr * 2 + 2 * subm * ldr * 2 + 2 * rp * ldm * 2 + bk * ldm * 2 + subm * 4;
 }
 /// Mirrors HypTcRow<BM, R, THREADS>::SMEM_BYTES (tensor-core row-reduce).
 int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
