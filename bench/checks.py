@@ -7,6 +7,10 @@ on its own, since W x dominates y and could hide a wrong adapter; its bound
 is looser (5e-2, or more when y's own bf16 rounding, measured against the
 smaller adapter norm, explains more than that).
 A timing of a contender that fails its check is still reported, flagged.
+
+The backward is checked the same way (check_backward): the adapter's part of
+dx (dx - dY W) and the gradients of A and B against float64 autograd of the
+adapter term alone (no f64 GEMM with W: it stays cheap at every M).
 """
 from __future__ import annotations
 
@@ -93,4 +97,70 @@ def check_forward(module, kind: str, x: torch.Tensor, data, rows: int = ROWS,
         out.update(rel_err_adapter=err_a, tol_adapter=tol_a)
         ok = ok and err_a <= tol_a
     out["ok"] = bool(ok)
+    return out
+
+
+GRAD_TOL_HALF = 5e-2
+
+
+def _adapter_f64(kind: str, x, A, B, data):
+    """scaling * (adapter term) in float64, differentiable in x, A, B; None: no oracle."""
+    # A zero 1 x K weight makes the oracles' base term a broadcast (M, 1)
+    # zero: the same formulas without their M x K x N GEMM.
+    zero_w = torch.zeros(1, x.shape[1], dtype=torch.float64, device=x.device)
+    if kind == "lora":
+        return data.scaling * (x @ A.t() @ B.t())
+    if kind == "hyp_reference":
+        dev = x.device
+        return reference_forward_f64(x, zero_w, None, A, B, torch.tensor(data.k, device=dev),
+                                     torch.tensor(data.s, device=dev), data.scaling)
+    if kind == "hyp_lorentz":
+        return _lorentz_f64(x, zero_w, None, A, B, data.k, data.s, data.scaling)
+    return None
+
+
+def _rel(got, want) -> float:
+    return ((got.double() - want).norm() / want.norm().clamp_min(1e-30)).item()
+
+
+def check_backward(module, params: list, kind: str, x: torch.Tensor, dy: torch.Tensor, data,
+                   rows: int = ROWS) -> dict:
+    """{'ok', 'rel_err_dx_adapter', 'rel_err_dA', 'rel_err_dB', 'tol_dx', 'tol_grad'} or a reason.
+
+    The contender's gradients come from one autograd pass on the first
+    ``rows`` rows with the bench's own dY; its A and B are the parameters of
+    shape (r, K) and (N, r) (PEFT and ours keep A as r x K, B as N x r).
+    """
+    K, N, r = data.K, data.N, data.r
+    a_params = [p for p in params if tuple(p.shape) == (r, K)]
+    b_params = [p for p in params if tuple(p.shape) == (N, r)]
+    if len(a_params) != 1 or len(b_params) != 1:
+        return {"ok": None, "reason": "cannot tell lora_A / lora_B apart by shape"}
+    xr = x[:rows].detach().clone().requires_grad_(True)
+    dyr = dy[:rows].detach()
+    y = module(xr)
+    gx, gA, gB = torch.autograd.grad(y, [xr, a_params[0], b_params[0]], dyr)
+    x64 = xr.detach().double().requires_grad_(True)
+    A64 = data.A.detach().double().requires_grad_(True)
+    B64 = data.B.detach().double().requires_grad_(True)
+    ad = _adapter_f64(kind, x64, A64, B64, data)
+    if ad is None:
+        return {"ok": None, "reason": f"no float64 oracle for {kind!r}"}
+    rx, rA, rB = torch.autograd.grad(ad, [x64, A64, B64], dyr.double())
+    base_dx = (dyr.float() @ data.W.float()).double()   # dY W: the frozen part of dx
+    out = {"rel_err_dx_adapter": _rel(gx.double() - base_dx, rx),
+           "rel_err_dA": _rel(gA, rA), "rel_err_dB": _rel(gB, rB)}
+    half = x.dtype in (torch.bfloat16, torch.float16)
+    if half:
+        # dx is stored in bf16/fp16 like y: the same floor as the forward's
+        # adapter check, measured against the adapter part's norm.
+        eps = torch.finfo(x.dtype).eps
+        floor = 1.25 * eps * ((base_dx + rx).norm() / rx.norm().clamp_min(1e-30)).item()
+        tol_dx, tol_g = max(GRAD_TOL_HALF, floor), GRAD_TOL_HALF
+    else:
+        tol_dx = tol_g = Y_TOL.get(x.dtype, 3e-4) * 10
+    out.update(tol_dx=tol_dx, tol_grad=tol_g,
+               finite_grads=bool(all(torch.isfinite(g).all().item() for g in (gx, gA, gB))))
+    out["ok"] = bool(out["finite_grads"] and out["rel_err_dx_adapter"] <= tol_dx
+                     and out["rel_err_dA"] <= tol_g and out["rel_err_dB"] <= tol_g)
     return out

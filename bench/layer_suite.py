@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 
 from bench import autotune_log, metrics, timing
-from bench.checks import check_forward
+from bench.checks import check_backward, check_forward
 from bench.contenders import Contender, Ctx, LayerData, Unavailable, timed_build
 from bench.shapes import Point
 
@@ -103,6 +103,12 @@ def _measure(contender: Contender, built, data: LayerData, point: Point, xs, dys
             try:
                 res["check"] = check_forward(built.module, built.oracle, xs[0], data,
                                              rows=p_rows(point, ctx), cache=oracle_cache)
+                if built.oracle != "frozen":
+                    grad = check_backward(built.module, built.params, built.oracle, xs[0], dys[0],
+                                          data, rows=p_rows(point, ctx))
+                    res["check"]["grad"] = grad
+                    if grad.get("ok") is False:
+                        res["check"]["ok"] = False
             except Exception as e:  # the check itself failing is a finding, not a crash
                 res["check"] = {"ok": False, "reason": f"check raised {type(e).__name__}: {e}"[:1000]}
     finally:

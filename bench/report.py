@@ -65,6 +65,13 @@ def _cell(res: dict | None, with_ratio=True) -> str:
     return s
 
 
+def _grad_err(chk: dict) -> str:
+    """The backward check's worst relative error (dx's adapter part, dA, dB)."""
+    g = chk.get("grad") or {}
+    errs = [g[k] for k in ("rel_err_dx_adapter", "rel_err_dA", "rel_err_dB") if g.get(k) is not None]
+    return f"{max(errs):.1e}" if errs else "-"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -120,15 +127,17 @@ def markdown(report: dict) -> str:
                                       _f(r.get("tflops"), "{:.1f}"), _f(r.get("adapter_ms"), "{:.4f}"),
                                       _f(r.get("adapter_gbps"), "{:.0f}")
                                       + (f" ({r['adapter_bw_of_copy']:.0%})" if r.get("adapter_bw_of_copy") else ""),
-                                      _f(chk.get("rel_err_adapter"), "{:.1e}"),
+                                      _f(chk.get("rel_err_adapter"), "{:.1e}"), _grad_err(chk),
                                       _f(r.get("first_call_s"), "{:.2f}"), _f(r.get("tuning_ms"), "{:.0f}")])
         if rows:
             lines += ["## Our kernels in detail", "",
                       "adapter ms = profiled device time of our kernels (else step - frozen eager); "
-                      "GB/s = the adapter's minimum bytes (bench/metrics.py) / adapter ms (in brackets: of the measured copy bandwidth).", "",
+                      "GB/s = the adapter's minimum bytes (bench/metrics.py) / adapter ms (in brackets: of the measured copy bandwidth); "
+                      "rel err vs float64: the adapter part of y, and the worst of dx's adapter part, dA, dB "
+                      "(bench/checks.py; '-' in runs before the backward check existed).", "",
                       _table(["model", "K->N", "M", "r", "contender", "/ frozen eager", "/ frozen graphed",
                               "extra MiB vs frozen", "TFLOP/s", "adapter ms", "adapter GB/s",
-                              "adapter rel err", "first call s", "tuning ms"], rows), ""]
+                              "adapter rel err", "grad rel err", "first call s", "tuning ms"], rows), ""]
         mem_rows = [_pt(L) + [_f((L["results"].get(n) or {}).get("extra_mib_vs_frozen"), "{:.0f}")
                               for n in names if n != "frozen_graphed"] for L in layers]
         lines += ["## Extra peak memory over the frozen layer (MiB)", "",

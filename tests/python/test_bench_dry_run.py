@@ -101,6 +101,8 @@ def test_ok_results_are_consistent(dry_run):
             chk = res["check"]
             assert chk["ok"] is True, (name, chk)
             assert chk["rel_err_y"] < chk["tol_y"]
+            if not name.startswith("frozen"):  # and its gradients (dx's adapter part, dA, dB)
+                assert chk["grad"]["ok"] is True, (name, chk["grad"])
     assert n_ok >= 3 * len(r["layers"])  # frozen, PEFT, reference at least
 
 
@@ -155,6 +157,25 @@ def test_forward_check_catches_a_wrong_adapter():
     # ...nor plain LoRA's, nor a frozen layer's.
     assert check_forward(module, "lora", x, data)["ok"] is False
     assert check_forward(module, "frozen", x, data)["ok"] is False
+
+
+def test_backward_check_catches_a_wrong_gradient():
+    from bench.checks import check_backward
+    from bench.contenders import LayerData, ReferenceHypLoraEager
+    data = LayerData.random(72, 40, 8, "cpu", torch.bfloat16, seed=5)
+    built = ReferenceHypLoraEager().build(data, None)
+    x = torch.randn(64, 72).to(torch.bfloat16)
+    dy = torch.randn(64, 40).to(torch.bfloat16)
+    good = check_backward(built.module, built.params, "hyp_reference", x, dy, data)
+    assert good["ok"] is True, good
+    assert check_backward(built.module, built.params, "hyp_lorentz", x, dy, data)["ok"] is False
+    # A right forward with a wrong gradient of B only (a backward-kernel bug).
+    lora_b = [p for p in built.params if tuple(p.shape) == (40, 8)][0]
+    handle = lora_b.register_hook(lambda g: g * 1.5)
+    bad = check_backward(built.module, built.params, "hyp_reference", x, dy, data)
+    handle.remove()
+    assert bad["ok"] is False and bad["rel_err_dB"] > bad["tol_grad"], bad
+    assert bad["rel_err_dA"] <= bad["tol_grad"]
 
 
 def test_autotune_parser_json_and_text():
