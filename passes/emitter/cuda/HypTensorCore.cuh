@@ -200,29 +200,57 @@ HYP_DEVICE_INLINE void hyp_tc_store8(hyp_u16 *__restrict__ base, long long row, 
 }
 /// Two consecutive bf16 of a row (columns col, col + 1) as one 32-bit word,
 /// low half first (an MMA C-fragment pair); out-of-range elements read as
-/// zero / are not written.
+/// zero / are not written. The masked tails go through an out-of-line
+/// function: inlined into the 16-32 call sites of a row-update kernel they
+/// doubled its NVRTC compile time (3.3-4.0 s for one fwd_up config), which
+/// every cold start and first call of a new shape pays.
 template <int LEN>
-HYP_DEVICE_INLINE hyp_u32 hyp_tc_load_pair(const hyp_u16 *__restrict__ base, long long row,
-                                           int col, long long rows_end, bool vec) {
+static __device__ __noinline__ hyp_u32 hyp_tc_load_pair_tail(const hyp_u16 *__restrict__ base,
+                                                             long long row, int col,
+                                                             long long rows_end) {
   if (row >= rows_end) return 0u;
-  if (vec && col + 2 <= LEN) return *reinterpret_cast<const hyp_u32 *>(base + row * LEN + col);
   const hyp_u32 lo = col < LEN ? base[row * LEN + col] : 0u;
   const hyp_u32 hi = col + 1 < LEN ? base[row * LEN + col + 1] : 0u;
   return lo | (hi << 16);
 }
 template <int LEN>
+HYP_DEVICE_INLINE hyp_u32 hyp_tc_load_pair(const hyp_u16 *__restrict__ base, long long row,
+                                           int col, long long rows_end, bool vec) {
+  if (row < rows_end && vec && col + 2 <= LEN)
+    return *reinterpret_cast<const hyp_u32 *>(base + row * LEN + col);
+  return hyp_tc_load_pair_tail<LEN>(base, row, col, rows_end);
+}
+template <int LEN>
+static __device__ __noinline__ void hyp_tc_store_pair_tail(hyp_u16 *__restrict__ base,
+                                                           long long row, int col,
+                                                           long long rows_end, hyp_u32 pair) {
+  if (row >= rows_end) return;
+  if (col < LEN) base[row * LEN + col] = (hyp_u16)(pair & 0xffffu);
+  if (col + 1 < LEN) base[row * LEN + col + 1] = (hyp_u16)(pair >> 16);
+}
+template <int LEN>
 HYP_DEVICE_INLINE void hyp_tc_store_pair(hyp_u16 *__restrict__ base, long long row, int col,
                                          long long rows_end, bool vec, float v0, float v1) {
-  if (row >= rows_end) return;
-  const hyp_u16 lo = hyp_f32_to_bf16_bits(v0), hi = hyp_f32_to_bf16_bits(v1);
-  if (vec && col + 2 <= LEN) {
-    *reinterpret_cast<hyp_u32 *>(base + row * LEN + col) = (hyp_u32)lo | ((hyp_u32)hi << 16);
-    return;
-  }
-  if (col < LEN) base[row * LEN + col] = lo;
-  if (col + 1 < LEN) base[row * LEN + col + 1] = hi;
+  const hyp_u32 pair =
+      (hyp_u32)hyp_f32_to_bf16_bits(v0) | ((hyp_u32)hyp_f32_to_bf16_bits(v1) << 16);
+  if (row < rows_end && vec && col + 2 <= LEN)
+    *reinterpret_cast<hyp_u32 *>(base + row * LEN + col) = pair;
+  else
+    hyp_tc_store_pair_tail<LEN>(base, row, col, rows_end, pair);
 }
 
+/// MMA accumulators (C fragments: rows g and g + 8, columns 2t, 2t + 1) of
+/// PER tiles from the bf16 pairs hyp_tc_load_pair loaded for them.
+template <int PER>
+HYP_DEVICE_INLINE void hyp_tc_pairs_to_acc(float (&acc)[PER][4], const hyp_u32 (&pairs)[PER][2]) {
+#pragma unroll
+  for (int p = 0; p < PER; ++p)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      acc[p][2 * h] = hyp_bf16_bits_to_f32((hyp_u16)(pairs[p][h] & 0xffffu));
+      acc[p][2 * h + 1] = hyp_bf16_bits_to_f32((hyp_u16)(pairs[p][h] >> 16));
+    }
+}
 template <int LEN> HYP_DEVICE_INLINE bool hyp_tc_vec_ok(const void *p) {
   return LEN % 8 == 0 && ((unsigned long long)p) % 16ull == 0ull;
 }
@@ -267,6 +295,27 @@ HYP_DEVICE_INLINE void hyp_tc_tile_store(const float *Cs, hyp_u16 *__restrict__ 
     for (int q = 0; q < 8; ++q) v.e[q] = hyp_f32_to_bf16_bits(Cs[m * LDC + c8 + q]);
     hyp_tc_store8<LEN>(base, s0 + m, c0 + c8, r1, vec, v);
   }
+}
+
+/// Tile (ti, tn) of a row-update (y += w B^T, dx += dH A): acc, this lane's C
+/// fragments of the 16 x 8 tile (loaded from the output by hyp_tc_load_pair),
+/// += A rows [16 ti, 16 ti + 16) times B rows [8 tn, 8 tn + 8)^T over k < KT
+/// (both split hi/lo, k-contiguous, row stride LD), then stored back as bf16
+/// pairs at rows s0 + 16 ti + g (+ 8), columns c0 + 8 tn + 2t of `out`.
+template <int KT, int LD, int LEN>
+HYP_DEVICE_INLINE void hyp_tc_mma_store_tile(float (&acc)[4], const hyp_u16 *ahi, const hyp_u16 *alo,
+                                             const hyp_u16 *bhi, const hyp_u16 *blo, int ti, int tn,
+                                             hyp_u16 *__restrict__ out, long long s0, int c0,
+                                             long long r1, bool vec) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int k0 = 0; k0 < KT; k0 += 16)
+    hyp_mma_split_16x8(acc, ahi + ti * 16 * LD + k0, alo + ti * 16 * LD + k0, LD,
+                       bhi + tn * 8 * LD + k0, blo + tn * 8 * LD + k0, LD);
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+    hyp_tc_store_pair<LEN>(out, s0 + ti * 16 + g + 8 * h, c0 + tn * 8 + 2 * t, r1, vec,
+                           acc[2 * h], acc[2 * h + 1]);
 }
 
 //===----------------------------------------------------------------------===//
@@ -524,13 +573,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
     });
     if (HAS_BETA && tid < SUBM) betas[tid] = bpre;
     float acc[PER][4];
-#pragma unroll
-    for (int p = 0; p < PER; ++p)
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        acc[p][2 * h] = hyp_bf16_bits_to_f32((hyp_u16)(dpre[p][h] & 0xffffu));
-        acc[p][2 * h + 1] = hyp_bf16_bits_to_f32((hyp_u16)(dpre[p][h] >> 16));
-      }
+    hyp_tc_pairs_to_acc<PER>(acc, dpre);
     if (s0 + SUBM < r1) load_step(s0 + SUBM);
     __syncthreads();
 #pragma unroll
@@ -543,14 +586,8 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
           const int m = ti * 16 + g + 8 * (e >> 1), c = tn * 8 + 2 * t + (e & 1);
           acc[p][e] = fmaf(betas[m], hyp_bf16_bits_to_f32(xt[c * LDM + m]), acc[p][e]);
         }
-#pragma unroll
-      for (int kk = 0; kk < RP; kk += 16)
-        hyp_mma_split_16x8(acc[p], dhhi + ti * 16 * LDR + kk, dhlo + ti * 16 * LDR + kk, LDR,
-                           Athi + tn * 8 * LDR + kk, Atlo + tn * 8 * LDR + kk, LDR);
-#pragma unroll
-      for (int h = 0; h < 2; ++h)
-        hyp_tc_store_pair<KDIM>(dx, s0 + ti * 16 + g + 8 * h, k0 + tn * 8 + 2 * t, r1, dvec,
-                                acc[p][2 * h], acc[p][2 * h + 1]);
+      hyp_tc_mma_store_tile<RP, LDR, KDIM>(acc[p], dhhi, dhlo, Athi, Atlo, ti, tn, dx, s0, k0, r1,
+                                           dvec);
     }
     hyp_block_mma<RP, BK, SUBM, NWARPS>(dacc, dhthi, dhtlo, LDM, xt, nullptr, LDM);
   }
@@ -633,26 +670,13 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_mma(const float *__restrict__ w, const floa
       hyp_split_bf16(v, &whi[m * LDR + j], &wlo[m * LDR + j]);
     });
     float acc[PER][4];
-#pragma unroll
-    for (int p = 0; p < PER; ++p)
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        acc[p][2 * h] = hyp_bf16_bits_to_f32((hyp_u16)(ypre[p][h] & 0xffffu));
-        acc[p][2 * h + 1] = hyp_bf16_bits_to_f32((hyp_u16)(ypre[p][h] >> 16));
-      }
+    hyp_tc_pairs_to_acc<PER>(acc, ypre);
     if (s0 + SUBM < r1) load_step(s0 + SUBM);
     __syncthreads();
 #pragma unroll
     for (int p = 0; p < PER; ++p) {
       const int L = warp * PER + p, ti = L % TI, tn = L / TI;
-#pragma unroll
-      for (int k0 = 0; k0 < RP; k0 += 16)
-        hyp_mma_split_16x8(acc[p], whi + ti * 16 * LDR + k0, wlo + ti * 16 * LDR + k0, LDR,
-                           Bhi + tn * 8 * LDR + k0, Blo + tn * 8 * LDR + k0, LDR);
-#pragma unroll
-      for (int h = 0; h < 2; ++h)
-        hyp_tc_store_pair<NDIM>(y, s0 + ti * 16 + g + 8 * h, n0 + tn * 8 + 2 * t, r1, yvec,
-                                acc[p][2 * h], acc[p][2 * h + 1]);
+      hyp_tc_mma_store_tile<RP, LDR, NDIM>(acc[p], whi, wlo, Bhi, Blo, ti, tn, y, s0, n0, r1, yvec);
     }
   }
 }
