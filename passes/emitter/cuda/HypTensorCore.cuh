@@ -198,45 +198,30 @@ HYP_DEVICE_INLINE void hyp_tc_store8(hyp_u16 *__restrict__ base, long long row, 
       if (col + i < LEN) base[row * LEN + col + i] = v.e[i];
   }
 }
+
 /// Two consecutive bf16 of a row (columns col, col + 1) as one 32-bit word,
 /// low half first (an MMA C-fragment pair); out-of-range elements read as
-/// zero / are not written. The masked tails go through an out-of-line
-/// function: inlined into the 16-32 call sites of a row-update kernel they
-/// doubled its NVRTC compile time (3.3-4.0 s for one fwd_up config), which
-/// every cold start and first call of a new shape pays.
+/// zero / are not written.
 template <int LEN>
-static __device__ __noinline__ hyp_u32 hyp_tc_load_pair_tail(const hyp_u16 *__restrict__ base,
-                                                             long long row, int col,
-                                                             long long rows_end) {
+HYP_DEVICE_INLINE hyp_u32 hyp_tc_load_pair(const hyp_u16 *__restrict__ base, long long row,
+                                           int col, long long rows_end, bool vec) {
   if (row >= rows_end) return 0u;
+  if (vec && col + 2 <= LEN) return *reinterpret_cast<const hyp_u32 *>(base + row * LEN + col);
   const hyp_u32 lo = col < LEN ? base[row * LEN + col] : 0u;
   const hyp_u32 hi = col + 1 < LEN ? base[row * LEN + col + 1] : 0u;
   return lo | (hi << 16);
 }
 template <int LEN>
-HYP_DEVICE_INLINE hyp_u32 hyp_tc_load_pair(const hyp_u16 *__restrict__ base, long long row,
-                                           int col, long long rows_end, bool vec) {
-  if (row < rows_end && vec && col + 2 <= LEN)
-    return *reinterpret_cast<const hyp_u32 *>(base + row * LEN + col);
-  return hyp_tc_load_pair_tail<LEN>(base, row, col, rows_end);
-}
-template <int LEN>
-static __device__ __noinline__ void hyp_tc_store_pair_tail(hyp_u16 *__restrict__ base,
-                                                           long long row, int col,
-                                                           long long rows_end, hyp_u32 pair) {
-  if (row >= rows_end) return;
-  if (col < LEN) base[row * LEN + col] = (hyp_u16)(pair & 0xffffu);
-  if (col + 1 < LEN) base[row * LEN + col + 1] = (hyp_u16)(pair >> 16);
-}
-template <int LEN>
 HYP_DEVICE_INLINE void hyp_tc_store_pair(hyp_u16 *__restrict__ base, long long row, int col,
                                          long long rows_end, bool vec, float v0, float v1) {
-  const hyp_u32 pair =
-      (hyp_u32)hyp_f32_to_bf16_bits(v0) | ((hyp_u32)hyp_f32_to_bf16_bits(v1) << 16);
-  if (row < rows_end && vec && col + 2 <= LEN)
-    *reinterpret_cast<hyp_u32 *>(base + row * LEN + col) = pair;
-  else
-    hyp_tc_store_pair_tail<LEN>(base, row, col, rows_end, pair);
+  if (row >= rows_end) return;
+  const hyp_u16 lo = hyp_f32_to_bf16_bits(v0), hi = hyp_f32_to_bf16_bits(v1);
+  if (vec && col + 2 <= LEN) {
+    *reinterpret_cast<hyp_u32 *>(base + row * LEN + col) = (hyp_u32)lo | ((hyp_u32)hi << 16);
+    return;
+  }
+  if (col < LEN) base[row * LEN + col] = lo;
+  if (col + 1 < LEN) base[row * LEN + col + 1] = hi;
 }
 
 /// MMA accumulators (C fragments: rows g and g + 8, columns 2t, 2t + 1) of
@@ -760,7 +745,7 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
   const bool wvec = hyp_f4_vec_ok(Wt, wld);
   hyp_f32x4 wpre[WT::PER];
   auto load_w = [&](int k0) {
-    if (W_IS_KxR) hyp_f4_tile_load<WTR, WTC, THREADS>(wpre, Wt, wld, k0, KDIM, 0, R, wvec);
+    if constexpr (W_IS_KxR) hyp_f4_tile_load<WTR, WTC, THREADS>(wpre, Wt, wld, k0, KDIM, 0, R, wvec);
     else hyp_f4_tile_load<WTR, WTC, THREADS>(wpre, Wt, wld, 0, R, k0, KDIM, wvec);
   };
   load_w(0);

@@ -31,7 +31,6 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
-#define __noinline__
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
 #define __shared__ static
