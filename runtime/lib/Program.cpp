@@ -3,6 +3,9 @@
 #include "hyp/Runtime/CacheKey.h"
 #include "hyp/Runtime/Nvrtc.h"
 
+#include "llvm/Support/ThreadPool.h"
+#include "llvm/Support/Threading.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -373,19 +376,82 @@ Status Program::Impl::bufferBytes(const CudaDriver &drv, const ParamInfo &p,
   return Status::success();
 }
 
+Status Program::Impl::decideShape(const CudaDriver &drv, ContextState &ctx, int kernel,
+                                  const ArgValue *slots, CUstream stream, bool skipTuningFile,
+                                  ShapeDecision *d) {
+  const KernelPlan &kp = kernels[kernel];
+  const KernelInfo &k = *kp.info;
+  d->ints.clear();
+  std::vector<std::pair<std::string, int64_t>> bucketed;
+  for (size_t i = 0; i < kp.keySlots.size(); ++i) {
+    int64_t v = intOf(slots[kp.keySlots[i]]);
+    d->keyInts[i] = keyValue(kp, i, v);
+    d->ints.emplace_back(slotNames[kp.keySlots[i]], v);
+    bucketed.emplace_back(slotNames[kp.keySlots[i]], d->keyInts[i]);
+  }
+  d->key = tuningKey(k, programIdentity, ctx.dev.arch, bucketed);
+  d->configs.clear();
+  AutotuneMode mode = autotuneMode();
+  if (mode == AutotuneMode::Off) {
+    d->source = ShapeDecision::Default;
+    d->configs.push_back(defaultConfig(k));
+    return Status::success();
+  }
+
+  // 1. A choice persisted by an earlier process (validated against the space:
+  //    a stale file naming a config the kernel no longer has is ignored).
+  if (!skipTuningFile) {
+    d->whyNoFile = "no disk cache";
+    if (cache) {
+      TuningRecord rec;
+      bool found = false;
+      HYP_RT_TRY(loadTuningRecord(cache->tuningDir(), d->key, &rec, &found, &d->whyNoFile));
+      TuningConfig c;
+      if (found) {
+        Status valid = configFromMap(k, rec.config, &c);
+        if (valid.ok) {
+          d->source = ShapeDecision::TuningFile;
+          d->configs.push_back(c);
+          d->fileBestMs = rec.bestMs;
+          return Status::success();
+        }
+        d->whyNoFile = "stale tuning file: " + valid.message;
+      }
+    }
+  }
+
+  // 2. Nothing to run (an extent is 0, e.g. M = 0): nothing to time either.
+  //    The default serves; the bucket key (M -> 0) never covers real work.
+  for (const GridAxis &ax : k.grid)
+    if (!ax.isConst && intOf(slots[kp.paramSlots[ax.extentParam]]) == 0) {
+      d->source = ShapeDecision::DefaultEmpty;
+      d->configs.push_back(defaultConfig(k));
+      return Status::success();
+    }
+
+  // 3. Under stream capture nothing may synchronise: take the default for now
+  //    and tune at the first eager call.
+  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+  HYP_CU_CHECK(drv, cuStreamIsCapturing(stream, &capture));
+  if (capture != CU_STREAM_CAPTURE_STATUS_NONE) {
+    d->source = ShapeDecision::DefaultCapturing;
+    d->configs.push_back(defaultConfig(k));
+    return Status::success();
+  }
+
+  // 4. Autotune: these candidates.
+  d->source = ShapeDecision::Tune;
+  return candidateConfigs(k, d->ints, ctx.dev.limits, mode, &d->configs);
+}
+
 Status Program::Impl::prepareShape(const CudaDriver &drv, ContextState &ctx, int kernel,
                                    const ArgValue *slots, CUstream stream, ShapeEntry *entry) {
   const KernelPlan &kp = kernels[kernel];
   const KernelInfo &k = *kp.info;
-  std::vector<std::pair<std::string, int64_t>> ints, bucketed;
-  for (size_t i = 0; i < kp.keySlots.size(); ++i) {
-    int64_t v = intOf(slots[kp.keySlots[i]]);
-    entry->ints[i] = keyValue(kp, i, v);
-    ints.emplace_back(slotNames[kp.keySlots[i]], v);
-    bucketed.emplace_back(slotNames[kp.keySlots[i]], entry->ints[i]);
-  }
-  std::string key = tuningKey(k, programIdentity, ctx.dev.arch, bucketed);
-  AutotuneMode mode = autotuneMode();
+  ShapeDecision d;
+  HYP_RT_TRY(decideShape(drv, ctx, kernel, slots, stream, /*skipTuningFile=*/false, &d));
+  std::copy(d.keyInts, d.keyInts + kp.keySlots.size(), entry->ints);
+  const std::string &key = d.key;
   ChosenConfig chosen;
   chosen.kernel = k.name;
   chosen.source = "default";
@@ -409,60 +475,36 @@ Status Program::Impl::prepareShape(const CudaDriver &drv, ContextState &ctx, int
     return Status::success();
   };
 
-  if (mode == AutotuneMode::Off) {
-    HYP_RT_TRY(planFor(defaultConfig(k), &entry->plan));
-    return finish();
-  }
-
-  // 1. A choice persisted by an earlier process (validated against the space:
-  //    a stale file naming a config the kernel no longer has is ignored).
-  std::string whyNoFile = "no disk cache";
-  if (cache) {
-    TuningRecord rec;
-    bool found = false;
-    HYP_RT_TRY(loadTuningRecord(cache->tuningDir(), key, &rec, &found, &whyNoFile));
-    TuningConfig c;
-    if (found) {
-      Status valid = configFromMap(k, rec.config, &c);
-      if (valid.ok)
-        valid = planFor(c, &entry->plan);
-      if (valid.ok) {
-        stats.tuningFileHits++;
-        chosen.source = "tuning-file";
-        chosen.bestMs = rec.bestMs;
-        if (printAutotuning())
-          fprintf(stderr, "hyprt: autotune %s [%s]: %s from the tuning file (%.4f ms then)\n",
-                  k.name.c_str(), ctx.dev.arch.c_str(), entry->plan.config.c_str(), rec.bestMs);
-        return finish();
-      }
-      whyNoFile = "stale tuning file: " + valid.message;
-    }
-  }
-
-  // 2. Nothing to run (an extent is 0, e.g. M = 0): nothing to time either.
-  //    The default serves; the bucket key (M -> 0) never covers real work.
-  for (const GridAxis &ax : k.grid)
-    if (!ax.isConst && intOf(slots[kp.paramSlots[ax.extentParam]]) == 0) {
-      HYP_RT_TRY(planFor(defaultConfig(k), &entry->plan));
-      chosen.source = "default-empty";
+  if (d.source == ShapeDecision::TuningFile) {
+    Status valid = planFor(d.configs[0], &entry->plan);
+    if (valid.ok) {
+      stats.tuningFileHits++;
+      chosen.source = "tuning-file";
+      chosen.bestMs = d.fileBestMs;
+      if (printAutotuning())
+        fprintf(stderr, "hyprt: autotune %s [%s]: %s from the tuning file (%.4f ms then)\n",
+                k.name.c_str(), ctx.dev.arch.c_str(), entry->plan.config.c_str(), d.fileBestMs);
       return finish();
     }
-
-  // 3. Under stream capture nothing may synchronise: take the default for now
-  //    and tune at the first eager call.
-  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
-  HYP_CU_CHECK(drv, cuStreamIsCapturing(stream, &capture));
-  if (capture != CU_STREAM_CAPTURE_STATUS_NONE) {
-    HYP_RT_TRY(planFor(defaultConfig(k), &entry->plan));
-    entry->provisional = true;
-    chosen.source = "default-capturing";
+    // The file's config no longer compiles or loads: decide again without it.
+    HYP_RT_TRY(decideShape(drv, ctx, kernel, slots, stream, /*skipTuningFile=*/true, &d));
+    d.whyNoFile = "stale tuning file: " + valid.message;
+  }
+  if (d.source != ShapeDecision::Tune) {
+    HYP_RT_TRY(planFor(d.configs[0], &entry->plan));
+    if (d.source == ShapeDecision::DefaultEmpty)
+      chosen.source = "default-empty";
+    if (d.source == ShapeDecision::DefaultCapturing) {
+      entry->provisional = true;
+      chosen.source = "default-capturing";
+    }
     return finish();
   }
+  const std::string &whyNoFile = d.whyNoFile;
 
   // 4. Autotune on the real buffers.
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<TuningConfig> cands;
-  HYP_RT_TRY(candidateConfigs(k, ints, ctx.dev.limits, mode, &cands));
+  const std::vector<TuningConfig> &cands = d.configs;
   std::vector<TunedCandidate> results;
   std::vector<LaunchPlan> plans;
   int best = -1;
@@ -564,6 +606,88 @@ Status contextStateFor(Program::Impl &impl, const CudaDriver &drv, ContextState 
   return Status::success();
 }
 
+/// The kernel's plan for these arguments' shape bucket, or null when that
+/// bucket has none yet (or only a provisional one from stream capture and the
+/// stream no longer captures: it is dropped, to be tuned now). A negative size
+/// argument is an error here, before it sizes a grid or a copy.
+Status findShape(Program::Impl &impl, const CudaDriver &drv, ContextState &ctx, int kernel,
+                 const ArgValue *slots, CUstream stream, ShapeEntry **out) {
+  const KernelPlan &kp = impl.kernels[kernel];
+  int64_t key[kMaxKeyInts];
+  size_t nk = kp.keySlots.size();
+  for (size_t i = 0; i < nk; ++i) {
+    int64_t v = intOf(slots[kp.keySlots[i]]);
+    if (v < 0 && kp.keyIsSize[i])
+      return Status::error("kernel " + kp.info->name + ": argument '" +
+                           impl.slotNames[kp.keySlots[i]] + "' = " + std::to_string(v) +
+                           " is negative");
+    key[i] = keyValue(kp, i, v);
+  }
+  std::vector<ShapeEntry> &shapes = ctx.shapes[kernel];
+  *out = nullptr;
+  for (ShapeEntry &e : shapes)
+    if (std::equal(key, key + nk, e.ints)) {
+      *out = &e;
+      break;
+    }
+  if (*out && (*out)->provisional) {
+    CUstreamCaptureStatus cap = CU_STREAM_CAPTURE_STATUS_NONE;
+    if (drv.cuStreamIsCapturing(stream, &cap) == CUDA_SUCCESS &&
+        cap == CU_STREAM_CAPTURE_STATUS_NONE) {
+      shapes.erase(shapes.begin() + (*out - shapes.data()));
+      *out = nullptr;
+    }
+  }
+  return Status::success();
+}
+
+/// Before an entry's first launch at a new shape, compiles every config its
+/// kernels will need (each kernel's tuning candidates, or the one config a
+/// tuning file or the default names) in ONE pool. Kernel by kernel, each
+/// tuning waited for its own compiles, so a new layer's cold start was the
+/// sum of its kernels' slowest compiles. Failures are left for the launch
+/// that follows to report (it compiles again and says why).
+void precompileEntry(Program::Impl &impl, const CudaDriver &drv, ContextState &ctx, int entry,
+                     const ArgValue *slots, CUstream stream) {
+  std::vector<std::pair<int, TuningConfig>> work;
+  for (int k : impl.entries[entry]) {
+    ShapeEntry *known = nullptr;
+    if (!findShape(impl, drv, ctx, k, slots, stream, &known).ok || known)
+      continue;
+    ShapeDecision d;
+    if (!impl.decideShape(drv, ctx, k, slots, stream, /*skipTuningFile=*/false, &d).ok)
+      continue;
+    for (TuningConfig &c : d.configs)
+      work.emplace_back(k, std::move(c));
+  }
+  if (work.size() < 2)
+    return;
+  std::vector<CompileResult> compiled(work.size());
+  std::vector<Status> status(work.size());
+  {
+    unsigned threads = std::min<unsigned>(unsigned(work.size()),
+                                          llvm::hardware_concurrency().compute_thread_count());
+    llvm::DefaultThreadPool pool(llvm::hardware_concurrency(std::max(1u, threads)));
+    for (size_t i = 0; i < work.size(); ++i)
+      pool.async([&, i] {
+        status[i] = impl.compileVariant(work[i].first, work[i].second, ctx.dev.arch, &compiled[i]);
+      });
+    pool.wait();
+  }
+  // Counted here: the tuner's own compiles of these are now memory hits.
+  impl.stats.precompiled += work.size();
+  for (size_t i = 0; i < work.size(); ++i) {
+    if (!status[i].ok || compiled[i].memoryHit)
+      continue;
+    if (compiled[i].diskHit) {
+      impl.stats.diskHits++;
+    } else {
+      impl.stats.compiles++;
+      impl.stats.compileMs += compiled[i].ms;
+    }
+  }
+}
+
 Status launchLocked(Program::Impl &impl, const CudaDriver &drv, ContextState &ctx, int kernel,
                     const ArgValue *slots, CUstream stream) {
   const KernelPlan &kp = impl.kernels[kernel];
@@ -577,31 +701,9 @@ Status launchLocked(Program::Impl &impl, const CudaDriver &drv, ContextState &ct
                            paramKindName(want));
     params[i] = const_cast<void *>(static_cast<const void *>(&a.ptr));
   }
-  int64_t key[kMaxKeyInts];
-  size_t nk = kp.keySlots.size();
-  for (size_t i = 0; i < nk; ++i) {
-    int64_t v = intOf(slots[kp.keySlots[i]]);
-    if (v < 0 && kp.keyIsSize[i]) // catch it before it sizes a grid or a copy
-      return Status::error("kernel " + kp.info->name + ": argument '" +
-                           impl.slotNames[kp.keySlots[i]] + "' = " + std::to_string(v) +
-                           " is negative");
-    key[i] = keyValue(kp, i, v);
-  }
-  std::vector<ShapeEntry> &shapes = ctx.shapes[kernel];
   ShapeEntry *entry = nullptr;
-  for (ShapeEntry &e : shapes)
-    if (std::equal(key, key + nk, e.ints)) {
-      entry = &e;
-      break;
-    }
-  if (entry && entry->provisional) {
-    CUstreamCaptureStatus cap = CU_STREAM_CAPTURE_STATUS_NONE;
-    if (drv.cuStreamIsCapturing(stream, &cap) == CUDA_SUCCESS &&
-        cap == CU_STREAM_CAPTURE_STATUS_NONE) {
-      shapes.erase(shapes.begin() + (entry - shapes.data()));
-      entry = nullptr; // tune now that we may synchronise
-    }
-  }
+  HYP_RT_TRY(findShape(impl, drv, ctx, kernel, slots, stream, &entry));
+  std::vector<ShapeEntry> &shapes = ctx.shapes[kernel];
   if (!entry) {
     ShapeEntry fresh;
     HYP_RT_TRY(impl.prepareShape(drv, ctx, kernel, slots, stream, &fresh));
@@ -675,6 +777,7 @@ Status runEntrySlots(Program &p, int entry, const ArgValue *slots, size_t numSlo
   std::lock_guard<std::mutex> lock(impl.mutex);
   ContextState *ctx = nullptr;
   HYP_RT_TRY(contextStateFor(impl, *drv, &ctx));
+  precompileEntry(impl, *drv, *ctx, entry, slots, static_cast<CUstream>(stream));
   for (int k : impl.entries[entry])
     HYP_RT_TRY(launchLocked(impl, *drv, *ctx, k, slots, static_cast<CUstream>(stream)));
   return Status::success();

@@ -69,6 +69,19 @@ struct ContextState {
   std::map<std::string, CUmodule> modules;     // by cubin cache key
 };
 
+/// What prepareShape does for a kernel at a shape bucket it has not seen,
+/// decided before anything is compiled (so that runEntrySlots can compile
+/// what all of an entry's kernels need in one pool first).
+struct ShapeDecision {
+  enum Source { Default, TuningFile, DefaultEmpty, DefaultCapturing, Tune } source = Default;
+  std::vector<TuningConfig> configs; // Tune: the candidates; otherwise the one config
+  double fileBestMs = 0;             // TuningFile: the time recorded with it
+  std::string key;                   // the tuning key
+  std::string whyNoFile;             // Tune: why no tuning file decided
+  std::vector<std::pair<std::string, int64_t>> ints; // the key integers, unbucketed
+  int64_t keyInts[kMaxKeyInts] = {};                 // bucketed (ShapeEntry::ints)
+};
+
 struct Program::Impl {
   std::string source;
   ProgramMetadata md;
@@ -98,6 +111,9 @@ struct Program::Impl {
   /// Module + function for a variant in `ctx` (current); fills plan.fn/block/smem/axes.
   Status makePlan(ContextState &ctx, int kernel, const TuningConfig &config,
                   const std::string &cubin, const std::string &key, LaunchPlan *plan);
+  /// How a shape bucket's config will be chosen, and which configs that compiles.
+  Status decideShape(const CudaDriver &drv, ContextState &ctx, int kernel, const ArgValue *slots,
+                     CUstream stream, bool skipTuningFile, ShapeDecision *d);
   /// First launch of a shape bucket: choose (tuning file, autotune, default).
   Status prepareShape(const CudaDriver &drv, ContextState &ctx, int kernel,
                       const ArgValue *slots, CUstream stream, ShapeEntry *entry);

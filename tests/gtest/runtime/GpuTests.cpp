@@ -363,6 +363,42 @@ TEST(Gpu, ExhaustiveTuningOnRaggedShapesStaysCorrect) {
   streamDestroy(stream);
 }
 
+TEST(Gpu, AnEntryCompilesAllItsKernelsConfigsInOnePoolFirst) {
+  REQUIRE_GPU();
+  TempDir tmp;
+  ScopedEnv env("HYP_CACHE_DIR", tmp.path());
+  setAutotuneMode(AutotuneMode::On);
+  std::shared_ptr<Program> p;
+  ASSERT_TRUE(loadProgram(kTestSource, kTestMetadata, &p).ok);
+  TestRun run(300, 130, 5);
+  ASSERT_TRUE(run.upload(nullptr).ok);
+  Status st = runEntry(*p, "forward", run.args(), nullptr);
+  ASSERT_TRUE(st.ok) << st.message;
+  ASSERT_TRUE(streamSynchronize(nullptr).ok);
+  EXPECT_EQ(run.check(), "");
+  // Both kernels' candidates were compiled before either was timed, once each.
+  size_t candidates = 0;
+  for (const ChosenConfig &c : p->chosenConfigs())
+    candidates += c.candidates.size();
+  ProgramStats s = p->stats();
+  EXPECT_EQ(s.tunings, 2u);
+  EXPECT_GT(candidates, 2u);
+  EXPECT_EQ(s.precompiled, candidates);
+  EXPECT_EQ(s.compiles + s.diskHits, candidates) << "a candidate was compiled twice";
+  // A shape bucket already planned compiles nothing more.
+  ASSERT_TRUE(run.upload(nullptr).ok);
+  ASSERT_TRUE(runEntry(*p, "forward", run.args(), nullptr).ok);
+  EXPECT_EQ(p->stats().precompiled, candidates);
+  // Autotuning off: the two kernels' defaults, also together.
+  setAutotuneMode(AutotuneMode::Off);
+  std::shared_ptr<Program> q;
+  ASSERT_TRUE(loadProgram(kTestSource, kTestMetadata, &q).ok);
+  ASSERT_TRUE(run.upload(nullptr).ok);
+  ASSERT_TRUE(runEntry(*q, "forward", run.args(), nullptr).ok);
+  EXPECT_EQ(q->stats().precompiled, 2u);
+  setAutotuneMode(AutotuneMode::On);
+}
+
 TEST(Gpu, AutotuneOffLaunchesDefaults) {
   REQUIRE_GPU();
   TempDir tmp;

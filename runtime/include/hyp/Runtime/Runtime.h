@@ -61,6 +61,7 @@ struct ProgramStats {
   uint64_t diskHits = 0;       // cubins loaded from the disk cache
   uint64_t tunings = 0;        // autotuning runs (kernel x shape bucket)
   uint64_t tuningFileHits = 0; // choices taken from a tuning file
+  uint64_t precompiled = 0;    // configs an entry's first run at a new shape compiled up front, in one pool
   double compileMs = 0, tuneMs = 0;
 };
 
