@@ -606,6 +606,19 @@ Status contextStateFor(Program::Impl &impl, const CudaDriver &drv, ContextState 
   return Status::success();
 }
 
+/// Every argument of the kernel has the kind its parameter takes.
+Status checkArgKinds(const KernelPlan &kp, const ArgValue *slots) {
+  for (size_t i = 0; i < kp.paramSlots.size(); ++i) {
+    const ArgValue &a = slots[kp.paramSlots[i]];
+    ParamKind want = kp.info->params[i].kind;
+    if (a.kind != argKindFor(want))
+      return Status::error("kernel " + kp.info->name + ": argument '" + kp.info->params[i].name +
+                           "' is " + argKindName(a.kind) + ", the kernel takes " +
+                           paramKindName(want));
+  }
+  return Status::success();
+}
+
 /// The kernel's plan for these arguments' shape bucket, or null when that
 /// bucket has none yet (or only a provisional one from stream capture and the
 /// stream no longer captures: it is dropped, to be tuned now). A negative size
@@ -652,6 +665,8 @@ void precompileEntry(Program::Impl &impl, const CudaDriver &drv, ContextState &c
   std::vector<std::pair<int, TuningConfig>> work;
   for (int k : impl.entries[entry]) {
     ShapeEntry *known = nullptr;
+    if (!checkArgKinds(impl.kernels[k], slots).ok) // the launch reports it
+      return;
     if (!findShape(impl, drv, ctx, k, slots, stream, &known).ok || known)
       continue;
     ShapeDecision d;
@@ -691,16 +706,10 @@ void precompileEntry(Program::Impl &impl, const CudaDriver &drv, ContextState &c
 Status launchLocked(Program::Impl &impl, const CudaDriver &drv, ContextState &ctx, int kernel,
                     const ArgValue *slots, CUstream stream) {
   const KernelPlan &kp = impl.kernels[kernel];
+  HYP_RT_TRY(checkArgKinds(kp, slots));
   void *params[kMaxKernelParams];
-  for (size_t i = 0; i < kp.paramSlots.size(); ++i) {
-    const ArgValue &a = slots[kp.paramSlots[i]];
-    ParamKind want = kp.info->params[i].kind;
-    if (a.kind != argKindFor(want))
-      return Status::error("kernel " + kp.info->name + ": argument '" + kp.info->params[i].name +
-                           "' is " + argKindName(a.kind) + ", the kernel takes " +
-                           paramKindName(want));
-    params[i] = const_cast<void *>(static_cast<const void *>(&a.ptr));
-  }
+  for (size_t i = 0; i < kp.paramSlots.size(); ++i)
+    params[i] = const_cast<void *>(static_cast<const void *>(&slots[kp.paramSlots[i]].ptr));
   ShapeEntry *entry = nullptr;
   HYP_RT_TRY(findShape(impl, drv, ctx, kernel, slots, stream, &entry));
   std::vector<ShapeEntry> &shapes = ctx.shapes[kernel];
