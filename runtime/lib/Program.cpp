@@ -256,6 +256,33 @@ Status Program::Impl::compileVariant(int kernel, const TuningConfig &config,
   return Status::success();
 }
 
+void Program::Impl::compileMany(const std::vector<std::pair<int, TuningConfig>> &work,
+                                const std::string &arch, std::vector<CompileResult> *compiled,
+                                std::vector<Status> *status) {
+  compiled->assign(work.size(), CompileResult());
+  status->assign(work.size(), Status::success());
+  {
+    unsigned threads = std::min<unsigned>(unsigned(work.size()),
+                                          llvm::hardware_concurrency().compute_thread_count());
+    llvm::DefaultThreadPool pool(llvm::hardware_concurrency(std::max(1u, threads)));
+    for (size_t i = 0; i < work.size(); ++i)
+      pool.async([&, i] {
+        (*status)[i] = compileVariant(work[i].first, work[i].second, arch, &(*compiled)[i]);
+      });
+    pool.wait();
+  }
+  for (size_t i = 0; i < work.size(); ++i) {
+    if (!(*status)[i].ok || (*compiled)[i].memoryHit)
+      continue;
+    if ((*compiled)[i].diskHit) {
+      stats.diskHits++;
+    } else {
+      stats.compiles++;
+      stats.compileMs += (*compiled)[i].ms;
+    }
+  }
+}
+
 Status Program::Impl::makePlan(ContextState &ctx, int kernel, const TuningConfig &config,
                                const std::string &cubin, const std::string &key,
                                LaunchPlan *plan) {
@@ -677,30 +704,11 @@ void precompileEntry(Program::Impl &impl, const CudaDriver &drv, ContextState &c
   }
   if (work.size() < 2)
     return;
-  std::vector<CompileResult> compiled(work.size());
-  std::vector<Status> status(work.size());
-  {
-    unsigned threads = std::min<unsigned>(unsigned(work.size()),
-                                          llvm::hardware_concurrency().compute_thread_count());
-    llvm::DefaultThreadPool pool(llvm::hardware_concurrency(std::max(1u, threads)));
-    for (size_t i = 0; i < work.size(); ++i)
-      pool.async([&, i] {
-        status[i] = impl.compileVariant(work[i].first, work[i].second, ctx.dev.arch, &compiled[i]);
-      });
-    pool.wait();
-  }
-  // Counted here: the tuner's own compiles of these are now memory hits.
+  // Counted here: the tuner's own compiles of these are then memory hits.
+  std::vector<CompileResult> compiled;
+  std::vector<Status> status;
+  impl.compileMany(work, ctx.dev.arch, &compiled, &status);
   impl.stats.precompiled += work.size();
-  for (size_t i = 0; i < work.size(); ++i) {
-    if (!status[i].ok || compiled[i].memoryHit)
-      continue;
-    if (compiled[i].diskHit) {
-      impl.stats.diskHits++;
-    } else {
-      impl.stats.compiles++;
-      impl.stats.compileMs += compiled[i].ms;
-    }
-  }
 }
 
 Status launchLocked(Program::Impl &impl, const CudaDriver &drv, ContextState &ctx, int kernel,

@@ -108,6 +108,10 @@ struct Program::Impl {
   /// Compiles (caches) one kernel variant; thread-safe.
   Status compileVariant(int kernel, const TuningConfig &config, const std::string &arch,
                         CompileResult *out);
+  /// compileVariant for each (kernel, config) at once on a thread pool, then
+  /// the compiles and disk hits counted in `stats` (caller holds `mutex`).
+  void compileMany(const std::vector<std::pair<int, TuningConfig>> &work, const std::string &arch,
+                   std::vector<CompileResult> *compiled, std::vector<Status> *status);
   /// Module + function for a variant in `ctx` (current); fills plan.fn/block/smem/axes.
   Status makePlan(ContextState &ctx, int kernel, const TuningConfig &config,
                   const std::string &cubin, const std::string &key, LaunchPlan *plan);

@@ -10,9 +10,6 @@
 //===----------------------------------------------------------------------===//
 #include "ProgramImpl.h"
 
-#include "llvm/Support/Threading.h"
-#include "llvm/Support/ThreadPool.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -85,30 +82,16 @@ Status benchmarkCandidates(Program::Impl &impl, const CudaDriver &drv, ContextSt
   plans->assign(cands.size(), LaunchPlan());
   const double inf = std::numeric_limits<double>::infinity();
 
-  // 1. Compile every candidate in parallel.
-  std::vector<CompileResult> compiled(cands.size());
-  std::vector<Status> compileStatus(cands.size());
-  {
-    unsigned threads = std::min<unsigned>(unsigned(cands.size()),
-                                          llvm::hardware_concurrency().compute_thread_count());
-    llvm::DefaultThreadPool pool(llvm::hardware_concurrency(std::max(1u, threads)));
-    for (size_t i = 0; i < cands.size(); ++i)
-      pool.async([&, i] {
-        compileStatus[i] = impl.compileVariant(kernel, cands[i], ctx.dev.arch, &compiled[i]);
-      });
-    pool.wait();
-  }
-  for (size_t i = 0; i < cands.size(); ++i) {
+  // 1. Compile every candidate in parallel (memory hits when the entry
+  //    precompiled them).
+  std::vector<std::pair<int, TuningConfig>> work;
+  for (const TuningConfig &c : cands)
+    work.emplace_back(kernel, c);
+  std::vector<CompileResult> compiled;
+  std::vector<Status> compileStatus;
+  impl.compileMany(work, ctx.dev.arch, &compiled, &compileStatus);
+  for (size_t i = 0; i < cands.size(); ++i)
     (*results)[i].config = configToString(k, cands[i]);
-    if (compileStatus[i].ok && !compiled[i].memoryHit) {
-      if (compiled[i].diskHit) {
-        impl.stats.diskHits++;
-      } else {
-        impl.stats.compiles++;
-        impl.stats.compileMs += compiled[i].ms;
-      }
-    }
-  }
 
   // 2. Load them (module + function + limits) in the caller's context.
   std::vector<char> usable(cands.size(), 0);
