@@ -157,6 +157,7 @@ class Run:
                       l2_bytes=self.l2_bytes, profile_kernels=self.cuda and not self.args.no_profile,
                       copy_gbps=(self.report["meta"].get("ceilings") or {}).get("copy_gbps"))
         points = shard_points(points_for(self.mode), *self.shard)
+        t0 = time.monotonic()
         ranks = self.compiled_ranks
         if ranks is None:
             run_layers(points, self.contenders, self.ctx, st, self.report, self.captures, self.save)
@@ -171,7 +172,7 @@ class Run:
                     if c.compiled and L["r"] not in ranks:
                         L["results"].setdefault(c.name, {"status": "skipped",
                                                          "reason": f"compiled contenders run at r in {ranks} only"})
-        self.report["wall"]["layers_s"] = time.monotonic() - self.t_start
+        self.report["wall"]["layers_s"] = time.monotonic() - t0
         self.save()
 
     def stacks(self) -> None:
@@ -190,31 +191,48 @@ class Run:
             self.save()
         self.report["wall"]["stack_s"] = time.monotonic() - t0
 
-    def fresh_processes(self) -> None:
-        """Cold first call, warm 30-layer load, and untuned configs, each in a new process."""
-        from bench import cold_start
-        from bench.shapes import points_for
+    def _children_allowed(self) -> bool:
+        """Whether the fresh-process measurements run (else the reason is recorded)."""
         want = self.args.cold_start == "on" or (self.args.cold_start == "auto" and self.cuda)
         if not want:
             self.report["cold_start"] = {"skipped": "needs CUDA (use --cold-start on to force)"
                                          if not self.cuda else "disabled (--cold-start off)"}
-            return
+            return False
         if self.hyp is None:
             self.report["cold_start"] = {"skipped": f"hyplora unavailable: {self.ctx.hyplora_reason}"}
+            return False
+        return True
+
+    def _child_timeout(self) -> float:
+        # Children may overrun the budget a little, never by minutes.
+        return max(60.0, min(180.0, self.deadline + 60.0 - time.monotonic()))
+
+    def cold_start(self) -> None:
+        """Cold first call and warm 30-layer load, each in a new process (two targets)."""
+        from bench import cold_start
+        if not self._children_allowed():
             return
         t0 = time.monotonic()
-        # Children may overrun the budget a little, never by minutes.
-        timeout = lambda: max(60.0, min(180.0, self.deadline + 60.0 - time.monotonic()))
-        self.report["cold_start"] = cold_start.run_cold_start(tiny=self.mode == "dry-run", timeout_s=timeout())
-        self.save()
-        if self.mode != "dry-run" and time.monotonic() < self.deadline + 30.0:
-            pts = [[p.shape.K, p.shape.N, p.r, p.M] for p in points_for("quick")]
-            self.report["untuned"] = cold_start.run_untuned(pts, self.cfg["reps"], self.cfg["warmup"],
-                                                            self.l2_bytes, timeout_s=timeout())
-            _attach_untuned(self.report)
-        elif self.mode != "dry-run":
-            self.report["untuned"] = {"status": "skipped", "reason": "time budget spent"}
+        self.report["cold_start"] = cold_start.run_cold_start(tiny=self.mode == "dry-run",
+                                                              timeout_s=self._child_timeout())
         self.report["wall"]["cold_start_s"] = time.monotonic() - t0
+        self.save()
+
+    def untuned(self) -> None:
+        """The quick points with the default configs (HYP_AUTOTUNE=0), in a new process."""
+        from bench import cold_start
+        from bench.shapes import points_for
+        if self.mode == "dry-run" or not self._children_allowed():
+            return
+        if time.monotonic() >= self.deadline + 30.0:
+            self.report["untuned"] = {"status": "skipped", "reason": "time budget spent"}
+            return
+        t0 = time.monotonic()
+        pts = [[p.shape.K, p.shape.N, p.r, p.M] for p in points_for("quick")]
+        self.report["untuned"] = cold_start.run_untuned(pts, self.cfg["reps"], self.cfg["warmup"],
+                                                        self.l2_bytes, timeout_s=self._child_timeout())
+        _attach_untuned(self.report)
+        self.report["wall"]["untuned_s"] = time.monotonic() - t0
         self.save()
 
     def autotuning(self) -> None:
@@ -332,11 +350,16 @@ def main(argv=None) -> int:
               f"hyplora={'yes' if run.hyp else 'no (' + str(run.ctx.hyplora_reason) + ')'}")
         if not run.cuda:
             print("  CPU run: CUDA-only contenders are reported as skipped; times are not GPU results")
+        # One copy of the per-run parts (shard 0). The fresh-process measurements
+        # (cold start, warm load: two targets, ~30 s) go first: after the layers
+        # and the stack a call's budget ran out before them (2026-11-26).
+        if args.shard[0] == 0:
+            run.cold_start()
         run.layers()
-        if args.shard[0] == 0:  # one copy of the per-run parts, not one per shard
+        if args.shard[0] == 0:
             if not args.no_stack:
                 run.stacks()
-            run.fresh_processes()
+            run.untuned()
         run.autotuning()
         md_path, png_path = run.finish()
         from bench.report import summary_text
