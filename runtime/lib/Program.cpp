@@ -3,6 +3,7 @@
 #include "hyp/Runtime/CacheKey.h"
 #include "hyp/Runtime/Nvrtc.h"
 
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/ThreadPool.h"
 #include "llvm/Support/Threading.h"
 
@@ -685,16 +686,16 @@ Status findShape(Program::Impl &impl, const CudaDriver &drv, ContextState &ctx, 
 /// kernels will need (each kernel's tuning candidates, or the one config a
 /// tuning file or the default names) in ONE pool. Kernel by kernel, each
 /// tuning waited for its own compiles, so a new layer's cold start was the
-/// sum of its kernels' slowest compiles. Failures are left for the launch
-/// that follows to report (it compiles again and says why).
+/// sum of its kernels' slowest compiles. `planned[i]`: the plan entry kernel i
+/// already has (null: none yet). Failures are left for the launch that
+/// follows to report (it compiles again and says why).
 void precompileEntry(Program::Impl &impl, const CudaDriver &drv, ContextState &ctx, int entry,
-                     const ArgValue *slots, CUstream stream) {
+                     const ArgValue *slots, CUstream stream, const ShapeEntry *const *planned) {
   std::vector<std::pair<int, TuningConfig>> work;
-  for (int k : impl.entries[entry]) {
-    ShapeEntry *known = nullptr;
-    if (!checkArgKinds(impl.kernels[k], slots).ok) // the launch reports it
-      return;
-    if (!findShape(impl, drv, ctx, k, slots, stream, &known).ok || known)
+  const std::vector<int> &kernels = impl.entries[entry];
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    const int k = kernels[i];
+    if (planned[i])
       continue;
     ShapeDecision d;
     if (!impl.decideShape(drv, ctx, k, slots, stream, /*skipTuningFile=*/false, &d).ok)
@@ -711,15 +712,24 @@ void precompileEntry(Program::Impl &impl, const CudaDriver &drv, ContextState &c
   impl.stats.precompiled += work.size();
 }
 
+/// The argument check and plan lookup of a launch (hot path: a few integer
+/// compares); *entry is null when the shape bucket has no plan yet.
+Status lookupLocked(Program::Impl &impl, const CudaDriver &drv, ContextState &ctx, int kernel,
+                    const ArgValue *slots, CUstream stream, ShapeEntry **entry) {
+  HYP_RT_TRY(checkArgKinds(impl.kernels[kernel], slots));
+  return findShape(impl, drv, ctx, kernel, slots, stream, entry);
+}
+
+/// Launches `kernel` with the plan lookupLocked found; none: the first launch
+/// of this shape bucket chooses one (prepareShape).
 Status launchLocked(Program::Impl &impl, const CudaDriver &drv, ContextState &ctx, int kernel,
-                    const ArgValue *slots, CUstream stream) {
+                    const ArgValue *slots, CUstream stream, ShapeEntry *entry) {
   const KernelPlan &kp = impl.kernels[kernel];
-  HYP_RT_TRY(checkArgKinds(kp, slots));
   void *params[kMaxKernelParams];
   for (size_t i = 0; i < kp.paramSlots.size(); ++i)
     params[i] = const_cast<void *>(static_cast<const void *>(&slots[kp.paramSlots[i]].ptr));
-  ShapeEntry *entry = nullptr;
-  HYP_RT_TRY(findShape(impl, drv, ctx, kernel, slots, stream, &entry));
+  if (!entry) // (an earlier kernel of the same entry may have planned it meanwhile)
+    HYP_RT_TRY(findShape(impl, drv, ctx, kernel, slots, stream, &entry));
   std::vector<ShapeEntry> &shapes = ctx.shapes[kernel];
   if (!entry) {
     ShapeEntry fresh;
@@ -779,7 +789,9 @@ Status launchKernelSlots(Program &p, int kernel, const ArgValue *slots, size_t n
   std::lock_guard<std::mutex> lock(impl.mutex);
   ContextState *ctx = nullptr;
   HYP_RT_TRY(contextStateFor(impl, *drv, &ctx));
-  return launchLocked(impl, *drv, *ctx, kernel, slots, static_cast<CUstream>(stream));
+  ShapeEntry *entry = nullptr;
+  HYP_RT_TRY(lookupLocked(impl, *drv, *ctx, kernel, slots, static_cast<CUstream>(stream), &entry));
+  return launchLocked(impl, *drv, *ctx, kernel, slots, static_cast<CUstream>(stream), entry);
 }
 
 Status runEntrySlots(Program &p, int entry, const ArgValue *slots, size_t numSlots,
@@ -794,9 +806,20 @@ Status runEntrySlots(Program &p, int entry, const ArgValue *slots, size_t numSlo
   std::lock_guard<std::mutex> lock(impl.mutex);
   ContextState *ctx = nullptr;
   HYP_RT_TRY(contextStateFor(impl, *drv, &ctx));
-  precompileEntry(impl, *drv, *ctx, entry, slots, static_cast<CUstream>(stream));
-  for (int k : impl.entries[entry])
-    HYP_RT_TRY(launchLocked(impl, *drv, *ctx, k, slots, static_cast<CUstream>(stream)));
+  // Every kernel's arguments and plan are looked up once, before any launch:
+  // a kernel without a plan sends the whole entry through precompileEntry.
+  const std::vector<int> &kernels = impl.entries[entry];
+  const CUstream cs = static_cast<CUstream>(stream);
+  llvm::SmallVector<ShapeEntry *, 8> planned(kernels.size(), nullptr);
+  bool missing = false;
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    HYP_RT_TRY(lookupLocked(impl, *drv, *ctx, kernels[i], slots, cs, &planned[i]));
+    missing |= planned[i] == nullptr;
+  }
+  if (missing)
+    precompileEntry(impl, *drv, *ctx, entry, slots, cs, planned.data());
+  for (size_t i = 0; i < kernels.size(); ++i)
+    HYP_RT_TRY(launchLocked(impl, *drv, *ctx, kernels[i], slots, cs, planned[i]));
   return Status::success();
 }
 
