@@ -363,6 +363,14 @@ TEST(Gpu, ExhaustiveTuningOnRaggedShapesStaysCorrect) {
   streamDestroy(stream);
 }
 
+/// Uploads run's inputs, runs the test program's forward on the default
+/// stream and waits for it.
+Status forwardOnce(Program &p, TestRun &run) {
+  HYP_RT_TRY(run.upload(nullptr));
+  HYP_RT_TRY(runEntry(p, "forward", run.args(), nullptr));
+  return streamSynchronize(nullptr);
+}
+
 TEST(Gpu, AnEntryCompilesAllItsKernelsConfigsInOnePoolFirst) {
   REQUIRE_GPU();
   TempDir tmp;
@@ -371,10 +379,8 @@ TEST(Gpu, AnEntryCompilesAllItsKernelsConfigsInOnePoolFirst) {
   std::shared_ptr<Program> p;
   ASSERT_TRUE(loadProgram(kTestSource, kTestMetadata, &p).ok);
   TestRun run(300, 130, 5);
-  ASSERT_TRUE(run.upload(nullptr).ok);
-  Status st = runEntry(*p, "forward", run.args(), nullptr);
+  Status st = forwardOnce(*p, run);
   ASSERT_TRUE(st.ok) << st.message;
-  ASSERT_TRUE(streamSynchronize(nullptr).ok);
   EXPECT_EQ(run.check(), "");
   // Both kernels' candidates were compiled before either was timed, once each.
   size_t candidates = 0;
@@ -386,17 +392,8 @@ TEST(Gpu, AnEntryCompilesAllItsKernelsConfigsInOnePoolFirst) {
   EXPECT_EQ(s.precompiled, candidates);
   EXPECT_EQ(s.compiles + s.diskHits, candidates) << "a candidate was compiled twice";
   // A shape bucket already planned compiles nothing more.
-  ASSERT_TRUE(run.upload(nullptr).ok);
-  ASSERT_TRUE(runEntry(*p, "forward", run.args(), nullptr).ok);
+  ASSERT_TRUE(forwardOnce(*p, run).ok);
   EXPECT_EQ(p->stats().precompiled, candidates);
-  // Autotuning off: the two kernels' defaults, also together.
-  setAutotuneMode(AutotuneMode::Off);
-  std::shared_ptr<Program> q;
-  ASSERT_TRUE(loadProgram(kTestSource, kTestMetadata, &q).ok);
-  ASSERT_TRUE(run.upload(nullptr).ok);
-  ASSERT_TRUE(runEntry(*q, "forward", run.args(), nullptr).ok);
-  EXPECT_EQ(q->stats().precompiled, 2u);
-  setAutotuneMode(AutotuneMode::On);
 }
 
 TEST(Gpu, AutotuneOffLaunchesDefaults) {
@@ -407,15 +404,15 @@ TEST(Gpu, AutotuneOffLaunchesDefaults) {
   std::shared_ptr<Program> p;
   ASSERT_TRUE(loadProgram(kTestSource, kTestMetadata, &p).ok);
   TestRun run(64, 128, 3);
-  ASSERT_TRUE(run.upload(nullptr).ok);
-  Status st = runEntry(*p, "forward", run.args(), nullptr);
+  Status st = forwardOnce(*p, run);
   ASSERT_TRUE(st.ok) << st.message;
-  ASSERT_TRUE(streamSynchronize(nullptr).ok);
   EXPECT_EQ(run.check(), "");
   std::string source;
   EXPECT_EQ(chosenFor(*p, "hyp_test_rowscale", &source), "BLOCK_M=4,THREADS=128,VEC=2");
   EXPECT_EQ(source, "default");
   EXPECT_EQ(p->stats().tunings, 0u);
+  // The two kernels' defaults were compiled together, before the first launch.
+  EXPECT_EQ(p->stats().precompiled, 2u);
   setAutotuneMode(AutotuneMode::On);
 }
 
