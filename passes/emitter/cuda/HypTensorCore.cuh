@@ -676,38 +676,239 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
 }
 
 //===----------------------------------------------------------------------===//
+// Asynchronous global -> shared copies (cp.async, sm_80+). The row-reduce
+// streams X and its weight through a ring of STAGES shared-memory tiles, two
+// chunks in flight while one multiplies, without holding them in registers
+// (the register-prefetch version waited out a memory round trip per chunk:
+// 5 us a chunk at M = 8192, 10x the bandwidth floor; docs/KERNELS.md).
+// The emulation and pre-sm_80 devices copy synchronously: the kernel's
+// barriers order those copies just the same.
+//===----------------------------------------------------------------------===//
+/// Copies BYTES (4, 8 or 16; dst and src aligned to it) when `live`, else
+/// zero-fills dst (src is not read).
+template <int BYTES>
+HYP_DEVICE_INLINE void hyp_cp_async(void *dst, const void *src, bool live) {
+#ifdef HYP_MMA_SCALAR
+  unsigned char *d = static_cast<unsigned char *>(dst);
+  const unsigned char *s = static_cast<const unsigned char *>(src);
+  for (int i = 0; i < BYTES; ++i) d[i] = live ? s[i] : (unsigned char)0;
+#else
+  hyp_u32 saddr;
+  asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }\n"
+               : "=r"(saddr) : "l"(dst));
+  const int n = live ? BYTES : 0;
+  if constexpr (BYTES == 16)
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(saddr), "l"(src), "r"(n)
+                 : "memory");
+  else
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(saddr), "l"(src),
+                 "n"(BYTES), "r"(n)
+                 : "memory");
+#endif
+}
+HYP_DEVICE_INLINE void hyp_cp_async_commit() {
+#ifndef HYP_MMA_SCALAR
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+/// Waits until at most N of this thread's committed copy groups are pending.
+template <int N> HYP_DEVICE_INLINE void hyp_cp_async_wait() {
+#ifndef HYP_MMA_SCALAR
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+#endif
+}
+
+//===----------------------------------------------------------------------===//
 // Row-reduce on tensor cores (hyp_fwd_down: h = A x, hyp_bwd_dy: P = dY B).
-// A block owns BM (8..64) rows and streams K in chunks of KC columns. The
-// product is computed transposed, C^T (rank x rows) = W (rank x k) X^T, so
-// the rows are the MMA's n dimension (8 per tile) and BM = 8 needs no padding:
-// at M = 1024 that still gives 128 blocks. Warps split the tiles, and when
-// there are fewer tiles than warps, the k-steps (partials summed in smem).
-// The next chunk of X and of the weights (A or B, fp32, from L2) is
-// prefetched into registers while this one multiplies; the weights are split
-// into bf16 hi + lo as they are stored.
+// A block owns BM (8..64) rows and streams K in chunks of KC columns through
+// a 3-stage cp.async ring: X as bf16, the weight (A: rank x k, or B: k x
+// rank) as raw fp32. The product is computed transposed, C^T (rank x rows) =
+// W X^T: the rows are the MMA's n dimension (8 per tile), so BM = 8 needs no
+// padding. A warp owns one 16-rank tile (or several when the rank has more
+// tiles than the block has warps) for ALL the block's rows and every KS-th
+// k-step: it splits each weight fragment into bf16 hi + lo once, in
+// registers, and uses it for all its row tiles; the k-slices' partial sums
+// meet in shared memory at the end.
+// The k index inside a 16-wide step is permuted (lane t's four k values are
+// the contiguous columns 4t..4t+3 of both operands; a sum does not care), so
+// a fragment is one 8-byte (X) or 16-byte (A) shared-memory read; the row
+// strides make those reads bank-conflict free.
 // Afterwards the per-row epilogue (row scalars, dual numbers) reads h (or P)
 // from shared memory, in the same meaning as the SIMT skeleton's.
 //===----------------------------------------------------------------------===//
+/// Row stride (elements) of a KC-column stage tile: 2*LD mod 128 bytes is 32
+/// or 96 (bf16 X rows, 8-byte reads by 4 rows x 4 lanes) and LD mod 32 == 16
+/// (fp32 A rows, 16-byte reads by 2 rows x 4 lanes).
+HYP_DEVICE_INLINE constexpr int hyp_tc_row_ld(int kc) { return kc == 16 ? 16 : kc + 16; }
+/// Bytes of one stage: X tile + the larger of the two weight layouts (A:
+/// RP rows x LD, B: KC rows x (R + 2) fp32; R + 2 makes the column reads of B
+/// conflict free: lane (g, t) reads k = 4t + i, rank g -> bank 8t + g).
+HYP_DEVICE_INLINE constexpr int hyp_tc_row_stage_bytes(int bm, int r, int kc) {
+  return bm * hyp_tc_row_ld(kc) * 2 +
+         (HYP_ROUND_UP(r, 16) * hyp_tc_row_ld(kc) * 4 > kc * (r + 2) * 4
+              ? HYP_ROUND_UP(r, 16) * hyp_tc_row_ld(kc) * 4
+              : kc * (r + 2) * 4);
+}
+HYP_DEVICE_INLINE constexpr int hyp_tc_row_stages() { return 3; }
+HYP_DEVICE_INLINE constexpr bool hyp_tc_row_kc_fits(int bm, int r, int kc) {
+  return hyp_tc_row_stages() * hyp_tc_row_stage_bytes(bm, r, kc) + bm * (kc / 8) * 4 + bm * 16 <=
+         48 * 1024;
+}
+/// Widest chunk (64, 32 or 16 columns) whose ring fits.
+HYP_DEVICE_INLINE constexpr int hyp_tc_row_kc(int bm, int r) {
+  return hyp_tc_row_kc_fits(bm, r, 64) ? 64 : (hyp_tc_row_kc_fits(bm, r, 32) ? 32 : 16);
+}
+
 template <int BM, int R, int THREADS> struct HypTcRow {
-  static constexpr int KC = R <= 32 ? 128 : 64;   // k columns per chunk
-  static constexpr int CPR = KC / 8;              // 16-byte chunks per row
+  static constexpr int STAGES = hyp_tc_row_stages();
+  static constexpr int KC = hyp_tc_row_kc(BM, R);     // k columns per chunk
+  static constexpr int LD = hyp_tc_row_ld(KC);        // X and A stage row stride
+  static constexpr int LDB = R + 2;                   // B stage row stride
+  static constexpr int CPR = KC / 8;                  // 16-byte X pieces per row
   static constexpr int RP = HYP_ROUND_UP(R, 16);
-  static constexpr int LDK = HypLd<KC>::value;
-  static constexpr int LDH = R + 1;               // fp32 [BM][R+1] results
+  static constexpr int LDH = R + 1;                   // fp32 [BM][R+1] results
   static constexpr int NWARPS = THREADS / 32;
-  static constexpr int TN = BM / 8;
-  static constexpr int TILES = (RP / 16) * TN;
-  static constexpr int TW = TILES < NWARPS ? TILES : NWARPS; // warps per k-slice
-  static constexpr int KS = NWARPS / TW;                     // k-slices
-  static constexpr int PER_WARP = (TILES + TW - 1) / TW;
-  static constexpr int CH = (BM * CPR + THREADS - 1) / THREADS; // x chunks per thread
-  static constexpr int LOAD_BYTES = 2 * RP * LDK * 2 + BM * LDK * 2;
+  static constexpr int RT = RP / 16;                  // rank tiles
+  static constexpr int NT = BM / 8;                   // row tiles
+  static constexpr int RPW = RT > NWARPS ? (RT + NWARPS - 1) / NWARPS : 1; // rank tiles a warp
+  static constexpr int KS = RT >= NWARPS ? 1 : NWARPS / RT;               // k-slices
+  static constexpr int CH = (BM * CPR + THREADS - 1) / THREADS; // X pieces per thread (|x|^2)
+  static constexpr int STAGE_X = BM * LD * 2;
+  static constexpr int STAGE_BYTES = hyp_tc_row_stage_bytes(BM, R, KC);
   static constexpr int EPI_FLOATS = (KS > 3 ? KS : 3) * BM * LDH;
-  static constexpr int RAW_BYTES = LOAD_BYTES > EPI_FLOATS * 4 ? LOAD_BYTES : EPI_FLOATS * 4;
+  static constexpr int RING_BYTES = STAGES * STAGE_BYTES;
+  static constexpr int RAW_BYTES = RING_BYTES > EPI_FLOATS * 4 ? RING_BYTES : EPI_FLOATS * 4;
   static constexpr int SMEM_BYTES = RAW_BYTES + BM * CPR * 4 + BM * 4 * 4;
-  static_assert(BM % 8 == 0 && THREADS % 32 == 0 && THREADS % CPR == 0, "row tile geometry");
+  static_assert(BM % 8 == 0 && THREADS % 32 == 0 && R % 8 == 0, "row tile geometry");
+  static_assert(STAGE_X % 16 == 0 && STAGE_BYTES % 16 == 0, "16-byte aligned stage tiles");
   static_assert(SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
 };
+
+/// One 16-column k-step of the row-reduce for rank tile rt (ranks
+/// 16 rt .. 16 rt + 15): acc[j] (the C^T fragment of rank tile x row tile j)
+/// += W(ranks, k) X(rows of tile j, k) over stage columns c0 .. c0 + 15.
+/// W(j, k) is ws[j * LD + k] (A) or ws[k * LDB + j] (B, W_IS_KxR); X(m, k) is
+/// xs[m * LD + k]. The weight is split hi + lo (~2^-16 relative, HYPLORA.md
+/// section 5); X is exact in bf16.
+template <int NT, int R, int LD, int LDB, bool W_IS_KxR>
+HYP_DEVICE_INLINE void hyp_tc_row_kstep(float (&acc)[NT][4], const float *ws, const hyp_u16 *xs,
+                                        int rt, int c0) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#ifdef HYP_MMA_SCALAR
+  // This lane's outputs: ranks rt*16 + g (+ 8), rows 8 j + 2t (+ 1); the same
+  // bf16 products as the MMA, summed in another order.
+  for (int j = 0; j < NT; ++j)
+    for (int e = 0; e < 4; ++e) {
+      const int r = rt * 16 + g + 8 * (e >> 1), m = j * 8 + 2 * t + (e & 1);
+      float slo = 0.f, shi = 0.f;
+      for (int k = c0; k < c0 + 16; ++k) {
+        const float v = r >= R ? 0.f : (W_IS_KxR ? ws[k * LDB + r] : ws[r * LD + k]);
+        hyp_u16 hi, lo;
+        hyp_split_bf16(v, &hi, &lo);
+        const float x = hyp_bf16_bits_to_f32(xs[m * LD + k]);
+        slo = fmaf(hyp_bf16_bits_to_f32(lo), x, slo);
+        shi = fmaf(hyp_bf16_bits_to_f32(hi), x, shi);
+      }
+      acc[j][e] += slo;
+      acc[j][e] += shi;
+    }
+#else
+  // wv[h][i] = W(rank rt*16 + g + 8h, k = c0 + 4t + i).
+  float wv[2][4];
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int r = rt * 16 + g + 8 * h;
+    if constexpr (!W_IS_KxR) {
+      const hyp_f32x4 q = *reinterpret_cast<const hyp_f32x4 *>(ws + r * LD + c0 + 4 * t);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) wv[h][i] = q.e[i];
+    } else {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) wv[h][i] = r < R ? ws[(c0 + 4 * t + i) * LDB + r] : 0.f;
+    }
+  }
+  // A fragment a[h + 2p] = rank g + 8h, logical k pair p (physical 4t + 2p,
+  // 4t + 2p + 1), low half first; cvt.rn.bf16x2 rounds like hyp_split_bf16.
+  hyp_u32 ahi[4], alo[4];
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int p = 0; p < 2; ++p) {
+      const float v0 = wv[h][2 * p], v1 = wv[h][2 * p + 1];
+      hyp_u32 hi, lo;
+      asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(hi) : "f"(v1), "f"(v0));
+      const float r0 = v0 - __uint_as_float(hi << 16), r1 = v1 - __uint_as_float(hi & 0xffff0000u);
+      asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(lo) : "f"(r1), "f"(r0));
+      ahi[h + 2 * p] = hi;
+      alo[h + 2 * p] = lo;
+    }
+#pragma unroll
+  for (int j = 0; j < NT; ++j) {
+    const uint2 b = *reinterpret_cast<const uint2 *>(xs + (j * 8 + g) * LD + c0 + 4 * t);
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+                 "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+                 : "+f"(acc[j][0]), "+f"(acc[j][1]), "+f"(acc[j][2]), "+f"(acc[j][3])
+                 : "r"(alo[0]), "r"(alo[1]), "r"(alo[2]), "r"(alo[3]), "r"(b.x), "r"(b.y));
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+                 "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+                 : "+f"(acc[j][0]), "+f"(acc[j][1]), "+f"(acc[j][2]), "+f"(acc[j][3])
+                 : "r"(ahi[0]), "r"(ahi[1]), "r"(ahi[2]), "r"(ahi[3]), "r"(b.x), "r"(b.y));
+  }
+#endif
+}
+
+/// Issues the copies of chunk `c` (columns c * KC ...) into stage tiles xs,
+/// ws: X rows m0 .. m0 + BM (rows past M and columns past KDIM zero-filled),
+/// the weight's RP x KC (A) or KC x R (B) block. `xvec` / `wvec`: aligned
+/// rows allow cp.async; else plain loads (odd K, offset views), which the
+/// ring's barriers order the same way.
+template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR>
+HYP_DEVICE_INLINE void hyp_tc_row_issue(const hyp_u16 *__restrict__ X,
+                                        const float *__restrict__ Wt, long long M, long long m0,
+                                        int c, hyp_u16 *xs, float *ws, bool xvec, bool wvec) {
+  typedef HypTcRow<BM, R, THREADS> T;
+  constexpr int KC = T::KC, LD = T::LD, CPR = T::CPR;
+  const int k0 = c * KC;
+  for (int e = threadIdx.x; e < BM * CPR; e += THREADS) {
+    const int m = e / CPR, col = k0 + (e % CPR) * 8;
+    const long long row = m0 + m;
+    hyp_u16 *dst = xs + m * LD + (e % CPR) * 8;
+    if (xvec) {
+      const bool live = row < M && col < KDIM;
+      hyp_cp_async<16>(dst, live ? X + row * KDIM + col : X, live);
+    } else {
+      for (int q = 0; q < 8; ++q)
+        dst[q] = (row < M && col + q < KDIM) ? X[row * KDIM + col + q] : (hyp_u16)0;
+    }
+  }
+  if constexpr (!W_IS_KxR) {
+    constexpr int QPR = KC / 4; // 16-byte pieces per rank row
+    for (int e = threadIdx.x; e < T::RP * QPR; e += THREADS) {
+      const int j = e / QPR, col = k0 + (e % QPR) * 4;
+      float *dst = ws + j * LD + (e % QPR) * 4;
+      if (wvec) {
+        const bool live = j < R && col < KDIM;
+        hyp_cp_async<16>(dst, live ? Wt + (long long)j * KDIM + col : Wt, live);
+      } else {
+        for (int q = 0; q < 4; ++q)
+          dst[q] = (j < R && col + q < KDIM) ? Wt[(long long)j * KDIM + col + q] : 0.f;
+      }
+    }
+  } else {
+    constexpr int PPR = R / 2; // 8-byte pieces per k row of B
+    for (int e = threadIdx.x; e < KC * PPR; e += THREADS) {
+      const int kk = e / PPR, j = (e % PPR) * 2;
+      const long long krow = (long long)k0 + kk;
+      float *dst = ws + kk * T::LDB + j;
+      if (wvec) {
+        const bool live = krow < KDIM;
+        hyp_cp_async<8>(dst, live ? Wt + krow * R + j : Wt, live);
+      } else {
+        for (int q = 0; q < 2; ++q) dst[q] = krow < KDIM ? Wt[krow * R + j + q] : 0.f;
+      }
+    }
+  }
+}
 
 /// res[m * LDH + j] (res = (float *)raw) = sum_k X[m0 + m][k] W(j, k), with
 /// W(j, k) = Wt[j * KDIM + k] (A: R x K) or Wt[k * R + j] (B: N x R, so the
@@ -718,99 +919,94 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
                                       const float *__restrict__ Wt, long long M, long long m0,
                                       unsigned char *raw, float *sqpart) {
   typedef HypTcRow<BM, R, THREADS> T;
-  constexpr int KC = T::KC, CPR = T::CPR, RP = T::RP, LDK = T::LDK, LDH = T::LDH;
-  hyp_u16 *Whi = reinterpret_cast<hyp_u16 *>(raw); // W(j, k) at [j][k]
-  hyp_u16 *Wlo = Whi + RP * LDK;
-  hyp_u16 *xs = Wlo + RP * LDK;                    // X(m, k) at [m][k]
+  constexpr int KC = T::KC, CPR = T::CPR, LD = T::LD, LDH = T::LDH, STAGES = T::STAGES;
+  constexpr int NCH = (KDIM + KC - 1) / KC;
   const hyp_u16 *X = reinterpret_cast<const hyp_u16 *>(X_act);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
-  const int tw = warp % T::TW, ks = warp / T::TW;
-  const bool vec = hyp_tc_vec_ok<KDIM>(X);
-  float acc[T::PER_WARP][4];
-#pragma unroll
-  for (int p = 0; p < T::PER_WARP; ++p) acc[p][0] = acc[p][1] = acc[p][2] = acc[p][3] = 0.f;
-  float sq[T::CH];
-  hyp_u16x8 pre[T::CH];
-#pragma unroll
-  for (int i = 0; i < T::CH; ++i) {
-    sq[i] = 0.f;
-    const int e = tid + i * THREADS;
-    pre[i] = hyp_tc_load8<KDIM>(X, m0 + e / CPR, (e % CPR) * 8, e < BM * CPR ? M : 0, vec);
-  }
-  // The weight chunk travels like x: loaded one chunk ahead into registers
-  // (A: rank x k, row-major; B: k x rank), split into hi/lo when stored.
-  constexpr int WTR = W_IS_KxR ? KC : RP, WTC = W_IS_KxR ? RP : KC;
-  typedef HypF4Tile<WTR, WTC, THREADS> WT;
-  const long long wld = W_IS_KxR ? R : KDIM;
-  const bool wvec = hyp_f4_vec_ok(Wt, wld);
-  hyp_f32x4 wpre[WT::PER];
-  auto load_w = [&](int k0) {
-    if constexpr (W_IS_KxR) hyp_f4_tile_load<WTR, WTC, THREADS>(wpre, Wt, wld, k0, KDIM, 0, R, wvec);
-    else hyp_f4_tile_load<WTR, WTC, THREADS>(wpre, Wt, wld, 0, R, k0, KDIM, wvec);
+  // Rank tiles rt0 + i * NWARPS of this warp; its k-slice ks takes the global
+  // k-steps congruent to ks mod KS (all warps busy even when KS > KC / 16).
+  const int rt0 = warp % (T::RT < T::NWARPS ? T::RT : T::NWARPS);
+  const int ks = T::RT >= T::NWARPS ? 0 : warp / T::RT;
+  const bool xvec = hyp_tc_vec_ok<KDIM>(X);
+  const bool wvec = W_IS_KxR ? ((unsigned long long)Wt) % 8ull == 0ull : hyp_f4_vec_ok(Wt, KDIM);
+  auto xs_of = [&](int st) { return reinterpret_cast<hyp_u16 *>(raw + st * T::STAGE_BYTES); };
+  auto ws_of = [&](int st) {
+    return reinterpret_cast<float *>(raw + st * T::STAGE_BYTES + T::STAGE_X);
   };
-  load_w(0);
-  for (int k0 = 0; k0 < KDIM; k0 += KC) {
-    __syncthreads(); // the previous chunk's MMAs are done with xs / W
+  float acc[T::RPW][T::NT][4];
 #pragma unroll
-    for (int i = 0; i < T::CH; ++i) {
-      const int e = tid + i * THREADS;
-      if (e >= BM * CPR) continue;
-      *reinterpret_cast<hyp_u16x8 *>(xs + (e / CPR) * LDK + (e % CPR) * 8) = pre[i];
-      if (WANT_SQ)
+  for (int p = 0; p < T::RPW; ++p)
 #pragma unroll
-        for (int q = 0; q < 8; ++q) {
-          const float v = hyp_bf16_bits_to_f32(pre[i].e[q]);
-          sq[i] = fmaf(v, v, sq[i]);
-        }
-    }
-    hyp_f4_tile_each<WTR, WTC, THREADS>(wpre, [&](int a, int b, float v) {
-      const int j = W_IS_KxR ? b : a, kk = W_IS_KxR ? a : b;
-      hyp_split_bf16(v, &Whi[j * LDK + kk], &Wlo[j * LDK + kk]);
-    });
-    if (k0 + KC < KDIM) {
+    for (int j = 0; j < T::NT; ++j) acc[p][j][0] = acc[p][j][1] = acc[p][j][2] = acc[p][j][3] = 0.f;
+  float sq[T::CH];
+#pragma unroll
+  for (int i = 0; i < T::CH; ++i) sq[i] = 0.f;
+
+#pragma unroll
+  for (int st = 0; st < STAGES - 1; ++st) {
+    if (st < NCH)
+      hyp_tc_row_issue<BM, R, THREADS, KDIM, W_IS_KxR>(X, Wt, M, m0, st, xs_of(st), ws_of(st), xvec,
+                                                       wvec);
+    hyp_cp_async_commit();
+  }
+  for (int c = 0; c < NCH; ++c) {
+    hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of chunk c landed
+    __syncthreads();                 // everyone's did; chunk c - 1's stage is free
+    const int nc = c + STAGES - 1;
+    if (nc < NCH)
+      hyp_tc_row_issue<BM, R, THREADS, KDIM, W_IS_KxR>(X, Wt, M, m0, nc, xs_of(nc % STAGES),
+                                                       ws_of(nc % STAGES), xvec, wvec);
+    hyp_cp_async_commit(); // one group per iteration, empty or not: the wait counts them
+    const hyp_u16 *xs = xs_of(c % STAGES);
+    const float *ws = ws_of(c % STAGES);
+    if (WANT_SQ) {
 #pragma unroll
       for (int i = 0; i < T::CH; ++i) {
         const int e = tid + i * THREADS;
-        pre[i] = hyp_tc_load8<KDIM>(X, m0 + e / CPR, k0 + KC + (e % CPR) * 8,
-                                    e < BM * CPR ? M : 0, vec);
+        if (e >= BM * CPR) continue;
+        const hyp_u16x8 v = *reinterpret_cast<const hyp_u16x8 *>(xs + (e / CPR) * LD + (e % CPR) * 8);
+#pragma unroll
+        for (int q = 0; q < 8; ++q) {
+          const float f = hyp_bf16_bits_to_f32(v.e[q]);
+          sq[i] = fmaf(f, f, sq[i]);
+        }
       }
-      load_w(k0 + KC);
     }
-    __syncthreads();
     if (ks < T::KS) {
 #pragma unroll
-      for (int p = 0; p < T::PER_WARP; ++p) {
-        const int tile = tw + p * T::TW;
-        if (tile >= T::TILES) break;
-        const int ti = tile / T::TN, tn = tile % T::TN;
+      for (int s = 0; s < KC / 16; ++s) {
+        if ((c * (KC / 16) + s) % T::KS != ks) continue;
 #pragma unroll
-        for (int s = ks; s < KC / 16; s += T::KS) {
-          const int ao = ti * 16 * LDK + s * 16, bo = tn * 8 * LDK + s * 16;
-          hyp_mma_split_16x8(acc[p], Whi + ao, Wlo + ao, LDK, xs + bo, nullptr, LDK);
+        for (int p = 0; p < T::RPW; ++p) {
+          const int rt = rt0 + p * T::NWARPS;
+          if (rt < T::RT)
+            hyp_tc_row_kstep<T::NT, R, LD, T::LDB, W_IS_KxR>(acc[p], ws, xs, rt, s * 16);
         }
       }
     }
   }
+  hyp_cp_async_wait<0>();
   __syncthreads(); // raw becomes the partial results
   float *part = reinterpret_cast<float *>(raw);
   if (ks < T::KS) {
 #pragma unroll
-    for (int p = 0; p < T::PER_WARP; ++p) {
-      const int tile = tw + p * T::TW;
-      if (tile >= T::TILES) break;
-      const int ti = tile / T::TN, tn = tile % T::TN;
+    for (int p = 0; p < T::RPW; ++p) {
+      const int rt = rt0 + p * T::NWARPS;
+      if (rt >= T::RT) continue;
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int j = ti * 16 + g + 8 * (e >> 1), m = tn * 8 + 2 * t + (e & 1);
-        if (j < R) part[ks * BM * LDH + m * LDH + j] = acc[p][e];
-      }
+      for (int jt = 0; jt < T::NT; ++jt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int j = rt * 16 + g + 8 * (e >> 1), m = jt * 8 + 2 * t + (e & 1);
+          if (j < R) part[ks * BM * LDH + m * LDH + j] = acc[p][jt][e];
+        }
     }
   }
   if (WANT_SQ) {
 #pragma unroll
     for (int i = 0; i < T::CH; ++i) {
       const int e = tid + i * THREADS;
-      if (e < BM * CPR) sqpart[e] = sq[i]; // e = m * CPR + (column chunk)
+      if (e < BM * CPR) sqpart[e] = sq[i]; // e = m * CPR + (column piece)
     }
   }
   __syncthreads();

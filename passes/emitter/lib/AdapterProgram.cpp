@@ -136,14 +136,24 @@ int64_t tcDxSmem(int64_t r) {
           bk = tcDxCols(r);
   return 2 * bk * ldr * 2 + 2 * subm * ldr * 2 + 2 * rp * ldm * 2 + bk * ldm * 2 + subm * 4;
 }
-/// Mirrors HypTcRow<BM, R, THREADS>::SMEM_BYTES (tensor-core row-reduce).
+/// Mirrors HypTcRow<BM, R, THREADS>::SMEM_BYTES (tensor-core row-reduce: a
+/// 3-stage ring of X + weight chunks, the widest chunk of 64/32/16 columns
+/// that fits, then the epilogue's partial sums in the same bytes).
+int64_t tcRowLd(int64_t kc) { return kc == 16 ? 16 : kc + 16; }
+int64_t tcRowStageBytes(int64_t bm, int64_t r, int64_t kc) {
+  int64_t rp = roundUp(r, 16);
+  return bm * tcRowLd(kc) * 2 + std::max(rp * tcRowLd(kc) * 4, kc * (r + 2) * 4);
+}
 int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
-  int64_t kc = r <= 32 ? 128 : 64, cpr = kc / 8, rp = roundUp(r, 16), ldk = tcLd(kc),
-          ldh = r + 1, warps = threads / 32, tiles = (rp / 16) * (bm / 8),
-          tw = std::min(tiles, warps), ks = warps / tw;
-  int64_t load = 2 * rp * ldk * 2 + bm * ldk * 2;
-  int64_t epi = std::max<int64_t>(ks, 3) * bm * ldh * 4;
-  return std::max(load, epi) + bm * cpr * 4 + bm * 16;
+  constexpr int64_t stages = 3;
+  auto ringFits = [&](int64_t kc) {
+    return stages * tcRowStageBytes(bm, r, kc) + bm * (kc / 8) * 4 + bm * 16 <= kSmemLimitBytes;
+  };
+  int64_t kc = ringFits(64) ? 64 : (ringFits(32) ? 32 : 16);
+  int64_t rt = roundUp(r, 16) / 16, warps = threads / 32, ks = rt >= warps ? 1 : warps / rt;
+  int64_t ring = stages * tcRowStageBytes(bm, r, kc);
+  int64_t epi = std::max<int64_t>(ks, 3) * bm * (r + 1) * 4;
+  return std::max(ring, epi) + bm * (kc / 8) * 4 + bm * 16;
 }
 /// Row-reduce on tensor cores: BLOCK_M rows {8..64} (those that fit for every
 /// THREADS) x THREADS {128, 256}; no VEC (16-byte loads whenever aligned).
