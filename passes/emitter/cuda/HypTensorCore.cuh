@@ -733,9 +733,6 @@ template <int N> HYP_DEVICE_INLINE void hyp_cp_async_wait() {
 // the contiguous columns 4t..4t+3 of both operands; a sum does not care), so
 // a fragment is one 8-byte (X) or 16-byte (A) shared-memory read; the row
 // strides make those reads bank-conflict free.
-// SPREAD (a tunable): block b walks the chunks starting at chunk b mod NCH
-// (wrapping around): blocks that start together would otherwise all read the
-// same weight chunk from L2 at the same moment (every block reads all of it).
 // Afterwards the per-row epilogue (row scalars, dual numbers) reads h (or P)
 // from shared memory, in the same meaning as the SIMT skeleton's.
 //===----------------------------------------------------------------------===//
@@ -917,7 +914,7 @@ HYP_DEVICE_INLINE void hyp_tc_row_issue(const hyp_u16 *__restrict__ X,
 /// W(j, k) = Wt[j * KDIM + k] (A: R x K) or Wt[k * R + j] (B: N x R, so the
 /// product is dY B). WANT_SQ: sqpart[m * CPR + i] holds partial sums of
 /// X[m0 + m][.]^2 (add the CPR of them). Ends with a barrier.
-template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR, bool WANT_SQ, int SPREAD>
+template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR, bool WANT_SQ>
 HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
                                       const float *__restrict__ Wt, long long M, long long m0,
                                       unsigned char *raw, float *sqpart) {
@@ -945,13 +942,11 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
 #pragma unroll
   for (int i = 0; i < T::CH; ++i) sq[i] = 0.f;
 
-  const int rot = SPREAD ? (int)(blockIdx.x % NCH) : 0;
-  auto chunk = [&](int c) { return c + rot < NCH ? c + rot : c + rot - NCH; };
 #pragma unroll
   for (int st = 0; st < STAGES - 1; ++st) {
     if (st < NCH)
-      hyp_tc_row_issue<BM, R, THREADS, KDIM, W_IS_KxR>(X, Wt, M, m0, chunk(st), xs_of(st),
-                                                       ws_of(st), xvec, wvec);
+      hyp_tc_row_issue<BM, R, THREADS, KDIM, W_IS_KxR>(X, Wt, M, m0, st, xs_of(st), ws_of(st), xvec,
+                                                       wvec);
     hyp_cp_async_commit();
   }
   for (int c = 0; c < NCH; ++c) {
@@ -959,9 +954,8 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
     __syncthreads();                 // everyone's did; chunk c - 1's stage is free
     const int nc = c + STAGES - 1;
     if (nc < NCH)
-      hyp_tc_row_issue<BM, R, THREADS, KDIM, W_IS_KxR>(X, Wt, M, m0, chunk(nc),
-                                                       xs_of(nc % STAGES), ws_of(nc % STAGES),
-                                                       xvec, wvec);
+      hyp_tc_row_issue<BM, R, THREADS, KDIM, W_IS_KxR>(X, Wt, M, m0, nc, xs_of(nc % STAGES),
+                                                       ws_of(nc % STAGES), xvec, wvec);
     hyp_cp_async_commit(); // one group per iteration, empty or not: the wait counts them
     const hyp_u16 *xs = xs_of(c % STAGES);
     const float *ws = ws_of(c % STAGES);
@@ -981,7 +975,7 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
     if (ks < T::KS) {
 #pragma unroll
       for (int s = 0; s < KC / 16; ++s) {
-        if ((chunk(c) * (KC / 16) + s) % T::KS != ks) continue;
+        if ((c * (KC / 16) + s) % T::KS != ks) continue;
 #pragma unroll
         for (int p = 0; p < T::RPW; ++p) {
           const int rt = rt0 + p * T::NWARPS;
@@ -1041,7 +1035,7 @@ HYP_DEVICE_INLINE void hyp_tc_gram_rows(const float *__restrict__ G, const float
 }
 
 /// hyp_fwd_down_body on tensor cores (same outputs, same meaning).
-template <int BM, int R, int THREADS, int KDIM, bool HAS_G, int SPREAD>
+template <int BM, int R, int THREADS, int KDIM, bool HAS_G>
 HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
                                             const float *__restrict__ A,
                                             const float *__restrict__ G, const float *kp,
@@ -1054,7 +1048,7 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
   __shared__ float sqpart[BM * T::CPR];
   __shared__ float rowf[BM];
   const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, KDIM, false, true, SPREAD>(x, A, M, m0, raw, sqpart);
+  hyp_tc_row_dot<BM, R, THREADS, KDIM, false, true>(x, A, M, m0, raw, sqpart);
   const float *hs = reinterpret_cast<float *>(raw); // [BM][R+1]: h rows
   float *ghs = reinterpret_cast<float *>(raw) + BM * LDH; // [BM][R+1]: G h
   const int tid = threadIdx.x;
@@ -1087,7 +1081,7 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
 }
 
 /// hyp_bwd_dy_body on tensor cores (same outputs, same meaning).
-template <int BM, int R, int THREADS, int NDIM, bool HAS_G, int SPREAD>
+template <int BM, int R, int THREADS, int NDIM, bool HAS_G>
 HYP_DEVICE_INLINE void
 hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B,
                    const float *__restrict__ w, const float *__restrict__ stats,
@@ -1099,7 +1093,7 @@ hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B
   alignas(16) __shared__ unsigned char raw[T::RAW_BYTES];
   __shared__ float rowsc[BM * 4]; // f, dz, dk part, ds part
   const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, NDIM, true, false, SPREAD>(dY, B, M, m0, raw, nullptr);
+  hyp_tc_row_dot<BM, R, THREADS, NDIM, true, false>(dY, B, M, m0, raw, nullptr);
   const float *Ps = reinterpret_cast<float *>(raw);        // [BM][R+1]: P = dY B
   float *hs = reinterpret_cast<float *>(raw) + BM * LDH;   // [BM][R+1]: h = w / f
   float *ghs = reinterpret_cast<float *>(raw) + 2 * BM * LDH; // [BM][R+1]: G h

@@ -156,8 +156,7 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
   return std::max(ring, epi) + bm * (kc / 8) * 4 + bm * 16;
 }
 /// Row-reduce on tensor cores: BLOCK_M rows {8..64} (those that fit for every
-/// THREADS) x THREADS {128, 256} x SPREAD {1, 0} (blocks start at different
-/// weight chunks, or all at chunk 0); no VEC (16-byte loads whenever aligned).
+/// THREADS) x THREADS {128, 256}; no VEC (16-byte loads whenever aligned).
 std::vector<Tunable> tcRowTunables(const std::string &prefix, int64_t r) {
   std::vector<int64_t> threads = {128, 256}, blocks;
   for (int64_t bm : {8, 16, 32, 64}) {
@@ -168,9 +167,7 @@ std::vector<Tunable> tcRowTunables(const std::string &prefix, int64_t r) {
       blocks.push_back(bm);
   }
   int64_t def = std::find(blocks.begin(), blocks.end(), 32) != blocks.end() ? 32 : blocks.back();
-  return {{prefix + "BLOCK_M", blocks, def},
-          {prefix + "THREADS", threads, 128},
-          {prefix + "SPREAD", {1, 0}, 1}};
+  return {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", threads, 128}};
 }
 /// Tiles (16 x 8) per warp of an mt x nt accumulator tile.
 int64_t tilesPerWarp(int64_t mt, int64_t nt, int64_t threads) {
@@ -301,9 +298,8 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.tunables = tc ? tcRowTunables("FWD_DOWN_", spec.rank)
                     : rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
     k.body = llvm::formatv("{0}fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
-                           "{1}HYP_K, {2}{6}>(x, A, {3}, {4}, {5}, w, stats, M, scaling);",
-                           skel, rowVec("FWD_DOWN_"), flag(hasG), gArg(), kArg(), sArg(),
-                           tc ? ", FWD_DOWN_SPREAD" : "")
+                           "{1}HYP_K, {2}>(x, A, {3}, {4}, {5}, w, stats, M, scaling);",
+                           skel, rowVec("FWD_DOWN_"), flag(hasG), gArg(), kArg(), sArg())
                  .str();
     prog.kernels.push_back(k);
   }
@@ -362,12 +358,11 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.tunables = tc ? tcRowTunables("BWD_DY_", spec.rank)
                     : rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
     k.body = llvm::formatv("{0}bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, {1}HYP_N, "
-                           "{2}{10}>(dY, B, w, stats, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "
+                           "{2}>(dY, B, w, stats, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "
                            "scaling);",
                            skel, rowVec("BWD_DY_"), flag(hasG), gArg(), kArg(), sArg(),
                            hasG ? "beta" : "nullptr", hasG ? "R" : "nullptr",
-                           hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr",
-                           tc ? ", BWD_DY_SPREAD" : "")
+                           hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr")
                  .str();
     prog.kernels.push_back(k);
   }
