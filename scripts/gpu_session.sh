@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile analysis analyze-model finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile ncu analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with
@@ -116,6 +116,13 @@ for stage in "$@"; do
   host-profile)  # where the host time of an M = 1024 step goes (torch.profiler)
               for kn in "4096 1024" "4096 4096"; do read -r k n <<< "$kn"
                 stage_run "host-profile-$k-$n" 180 python3 bench/host_profile.py --K "$k" --N "$n" --out "$R/host-profile-$k-$n"
+              done ;;
+  ncu)        # Nsight Compute on our kernels of tuned steps (bench/kernel_steps.py), per shape
+              for kn in "4096 4096 8192" "4096 4096 1024"; do read -r k n m <<< "$kn"
+                stage_run "ncu-$k-$n-$m" 200 ncu --profile-from-start off -k "regex:hyp_" --launch-count 7 \
+                  --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
+                  --section Occupancy --section LaunchStats --section SchedulerStats \
+                  python3 bench/kernel_steps.py --K "$k" --N "$n" --M "$m" --steps 1
               done ;;
   analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
   analyze-model)  # `hyplora analyze` on the embedded model: exact delta of every distinct token on the GPU
