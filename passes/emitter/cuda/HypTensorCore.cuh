@@ -29,7 +29,10 @@
 // the fragment loads are then 32-bit and bank-conflict free (stride/2 words
 // is 4 mod 8). Operands that arrive k-strided from global memory (x and dY
 // when the reduction runs over rows, A when it runs over the rank) are
-// transposed while being stored, once per element.
+// transposed while being stored, once per element. The row-reduce kernels
+// are the exception: their operands arrive through a cp.async ring as raw
+// tiles (fp32 weights unsplit) and each warp splits its weight fragments in
+// registers (see "Row-reduce on tensor cores" below).
 //
 //===----------------------------------------------------------------------===//
 
