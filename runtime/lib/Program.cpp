@@ -682,26 +682,54 @@ Status findShape(Program::Impl &impl, const CudaDriver &drv, ContextState &ctx, 
   return Status::success();
 }
 
+/// Every integer the kernel's tuning key and grid read is in `slots` (an
+/// entry's call fills only its own kernels' arguments; the rest keep the
+/// default, a null pointer).
+bool keyGivenBy(const KernelPlan &kp, const ArgValue *slots) {
+  for (int s : kp.keySlots)
+    if (slots[s].kind != ArgValue::I64 && slots[s].kind != ArgValue::I32)
+      return false;
+  for (const GridAxis &ax : kp.info->grid)
+    if (!ax.isConst && slots[kp.paramSlots[ax.extentParam]].kind != ArgValue::I64 &&
+        slots[kp.paramSlots[ax.extentParam]].kind != ArgValue::I32)
+      return false;
+  return true;
+}
+
 /// Before an entry's first launch at a new shape, compiles every config its
 /// kernels will need (each kernel's tuning candidates, or the one config a
 /// tuning file or the default names) in ONE pool. Kernel by kernel, each
 /// tuning waited for its own compiles, so a new layer's cold start was the
-/// sum of its kernels' slowest compiles. `planned[i]`: the plan entry kernel i
-/// already has (null: none yet). Failures are left for the launch that
-/// follows to report (it compiles again and says why).
+/// sum of its kernels' slowest compiles. The pool also takes the kernels of
+/// the program's other entries whose tuning key these arguments already give
+/// (the backward's, at a training step's forward, keyed by M alone): their
+/// compiles then overlap the forward's instead of forming a second wave.
+/// `planned[i]`: the plan entry kernel i already has (null: none yet).
+/// Failures are left for the launch that follows to report (it compiles again
+/// and says why).
 void precompileEntry(Program::Impl &impl, const CudaDriver &drv, ContextState &ctx, int entry,
                      const ArgValue *slots, CUstream stream, const ShapeEntry *const *planned) {
   std::vector<std::pair<int, TuningConfig>> work;
-  const std::vector<int> &kernels = impl.entries[entry];
-  for (size_t i = 0; i < kernels.size(); ++i) {
-    const int k = kernels[i];
-    if (planned[i])
-      continue;
+  auto addCandidates = [&](int k) {
     ShapeDecision d;
     if (!impl.decideShape(drv, ctx, k, slots, stream, /*skipTuningFile=*/false, &d).ok)
-      continue;
+      return;
     for (TuningConfig &c : d.configs)
       work.emplace_back(k, std::move(c));
+  };
+  const std::vector<int> &kernels = impl.entries[entry];
+  std::vector<char> seen(impl.kernels.size(), 0);
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    seen[kernels[i]] = 1;
+    if (!planned[i])
+      addCandidates(kernels[i]);
+  }
+  for (int k = 0; k < int(impl.kernels.size()); ++k) {
+    if (seen[k] || !keyGivenBy(impl.kernels[k], slots))
+      continue;
+    ShapeEntry *existing = nullptr;
+    if (findShape(impl, drv, ctx, k, slots, stream, &existing).ok && !existing)
+      addCandidates(k);
   }
   if (work.size() < 2)
     return;

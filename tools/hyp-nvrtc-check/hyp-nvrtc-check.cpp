@@ -12,12 +12,14 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/ThreadPool.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <nvrtc.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
@@ -202,7 +204,10 @@ int main(int argc, char **argv) {
         Config config = item.second;
         if (item.first != "defaults") // sweep one kernel: compile it alone
           config.insert(config.begin(), {{"HYP_ONLY_KERNEL", 1}, {"HYP_ONLY_" + item.first, 1}});
+        auto t0 = std::chrono::steady_clock::now();
         Result r = compileOnce(source, config, arch, false);
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                        .count();
         if (r.ok && alsoPtx)
           r = compileOnce(source, config, computeArch, true);
         std::lock_guard<std::mutex> lock(printMutex);
@@ -212,7 +217,8 @@ int main(int argc, char **argv) {
           llvm::errs() << "FAILED " << item.first << " [" << describe(item.second) << "]\n"
                        << r.log << "\n";
         } else if (verbose) {
-          llvm::outs() << "ok " << item.first << " [" << describe(item.second) << "]\n" << r.log;
+          llvm::outs() << "ok " << item.first << " [" << describe(item.second) << "] "
+                       << llvm::format("%.0f ms", ms) << "\n" << r.log;
         }
       });
     }

@@ -24,11 +24,14 @@
 
 #ifdef HYP_HAVE_JIT
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <cuda_runtime_api.h>
 
 #include "hyp/Runtime/Runtime.h"
 #include "hypc.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -110,13 +113,109 @@ at::ScalarType torchDtypeOf(hyp::rt::ElemType e) {
   }
 }
 
+/// The contract's frontend-owned arguments (CONTRACTS.md section 3).
+enum FrontendArg { kArgX, kArgY, kArgA, kArgB, kArgK, kArgS, kArgW, kArgStats, kArgDY, kArgDX,
+                   kNumFrontendArgs };
+enum FrontendScalar { kScaling, kMaxSinhArg, kNumScalars };
+enum FrontendDim { kDimM, kDimK, kDimN, kDimR, kNumDims };
+
+int frontendArgOf(const std::string &n) {
+  static const std::map<std::string, int> names = {
+      {"x", kArgX}, {"y", kArgY},         {"A", kArgA},   {"B", kArgB},  {"k", kArgK},
+      {"s", kArgS}, {"w", kArgW}, {"stats", kArgStats}, {"dY", kArgDY}, {"dy", kArgDY},
+      {"dx", kArgDX}};
+  auto it = names.find(n);
+  return it == names.end() ? -1 : it->second;
+}
+
+/// Where every argument slot of one entry comes from, worked out once per
+/// program so that a call fills its slots by index (at M = 1024 the host,
+/// not the GPU, bounds a training step: no name lookups, no per-buffer
+/// allocations on that path).
+struct EntryPlan {
+  struct Scratch {
+    std::string name;
+    int slot = -1;
+    std::vector<int> dims;    // per shape entry: a FrontendDim, or -1 for a literal
+    std::vector<int64_t> lit; // the literal extents
+  };
+  std::vector<std::pair<int, int>> tensors; // slot, FrontendArg
+  std::vector<std::pair<int, int>> scalars; // slot, FrontendScalar
+  struct Dim {
+    int slot, dim;
+    bool i64;
+  };
+  std::vector<Dim> dims;
+  std::vector<Scratch> zeroed;    // accumulated into: one zero-filled fp32 arena
+  std::vector<Scratch> writeOnly; // written in full by the kernels: another, not zeroed
+};
+
 /// A loaded program plus what the frontend needs on every call.
 struct JitProgram {
   std::shared_ptr<hyp::rt::Program> program;
   int forwardEntry = -1, backwardEntry = -1;
-  std::map<std::string, hyp::rt::ParamKind> paramKinds; // by name, over all kernels
-  std::set<std::string> accumulated; // pointers some kernel atomically adds into
+  EntryPlan forwardPlan, backwardPlan;
 };
+
+EntryPlan planEntry(const hyp::rt::Program &program, const std::string &entry) {
+  const auto &meta = program.metadata();
+  auto pIt = meta.programs.find(entry);
+  TORCH_CHECK(pIt != meta.programs.end(), "hyplora JIT: the program has no entry '", entry, "'");
+  static const std::map<std::string, int> dimNames = {
+      {"M", kDimM}, {"K", kDimK}, {"N", kDimN}, {"r", kDimR}};
+  EntryPlan plan;
+  std::set<std::string> seen;
+  for (int ki : pIt->second)
+    for (const auto &p : meta.kernels[ki].params) {
+      if (!seen.insert(p.name).second)
+        continue;
+      const int slot = program.slotOf(p.name);
+      if (p.kind == hyp::rt::ParamKind::F32) {
+        TORCH_CHECK(p.name == "scaling" || p.name == "max_sinh_arg",
+                    "hyplora JIT: unknown float parameter '", p.name, "'");
+        plan.scalars.emplace_back(slot, p.name == "scaling" ? kScaling : kMaxSinhArg);
+        continue;
+      }
+      if (p.kind != hyp::rt::ParamKind::Ptr) {
+        auto d = dimNames.find(p.name);
+        TORCH_CHECK(d != dimNames.end(), "hyplora JIT: unknown integer parameter '", p.name, "'");
+        plan.dims.push_back({slot, d->second, p.kind == hyp::rt::ParamKind::I64});
+        continue;
+      }
+      if (int a = frontendArgOf(p.name); a >= 0) {
+        plan.tensors.emplace_back(slot, a);
+        continue;
+      }
+      auto bIt = meta.buffers.find(p.name);
+      TORCH_CHECK(bIt != meta.buffers.end(), "hyplora JIT: kernel parameter '", p.name,
+                  "' is neither a frontend tensor nor a metadata buffer");
+      TORCH_CHECK(bIt->second.elem == hyp::rt::ElemType::F32, "hyplora JIT: buffer '", p.name,
+                  "' is not f32 (the scratch arenas are)");
+      EntryPlan::Scratch sc;
+      sc.name = p.name;
+      sc.slot = slot;
+      for (const std::string &sym : bIt->second.shape) {
+        auto d = dimNames.find(sym);
+        char *end = nullptr;
+        const long long v = d != dimNames.end() ? 0 : std::strtoll(sym.c_str(), &end, 10);
+        TORCH_CHECK(d != dimNames.end() || (end && *end == '\0' && !sym.empty()),
+                    "hyplora JIT: buffer '", p.name, "' has shape symbol '", sym,
+                    "' the frontend does not know");
+        sc.dims.push_back(d != dimNames.end() ? d->second : -1);
+        sc.lit.push_back(v);
+      }
+      // Accumulate targets are zero on entry (the contract: the caller zeroes them).
+      (p.access == hyp::rt::Access::Accumulate ? plan.zeroed : plan.writeOnly).push_back(sc);
+    }
+  // A buffer accumulated by one kernel and written by another is zeroed once.
+  for (const auto &z : plan.zeroed)
+    plan.writeOnly.erase(std::remove_if(plan.writeOnly.begin(), plan.writeOnly.end(),
+                                        [&](const EntryPlan::Scratch &w) {
+                                          return w.name == z.name;
+                                        }),
+                         plan.writeOnly.end());
+  return plan;
+}
 
 struct ProgramTable {
   std::mutex mutex;
@@ -185,132 +284,105 @@ std::shared_ptr<JitProgram> programFor(const AdapterConfig &cfg, const char *act
   jp->backwardEntry = jp->program->entryIndex("backward");
   TORCH_CHECK(jp->forwardEntry >= 0 && jp->backwardEntry >= 0, "hyplora JIT: program ", key,
               " lacks programs.forward or programs.backward in its metadata");
-  for (const auto &kernel : jp->program->metadata().kernels)
-    for (const auto &p : kernel.params) {
-      jp->paramKinds[p.name] = p.kind;
-      if (p.access == hyp::rt::Access::Accumulate)
-        jp->accumulated.insert(p.name);
-    }
+  jp->forwardPlan = planEntry(*jp->program, "forward");
+  jp->backwardPlan = planEntry(*jp->program, "backward");
   t.byKey.emplace(key, jp);
   return jp;
 }
 
-/// Fills the argument slots of one entry point: named tensors and integers
-/// from the caller, scratch buffers from the metadata. Every buffer the kernels
-/// accumulate into (the caller's gradients and the scratch sums G, R) is a view
-/// of ONE zero-filled fp32 allocation: one memset per call instead of one per
-/// buffer (at M = 1024 the host, not the GPU, bounds a training step).
-/// Write-only scratch (dH, beta) is left uninitialised: the kernels write all of it.
-class SlotFiller {
-public:
-  SlotFiller(JitProgram &jp, const at::TensorOptions &deviceOpts,
-             std::map<std::string, int64_t> dims)
-      : jp_(jp), opts_(deviceOpts), dims_(std::move(dims)) {}
-
-  void tensor(std::initializer_list<const char *> names, const at::Tensor &t) {
-    for (const char *n : names)
-      tensors_[n] = t;
-  }
-  void f32(const char *name, double v) { floats_[name] = v; }
-  /// An fp32 output the kernels accumulate into, zero on entry; get() it after build().
-  void zeroed(const char *name, std::vector<int64_t> shape) {
-    zeroShapes_.emplace_back(name, std::move(shape));
-  }
-  const at::Tensor &get(const char *name) const { return tensors_.at(name); }
-
-  std::vector<hyp::rt::ArgValue> build() {
-    const auto &names = jp_.program->slotNames();
-    std::vector<hyp::rt::ArgValue> slots(names.size());
-    const auto &meta = jp_.program->metadata();
-    for (const std::string &n : names) {
-      if (jp_.paramKinds.at(n) != hyp::rt::ParamKind::Ptr || tensors_.count(n))
-        continue;
-      auto bIt = meta.buffers.find(n);
-      TORCH_CHECK(bIt != meta.buffers.end(), "hyplora JIT: kernel parameter '", n,
-                  "' is neither a frontend tensor nor a metadata buffer");
-      const bool zero = jp_.accumulated.count(n) > 0;
-      TORCH_CHECK(!zero || bIt->second.elem == hyp::rt::ElemType::F32, "hyplora JIT: buffer '",
-                  n, "' is accumulated into but is not f32");
-      if (zero)
-        zeroShapes_.emplace_back(n, shapeOf(n, bIt->second));
-      else
-        tensors_.emplace(n, at::empty(shapeOf(n, bIt->second),
-                                      opts_.dtype(torchDtypeOf(bIt->second.elem))));
-    }
-    allocateZeroed();
-    for (size_t i = 0; i < names.size(); ++i) {
-      const std::string &n = names[i];
-      const hyp::rt::ParamKind kind = jp_.paramKinds.at(n);
-      if (kind == hyp::rt::ParamKind::Ptr) {
-        auto tIt = tensors_.find(n);
-        slots[i] = hyp::rt::ArgValue::pointer(tIt->second.data_ptr());
-      } else if (kind == hyp::rt::ParamKind::F32) {
-        auto fIt = floats_.find(n);
-        TORCH_CHECK(fIt != floats_.end(), "hyplora JIT: unknown float parameter '", n, "'");
-        slots[i] = hyp::rt::ArgValue::float32(static_cast<float>(fIt->second));
-      } else {
-        auto dIt = dims_.find(n);
-        TORCH_CHECK(dIt != dims_.end(), "hyplora JIT: unknown integer parameter '", n, "'");
-        slots[i] = kind == hyp::rt::ParamKind::I64
-                       ? hyp::rt::ArgValue::int64(dIt->second)
-                       : hyp::rt::ArgValue::int32(static_cast<int32_t>(dIt->second));
-      }
-    }
-    return slots;
-  }
-
-  /// The zeroed() outputs (and accumulated scratch found so far) as views of
-  /// one zero-filled allocation.
-  void allocateZeroed() {
-    // Every view starts on a 64-byte boundary: torch.compile (inductor)
-    // asserts 16-byte alignment of an op's outputs (dA, dB, ...).
-    constexpr int64_t kAlignFloats = 16;
-    auto padded = [](int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; };
-    int64_t total = 0;
-    for (const auto &[name, shape] : zeroShapes_)
-      total += padded(c10::multiply_integers(shape));
-    at::Tensor arena = at::zeros({total}, opts_.dtype(at::kFloat));
-    int64_t offset = 0;
-    for (const auto &[name, shape] : zeroShapes_) {
-      const int64_t n = c10::multiply_integers(shape);
-      tensors_[name] = arena.narrow(0, offset, n).view(shape);
-      offset += padded(n);
-    }
-    zeroShapes_.clear();
-  }
-
-private:
-  std::vector<int64_t> shapeOf(const std::string &name, const hyp::rt::BufferInfo &info) {
-    std::vector<int64_t> shape;
-    for (const std::string &sym : info.shape) {
-      auto d = dims_.find(sym);
-      if (d != dims_.end()) {
-        shape.push_back(d->second);
-        continue;
-      }
-      char *end = nullptr;
-      const long long v = std::strtoll(sym.c_str(), &end, 10);
-      TORCH_CHECK(end && *end == '\0' && !sym.empty(), "hyplora JIT: buffer '", name,
-                  "' has shape symbol '", sym, "' the frontend does not know");
-      shape.push_back(v);
-    }
-    return shape;
-  }
-
-  JitProgram &jp_;
-  at::TensorOptions opts_;
-  std::map<std::string, int64_t> dims_;
-  std::map<std::string, at::Tensor> tensors_;
-  std::map<std::string, double> floats_;
-  std::vector<std::pair<std::string, std::vector<int64_t>>> zeroShapes_;
+/// One call's arguments: the frontend's tensors, scalars and sizes.
+struct CallArgs {
+  const at::Tensor *tensors[kNumFrontendArgs] = {};
+  double scalars[kNumScalars] = {};
+  int64_t dims[kNumDims] = {};
 };
 
-void run(JitProgram &jp, int entry, SlotFiller &filler, const char *what) {
-  std::vector<hyp::rt::ArgValue> slots = filler.build();
-  void *stream = at::cuda::getCurrentCUDAStream().stream();
-  hyp::rt::Status st =
-      hyp::rt::runEntrySlots(*jp.program, entry, slots.data(), slots.size(), stream);
+int64_t scratchElems(const EntryPlan::Scratch &sc, const CallArgs &a, std::vector<int64_t> *shape) {
+  int64_t n = 1;
+  shape->clear();
+  for (size_t i = 0; i < sc.dims.size(); ++i) {
+    const int64_t e = sc.dims[i] >= 0 ? a.dims[sc.dims[i]] : sc.lit[i];
+    shape->push_back(e);
+    n *= e;
+  }
+  return n;
+}
+
+/// Scratch buffers of one call, as slices of two fp32 arenas (one allocation
+/// each; the zeroed one cleared by one memset on the stream).
+struct CallScratch {
+  at::Tensor zeroedArena, writeArena;
+  std::map<std::string, std::pair<int64_t, std::vector<int64_t>>> zeroedAt; // offset, shape
+
+  /// A zeroed buffer as a tensor (the gradients handed back to autograd).
+  at::Tensor view(const std::string &name) const {
+    const auto &[offset, shape] = zeroedAt.at(name);
+    std::vector<int64_t> strides(shape.size(), 1);
+    for (int i = int(shape.size()) - 2; i >= 0; --i)
+      strides[i] = strides[i + 1] * shape[i + 1];
+    return zeroedArena.as_strided(shape, strides, offset);
+  }
+};
+
+/// Fills `slots` for one entry: frontend tensors by index, scratch from the
+/// arenas. Every view starts on a 64-byte boundary: torch.compile (inductor)
+/// asserts 16-byte alignment of an op's outputs (dA, dB, ...).
+void fillSlots(const JitProgram &jp, const EntryPlan &plan, const CallArgs &a,
+               const at::TensorOptions &opts, cudaStream_t stream,
+               std::vector<hyp::rt::ArgValue> *slots, CallScratch *scratch) {
+  slots->assign(jp.program->slotNames().size(), hyp::rt::ArgValue());
+  constexpr int64_t kAlignFloats = 16;
+  auto padded = [](int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; };
+  std::vector<int64_t> shape;
+  auto place = [&](const std::vector<EntryPlan::Scratch> &list, bool zero, at::Tensor *arena) {
+    int64_t total = 0;
+    for (const auto &sc : list)
+      total += padded(scratchElems(sc, a, &shape));
+    *arena = at::empty({std::max<int64_t>(total, 1)}, opts.dtype(at::kFloat));
+    float *base = arena->data_ptr<float>();
+    if (zero)
+      C10_CUDA_CHECK(cudaMemsetAsync(base, 0, size_t(total) * sizeof(float), stream));
+    int64_t offset = 0;
+    for (const auto &sc : list) {
+      const int64_t n = scratchElems(sc, a, &shape);
+      (*slots)[sc.slot] = hyp::rt::ArgValue::pointer(base + offset);
+      if (zero)
+        scratch->zeroedAt[sc.name] = {offset, shape};
+      offset += padded(n);
+    }
+  };
+  place(plan.zeroed, true, &scratch->zeroedArena);
+  if (!plan.writeOnly.empty())
+    place(plan.writeOnly, false, &scratch->writeArena);
+  for (const auto &[slot, arg] : plan.tensors) {
+    TORCH_CHECK(a.tensors[arg], "hyplora JIT: the program needs a frontend tensor the call "
+                                "did not give (", jp.program->slotNames()[slot], ")");
+    (*slots)[slot] = hyp::rt::ArgValue::pointer(a.tensors[arg]->data_ptr());
+  }
+  for (const auto &[slot, which] : plan.scalars)
+    (*slots)[slot] = hyp::rt::ArgValue::float32(static_cast<float>(a.scalars[which]));
+  for (const EntryPlan::Dim &d : plan.dims)
+    (*slots)[d.slot] = d.i64 ? hyp::rt::ArgValue::int64(a.dims[d.dim])
+                             : hyp::rt::ArgValue::int32(static_cast<int32_t>(a.dims[d.dim]));
+}
+
+void run(JitProgram &jp, int entry, const std::vector<hyp::rt::ArgValue> &slots,
+         cudaStream_t stream, const char *what) {
+  hyp::rt::Status st = hyp::rt::runEntrySlots(*jp.program, entry, slots.data(), slots.size(),
+                                              stream);
   TORCH_CHECK(st.ok, "hyplora JIT: running ", what, ": ", st.message);
+}
+
+/// fp32 and contiguous, without a dispatcher round trip when it already is
+/// (the adapter's parameters normally are).
+at::Tensor f32Contig(const at::Tensor &t) {
+  if (t.scalar_type() == at::kFloat && t.is_contiguous())
+    return t;
+  return t.to(at::kFloat).contiguous();
+}
+/// `t` as dtype `d`, without a dispatcher round trip when it already is.
+at::Tensor asDtype(const at::Tensor &t, at::ScalarType d) {
+  return t.scalar_type() == d ? t : t.to(d);
 }
 
 bool jitServes(const at::Tensor &x) {
@@ -320,8 +392,6 @@ bool jitServes(const at::Tensor &x) {
   }
   return true;
 }
-
-at::Tensor f32Contig(const at::Tensor &t) { return t.to(at::kFloat).contiguous(); }
 
 } // namespace
 
@@ -366,18 +436,25 @@ bool jitForward(const at::Tensor &x, const at::Tensor &xAdapter, const at::Tenso
   at::Tensor w = at::empty({M, r}, x.options().dtype(at::kFloat));
   at::Tensor stats = at::empty({M, 4}, x.options().dtype(at::kFloat));
   if (M > 0) {
-    SlotFiller f(*jp, x.options(), {{"M", M}, {"K", K}, {"N", N}, {"r", r}});
-    f.tensor({"x"}, xAdapter.contiguous());
-    f.tensor({"y"}, y);
-    f.tensor({"A"}, f32Contig(loraA));
-    f.tensor({"B"}, f32Contig(loraB));
-    f.tensor({"k"}, f32Contig(loraK.reshape({1})));
-    f.tensor({"s"}, f32Contig(normScale.reshape({1})));
-    f.tensor({"w"}, w);
-    f.tensor({"stats"}, stats);
-    f.f32("scaling", cfg.scaling);
-    f.f32("max_sinh_arg", cfg.maxSinhArg);
-    run(*jp, jp->forwardEntry, f, "the adapter forward");
+    const at::Tensor xa = xAdapter.contiguous(), A = f32Contig(loraA), B = f32Contig(loraB),
+                     k = f32Contig(loraK), s = f32Contig(normScale);
+    CallArgs a;
+    a.tensors[kArgX] = &xa;
+    a.tensors[kArgY] = &y;
+    a.tensors[kArgA] = &A;
+    a.tensors[kArgB] = &B;
+    a.tensors[kArgK] = &k;
+    a.tensors[kArgS] = &s;
+    a.tensors[kArgW] = &w;
+    a.tensors[kArgStats] = &stats;
+    a.scalars[kScaling] = cfg.scaling;
+    a.scalars[kMaxSinhArg] = cfg.maxSinhArg;
+    a.dims[kDimM] = M, a.dims[kDimK] = K, a.dims[kDimN] = N, a.dims[kDimR] = r;
+    cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
+    std::vector<hyp::rt::ArgValue> slots;
+    CallScratch scratch;
+    fillSlots(*jp, jp->forwardPlan, a, x.options(), stream, &slots, &scratch);
+    run(*jp, jp->forwardEntry, slots, stream, "the adapter forward");
   }
   ++gFwd;
   *out = {y, w, stats};
@@ -401,37 +478,55 @@ bool jitBackward(const at::Tensor &gradY, const at::Tensor &x, const at::Tensor 
   // when folding, else at zero (and keep dY W separately for grad_x).
   at::Tensor baseDx = xGrads[0] ? at::mm(dy, weight) : empty;
   at::Tensor dx = fold ? baseDx.contiguous() : at::zeros({M, K}, x.options());
-  SlotFiller f(*jp, x.options(), {{"M", M}, {"K", K}, {"N", N}, {"r", r}});
-  f.zeroed("dA", {r, K});
-  f.zeroed("dB", {N, r});
-  f.zeroed("dk", {1});
-  f.zeroed("ds", {1});
+  at::Tensor dA, dB, dk, ds;
   if (M > 0) {
-    f.tensor({"dY", "dy"}, dy);
-    f.tensor({"x"}, xAdapter.contiguous());
-    f.tensor({"A"}, f32Contig(loraA));
-    f.tensor({"B"}, f32Contig(loraB));
-    f.tensor({"k"}, f32Contig(loraK.reshape({1})));
-    f.tensor({"s"}, f32Contig(normScale.reshape({1})));
-    f.tensor({"w"}, w.contiguous());
-    f.tensor({"stats"}, stats.contiguous());
-    f.tensor({"dx"}, dx);
-    f.f32("scaling", cfg.scaling);
-    f.f32("max_sinh_arg", cfg.maxSinhArg);
-    run(*jp, jp->backwardEntry, f, "the adapter backward");
-  } else {
-    f.allocateZeroed(); // M = 0: zero gradients, no launch
+    const at::Tensor xa = xAdapter.contiguous(), A = f32Contig(loraA), B = f32Contig(loraB),
+                     k = f32Contig(loraK), s = f32Contig(normScale), wc = w.contiguous(),
+                     statsc = stats.contiguous();
+    CallArgs a;
+    a.tensors[kArgDY] = &dy;
+    a.tensors[kArgX] = &xa;
+    a.tensors[kArgA] = &A;
+    a.tensors[kArgB] = &B;
+    a.tensors[kArgK] = &k;
+    a.tensors[kArgS] = &s;
+    a.tensors[kArgW] = &wc;
+    a.tensors[kArgStats] = &statsc;
+    a.tensors[kArgDX] = &dx;
+    a.scalars[kScaling] = cfg.scaling;
+    a.scalars[kMaxSinhArg] = cfg.maxSinhArg;
+    a.dims[kDimM] = M, a.dims[kDimK] = K, a.dims[kDimN] = N, a.dims[kDimR] = r;
+    cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
+    std::vector<hyp::rt::ArgValue> slots;
+    CallScratch scratch;
+    fillSlots(*jp, jp->backwardPlan, a, x.options(), stream, &slots, &scratch);
+    run(*jp, jp->backwardEntry, slots, stream, "the adapter backward");
+    // Gradients the program does not produce (the lora variant has no dk/ds)
+    // are zero, as they are for M = 0.
+    auto grad = [&](const char *name, at::IntArrayRef shape) {
+      return scratch.zeroedAt.count(name) ? scratch.view(name)
+                                          : at::zeros(shape, x.options().dtype(at::kFloat));
+    };
+    dA = grad("dA", {r, K}), dB = grad("dB", {N, r}), dk = grad("dk", {1}), ds = grad("ds", {1});
+  } else { // M = 0: zero gradients, no launch
+    at::Tensor zeros = at::zeros({r * K + N * r + 2}, x.options().dtype(at::kFloat));
+    dA = zeros.narrow(0, 0, r * K).view({r, K});
+    dB = zeros.narrow(0, r * K, N * r).view({N, r});
+    dk = zeros.narrow(0, r * K + N * r, 1);
+    ds = zeros.narrow(0, r * K + N * r + 1, 1);
   }
   ++gBwd;
-  const at::Tensor &dA = f.get("dA"), &dB = f.get("dB"), &dk = f.get("dk"), &ds = f.get("ds");
   // The kernels receive the raw curvature k, so their dk is already d/dk
   // (softplus factor included); the clip to [-0.01, 0.01] is autograd's.
   *out = {fold ? dx : baseDx,
           xGrads[1] ? dx : empty,
-          dA.to(loraA.scalar_type()),
-          dB.to(loraB.scalar_type()),
-          dk.reshape(loraK.sizes()).to(loraK.scalar_type()),
-          ds.reshape(normScale.sizes()).to(normScale.scalar_type())};
+          asDtype(dA, loraA.scalar_type()),
+          asDtype(dB, loraB.scalar_type()),
+          asDtype(loraK.dim() == 1 && loraK.size(0) == 1 ? dk : dk.reshape(loraK.sizes()),
+                  loraK.scalar_type()),
+          asDtype(normScale.dim() == 1 && normScale.size(0) == 1 ? ds
+                                                                  : ds.reshape(normScale.sizes()),
+                  normScale.scalar_type())};
   return true;
 }
 

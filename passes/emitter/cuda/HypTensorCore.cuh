@@ -81,10 +81,34 @@ template <int KT> struct HypLd {
 #define HYP_MMA_SCALAR 1
 #endif
 
-HYP_DEVICE_INLINE void hyp_mma_tile_16x8(float acc[4], const hyp_u16 *a, int lda,
-                                         const hyp_u16 *b, int ldb) {
+#ifndef HYP_MMA_SCALAR
+// Fragments of m16n8k16 (PTX ISA, "Matrix Fragments for mma.m16n8k16"):
+// A: a0 = (g, 2t..2t+1), a1 = (g+8, 2t..), a2 = (g, 2t+8..), a3 = (g+8, 2t+8..);
+// B: b0 = (k = 2t..2t+1, n = g), b1 = (k = 2t+8..2t+9, n = g).
+HYP_DEVICE_INLINE void hyp_mma_a_frag(hyp_u32 (&f)[4], const hyp_u16 *a, int lda) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  f[0] = *reinterpret_cast<const hyp_u32 *>(a + g * lda + 2 * t);
+  f[1] = *reinterpret_cast<const hyp_u32 *>(a + (g + 8) * lda + 2 * t);
+  f[2] = *reinterpret_cast<const hyp_u32 *>(a + g * lda + 2 * t + 8);
+  f[3] = *reinterpret_cast<const hyp_u32 *>(a + (g + 8) * lda + 2 * t + 8);
+}
+HYP_DEVICE_INLINE void hyp_mma_b_frag(hyp_u32 (&f)[2], const hyp_u16 *b, int ldb) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  f[0] = *reinterpret_cast<const hyp_u32 *>(b + g * ldb + 2 * t);
+  f[1] = *reinterpret_cast<const hyp_u32 *>(b + g * ldb + 2 * t + 8);
+}
+HYP_DEVICE_INLINE void hyp_mma_bf16(float (&acc)[4], const hyp_u32 (&a)[4], const hyp_u32 (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+               "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+#endif
+
+HYP_DEVICE_INLINE void hyp_mma_tile_16x8(float (&acc)[4], const hyp_u16 *a, int lda,
+                                         const hyp_u16 *b, int ldb) {
 #ifdef HYP_MMA_SCALAR
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   for (int h = 0; h < 2; ++h)
     for (int c = 0; c < 2; ++c) {
       const hyp_u16 *ar = a + (g + 8 * h) * lda, *bc = b + (2 * t + c) * ldb;
@@ -94,30 +118,47 @@ HYP_DEVICE_INLINE void hyp_mma_tile_16x8(float acc[4], const hyp_u16 *a, int lda
       acc[2 * h + c] += s;
     }
 #else
-  // Fragments of m16n8k16 (PTX ISA, "Matrix Fragments for mma.m16n8k16"):
-  // A: a0 = (g, 2t..2t+1), a1 = (g+8, 2t..), a2 = (g, 2t+8..), a3 = (g+8, 2t+8..);
-  // B: b0 = (k = 2t..2t+1, n = g), b1 = (k = 2t+8..2t+9, n = g).
-  const hyp_u32 a0 = *reinterpret_cast<const hyp_u32 *>(a + g * lda + 2 * t);
-  const hyp_u32 a1 = *reinterpret_cast<const hyp_u32 *>(a + (g + 8) * lda + 2 * t);
-  const hyp_u32 a2 = *reinterpret_cast<const hyp_u32 *>(a + g * lda + 2 * t + 8);
-  const hyp_u32 a3 = *reinterpret_cast<const hyp_u32 *>(a + (g + 8) * lda + 2 * t + 8);
-  const hyp_u32 b0 = *reinterpret_cast<const hyp_u32 *>(b + g * ldb + 2 * t);
-  const hyp_u32 b1 = *reinterpret_cast<const hyp_u32 *>(b + g * ldb + 2 * t + 8);
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-               "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
-               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+  hyp_u32 af[4], bf[2];
+  hyp_mma_a_frag(af, a, lda);
+  hyp_mma_b_frag(bf, b, ldb);
+  hyp_mma_bf16(acc, af, bf);
 #endif
 }
 
 /// acc += (Ahi + Alo)(Bhi + Blo), lo*lo dropped; a null lo means that operand
 /// is exact in bf16 (an activation). Small terms first.
-HYP_DEVICE_INLINE void hyp_mma_split_16x8(float acc[4], const hyp_u16 *ahi, const hyp_u16 *alo,
+HYP_DEVICE_INLINE void hyp_mma_split_16x8(float (&acc)[4], const hyp_u16 *ahi, const hyp_u16 *alo,
                                           int lda, const hyp_u16 *bhi, const hyp_u16 *blo,
                                           int ldb) {
   if (alo) hyp_mma_tile_16x8(acc, alo, lda, bhi, ldb);
   if (blo) hyp_mma_tile_16x8(acc, ahi, lda, blo, ldb);
   hyp_mma_tile_16x8(acc, ahi, lda, bhi, ldb);
+}
+
+/// acc[i] += (Ahi + Alo)(Bhi + Blo) for NT n-tiles sharing one 16-row A tile
+/// (lo*lo dropped, small terms first): the A fragments are read from shared
+/// memory once for all NT. Tile i's B(k, n) = b[(8 i + n) * ldb + k].
+template <int NT>
+HYP_DEVICE_INLINE void hyp_mma_split_16xN(float (&acc)[NT][4], const hyp_u16 *ahi,
+                                          const hyp_u16 *alo, int lda, const hyp_u16 *bhi,
+                                          const hyp_u16 *blo, int ldb) {
+#ifdef HYP_MMA_SCALAR
+  for (int i = 0; i < NT; ++i)
+    hyp_mma_split_16x8(acc[i], ahi, alo, lda, bhi + 8 * i * ldb, blo + 8 * i * ldb, ldb);
+#else
+  hyp_u32 ah[4], al[4];
+  hyp_mma_a_frag(ah, ahi, lda);
+  hyp_mma_a_frag(al, alo, lda);
+#pragma unroll
+  for (int i = 0; i < NT; ++i) {
+    hyp_u32 bh[2], bl[2];
+    hyp_mma_b_frag(bh, bhi + 8 * i * ldb, ldb);
+    hyp_mma_b_frag(bl, blo + 8 * i * ldb, ldb);
+    hyp_mma_bf16(acc[i], al, bh);
+    hyp_mma_bf16(acc[i], ah, bl);
+    hyp_mma_bf16(acc[i], ah, bh);
+  }
+#endif
 }
 
 /// Which 16x8 output tiles warp `warp` owns in an MT x NT block tile: tiles
@@ -593,37 +634,68 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
 
 //===----------------------------------------------------------------------===//
 // y[row][n] += sum_j w[row][j] B[n][j] on tensor cores. Block (bx, by):
-// columns [bx*BN, bx*BN + BN), rows [by*ROWS, ...) in steps of SUBM. The y
-// tile never touches shared memory: each lane loads its own C fragments
-// (bf16 pairs) straight into the MMA accumulators, adds w B^T (3 terms: both
-// operands fp32, split) and stores them back. A warp owns two adjacent 8-column
-// tiles of every 16-row tile, so each row it touches is 32 contiguous bytes.
-// The B strip is split once per block; y fragments and w rows of the next step
-// are loaded into registers while this one multiplies.
-// (A first version kept y in fp32 shared memory, three barriers a step, and
-// measured 1.3-1.9x slower than the SIMT skeleton; docs/KERNELS.md.)
+// columns [bx*BN, bx*BN + BN), rows [by*ROWS, ...) in steps of SUBM. A warp
+// owns a 16-row x WN-column tile of every step (WN / 8 MMA n-tiles sharing
+// one set of w fragments). y never touches shared memory: each lane loads its
+// C fragments straight into the MMA accumulators, adds w B^T (3 terms: both
+// operands fp32, split) and stores them back.
+// Columns are permuted so that y moves in 16-byte pieces: lane (g, t) owns
+// the LC = WN / 4 contiguous columns [t LC, t LC + LC) of rows g and g + 8,
+// i.e. MMA n-tile i, C-fragment column 2t + e is physical column t LC + 2i + e;
+// the B strip is stored in that (MMA) order, so the product is unchanged.
+// (The previous version read each fragment pair as one 4-byte word: 4x the
+// memory instructions, half a 32-byte sector per instruction, 211 registers,
+// 4-5 s of NVRTC per config; docs/KERNELS.md.)
+// The B strip is split once per block; the next step's y pieces and w rows
+// are loaded into registers while this step multiplies.
 //===----------------------------------------------------------------------===//
-template <int R, int BN> struct HypTcUp {
-  static constexpr int SUBM = R <= 32 ? 64 : (R <= 64 ? 32 : 16);
+template <int R, int BN, int THREADS> struct HypTcUp {
+  static constexpr int WN = R <= 64 ? 64 : 32; // columns of a warp's tile
+  static constexpr int CG = BN / WN;           // warp tiles across the block's columns
+  static constexpr int NWARPS = THREADS / 32;
+  static constexpr int TI = NWARPS / CG;       // 16-row tiles per step
+  static constexpr int SUBM = 16 * TI;         // rows per step
   static constexpr int RP = HYP_ROUND_UP(R, 16);
   static constexpr int LDR = HypLd<RP>::value;
+  static constexpr int NT = WN / 8;            // MMA n-tiles of a warp tile
+  static constexpr int LC = WN / 4;            // columns a lane owns in a row
+  static constexpr int NV = LC / 8;            // its 16-byte pieces
   static constexpr int SMEM_BYTES = 2 * BN * LDR * 2 + 2 * SUBM * LDR * 2;
 };
 
+/// MMA-order row of the B strip that holds column p (0 <= p < WN) of a warp
+/// tile whose lanes own LC columns each (the permutation above, inverted).
+HYP_DEVICE_INLINE int hyp_tc_up_mma_row(int p, int lc) {
+  const int t = p / lc, q = p % lc;
+  return 8 * (q >> 1) + 2 * t + (q & 1);
+}
+
+/// Two floats as a bf16 pair (lo first), round to nearest even.
+HYP_DEVICE_INLINE hyp_u32 hyp_pack_bf16x2(float lo, float hi) {
+#ifdef HYP_MMA_SCALAR
+  return (hyp_u32)hyp_f32_to_bf16_bits(lo) | ((hyp_u32)hyp_f32_to_bf16_bits(hi) << 16);
+#else
+  hyp_u32 r;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+#endif
+}
+
 template <int BN, int THREADS, int ROWS, int R, int NDIM>
-HYP_DEVICE_INLINE void hyp_tc_fwd_up_mma(const float *__restrict__ w, const float *__restrict__ B,
-                                         hyp_act_t *__restrict__ y_act, long long M) {
-  typedef HypTcUp<R, BN> G;
-  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, NWARPS = THREADS / 32;
-  constexpr int TI = SUBM / 16, TN = BN / 8, TILES = TI * TN;
-  static_assert(THREADS % 32 == 0 && TILES % NWARPS == 0 && TN % 2 == 0, "tile geometry");
+HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const float *__restrict__ B,
+                                          hyp_act_t *__restrict__ y_act, long long M) {
+  typedef HypTcUp<R, BN, THREADS> G;
+  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, WN = G::WN, NT = G::NT, LC = G::LC,
+                NV = G::NV;
+  static_assert(THREADS % 32 == 0 && BN % WN == 0 && G::NWARPS % G::CG == 0 && G::TI >= 1,
+                "tile geometry");
   static_assert(ROWS % SUBM == 0, "ROWS must be a multiple of the row step");
   static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
-  constexpr int PER = TILES / NWARPS; // tile L = warp * PER + p: tn = L / TI, ti = L % TI
-  alignas(16) __shared__ hyp_u16 Bhi[BN * LDR], Blo[BN * LDR]; // B(n, j) at [n][j]
+  alignas(16) __shared__ hyp_u16 Bhi[BN * LDR], Blo[BN * LDR];     // B(n, j) at [MMA row][j]
   alignas(16) __shared__ hyp_u16 whi[SUBM * LDR], wlo[SUBM * LDR]; // w(m, j) at [m][j]
   hyp_u16 *y = reinterpret_cast<hyp_u16 *>(y_act);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  const int cg = warp % G::CG, ti = warp / G::CG;
   const int n0 = blockIdx.x * BN;
   const long long r0 = (long long)blockIdx.y * ROWS;
   const long long r1 = hyp_llmin(r0 + ROWS, M);
@@ -632,23 +704,22 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_mma(const float *__restrict__ w, const floa
     hyp_f32x4 bq[HypF4Tile<BN, RP, THREADS>::PER];
     hyp_f4_tile_load<BN, RP, THREADS>(bq, B, R, n0, NDIM, 0, R, hyp_f4_vec_ok(B, R));
     hyp_f4_tile_each<BN, RP, THREADS>(bq, [&](int n, int j, float v) {
-      hyp_split_bf16(v, &Bhi[n * LDR + j], &Blo[n * LDR + j]);
+      const int row = (n / WN) * WN + hyp_tc_up_mma_row(n % WN, LC);
+      hyp_split_bf16(v, &Bhi[row * LDR + j], &Blo[row * LDR + j]);
     });
   }
-  const bool yvec = NDIM % 2 == 0 && ((unsigned long long)y) % 4ull == 0ull;
+  const int col0 = n0 + cg * WN + t * LC; // this lane's first column
+  const bool yvec = hyp_tc_vec_ok<NDIM>(y);
   const bool wvec = hyp_f4_vec_ok(w, R);
-  hyp_u32 ypre[PER][2]; // this lane's C fragments: rows g and g + 8 of each tile
+  hyp_u16x8 ypre[2][NV]; // rows g, g + 8: this lane's columns
   typedef HypF4Tile<SUBM, RP, THREADS> WQ;
   hyp_f32x4 wpre[WQ::PER];
   auto load_step = [&](long long s0) {
 #pragma unroll
-    for (int p = 0; p < PER; ++p) {
-      const int L = warp * PER + p, ti = L % TI, tn = L / TI;
+    for (int h = 0; h < 2; ++h)
 #pragma unroll
-      for (int h = 0; h < 2; ++h)
-        ypre[p][h] = hyp_tc_load_pair<NDIM>(y, s0 + ti * 16 + g + 8 * h, n0 + tn * 8 + 2 * t, r1,
-                                            yvec);
-    }
+      for (int v = 0; v < NV; ++v)
+        ypre[h][v] = hyp_tc_load8<NDIM>(y, s0 + ti * 16 + g + 8 * h, col0 + 8 * v, r1, yvec);
     hyp_f4_tile_load<SUBM, RP, THREADS>(wpre, w, R, s0, r1, 0, R, wvec);
   };
   load_step(r0);
@@ -657,25 +728,33 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_mma(const float *__restrict__ w, const floa
     hyp_f4_tile_each<SUBM, RP, THREADS>(wpre, [&](int m, int j, float v) {
       hyp_split_bf16(v, &whi[m * LDR + j], &wlo[m * LDR + j]);
     });
-    float acc[PER][4];
-    hyp_tc_pairs_to_acc<PER>(acc, ypre);
+    // Column c of this lane's piece is n-tile c / 2, fragment element 2h + c % 2.
+    float acc[NT][4];
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int c = 0; c < LC; ++c)
+        acc[c >> 1][2 * h + (c & 1)] = hyp_bf16_bits_to_f32(ypre[h][c >> 3].e[c & 7]);
     if (s0 + SUBM < r1) load_step(s0 + SUBM);
     __syncthreads();
 #pragma unroll
-    for (int p = 0; p < PER; ++p) {
-      const int L = warp * PER + p, ti = L % TI, tn = L / TI;
-      hyp_tc_mma_store_tile<RP, LDR, NDIM>(acc[p], whi, wlo, Bhi, Blo, ti, tn, y, s0, n0, r1, yvec);
-    }
+    for (int k0 = 0; k0 < RP; k0 += 16)
+      hyp_mma_split_16xN<NT>(acc, whi + ti * 16 * LDR + k0, wlo + ti * 16 * LDR + k0, LDR,
+                             Bhi + cg * WN * LDR + k0, Blo + cg * WN * LDR + k0, LDR);
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int v = 0; v < NV; ++v) {
+        hyp_u16x8 o;
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          const hyp_u32 p = hyp_pack_bf16x2(acc[4 * v + k][2 * h], acc[4 * v + k][2 * h + 1]);
+          o.e[2 * k] = (hyp_u16)(p & 0xffffu);
+          o.e[2 * k + 1] = (hyp_u16)(p >> 16);
+        }
+        hyp_tc_store8<NDIM>(y, s0 + ti * 16 + g + 8 * h, col0 + 8 * v, r1, yvec, o);
+      }
   }
-}
-
-/// hyp_fwd_up of the tensor-core family: MMA = 1 the kernel above, MMA = 0
-/// the SIMT skeleton (a tunable: the autotuner measures both).
-template <int BN, int THREADS, int ROWS, int R, int NDIM, int MMA>
-HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const float *__restrict__ B,
-                                          hyp_act_t *__restrict__ y, long long M) {
-  if constexpr (MMA != 0) hyp_tc_fwd_up_mma<BN, THREADS, ROWS, R, NDIM>(w, B, y, M);
-  else hyp_fwd_up_body<BN, THREADS, ROWS, R, NDIM>(w, B, y, M);
 }
 
 //===----------------------------------------------------------------------===//

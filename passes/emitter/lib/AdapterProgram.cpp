@@ -18,6 +18,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 
 using namespace hyp::emitter;
@@ -126,10 +127,24 @@ int64_t tcDbSmem(int64_t r) {
   int64_t ldm = tcLd(r <= 64 ? 64 : 32), bn = tcDbCols(r);
   return bn * ldm * 2 + 2 * r * ldm * 2;
 }
-/// Mirrors HypTcUp<R, BN>::SMEM_BYTES (y += w B^T with y in the accumulators).
-int64_t tcUpSmem(int64_t r, int64_t bn) {
-  int64_t subm = r <= 32 ? 64 : (r <= 64 ? 32 : 16), ldr = tcLd(roundUp(r, 16));
+/// Mirrors HypTcUp<R, BN, THREADS>::SMEM_BYTES (y += w B^T, a warp owns a
+/// 16 x WN tile: SUBM = 16 * warps / (BN / WN) rows per step).
+int64_t tcUpSmem(int64_t r, int64_t bn, int64_t threads) {
+  int64_t wn = r <= 64 ? 64 : 32, subm = 16 * (threads / 32) / (bn / wn),
+          ldr = tcLd(roundUp(r, 16));
   return 2 * bn * ldr * 2 + 2 * subm * ldr * 2;
+}
+/// THREADS of hyp_tc_fwd_up: 256 and 128 where they fit (more rows per step
+/// vs more blocks; the tuner picks), else 64 (r = 128: one 16-row tile of
+/// each warp column).
+std::vector<int64_t> tcUpThreads(int64_t r, int64_t bn) {
+  std::vector<int64_t> fit;
+  for (int64_t t : {256, 128})
+    if (tcUpSmem(r, bn, t) <= kSmemLimitBytes)
+      fit.push_back(t);
+  if (fit.empty() && tcUpSmem(r, bn, 64) <= kSmemLimitBytes)
+    fit.push_back(64);
+  return fit;
 }
 int64_t tcDxSmem(int64_t r) {
   int64_t subm = r <= 64 ? 32 : 16, rp = roundUp(r, 16), ldr = tcLd(rp), ldm = tcLd(subm),
@@ -155,41 +170,39 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
   int64_t epi = std::max<int64_t>(ks, 3) * bm * (r + 1) * 4;
   return std::max(ring, epi) + bm * (kc / 8) * 4 + bm * 16;
 }
-/// Row-reduce on tensor cores: BLOCK_M rows {8..64} (those that fit for every
-/// THREADS) x THREADS {128, 256}; no VEC (16-byte loads whenever aligned).
+// Why the tensor-core spaces below are small: a cold start compiles every
+// candidate (NVRTC, ~0.5-5 s each), and the first training step of a new layer
+// shape waits for them. bench-full at e8bb9e7 (H200; 91 tunings per kernel
+// over the LLaMA3/Qwen2.5/SmolLM2 shapes, M 1024-8192, r 32 and 64) had
+// 256 threads win 90 of 91 row-reduce and 74-84 of 91 column tunings, and
+// BLOCK_M = 64 win none; restricted to what is left, the tuned time lost on
+// average <= 1% (worst: 5% fwd_down, 8% bwd_db, 23% bwd_dx at one r = 64,
+// M = 1024 point), for 19 compiles per layer shape instead of 41.
+constexpr int64_t kTcThreads = 256;
+
+/// Row-reduce on tensor cores: BLOCK_M rows {8, 16, 32} (those that fit).
 std::vector<Tunable> tcRowTunables(const std::string &prefix, int64_t r) {
-  std::vector<int64_t> threads = {128, 256}, blocks;
-  for (int64_t bm : {8, 16, 32, 64}) {
-    bool all = true;
-    for (int64_t t : threads)
-      all &= tcRowSmem(bm, r, t) <= kSmemLimitBytes;
-    if (all)
+  std::vector<int64_t> blocks;
+  for (int64_t bm : {8, 16, 32})
+    if (tcRowSmem(bm, r, kTcThreads) <= kSmemLimitBytes)
       blocks.push_back(bm);
-  }
   int64_t def = std::find(blocks.begin(), blocks.end(), 32) != blocks.end() ? 32 : blocks.back();
-  return {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", threads, 128}};
+  return {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", {kTcThreads}, kTcThreads}};
 }
 /// Tiles (16 x 8) per warp of an mt x nt accumulator tile.
 int64_t tilesPerWarp(int64_t mt, int64_t nt, int64_t threads) {
   int64_t tiles = (mt / 16) * (nt / 8), warps = threads / 32;
   return (tiles + warps - 1) / warps;
 }
-/// THREADS {128, 256} x ROWS {64, 128, 256, 512}: at most 8 configs. Configs
-/// whose persistent accumulators (accTiles(threads) 16x8 tiles per warp, 4
-/// registers each) would pass 64 registers per thread are dropped.
+/// ROWS {64, 128, 256, 512} at kTcThreads. Persistent accumulators above 64
+/// registers per thread (accTiles 16x8 tiles per warp, 4 registers each)
+/// are an internal error: no rank the family takes (r <= 128) gets there.
 template <class AccTiles>
 std::vector<Tunable> tcTunables(const std::string &prefix, AccTiles accTiles,
                                 int64_t defaultRows) {
-  std::vector<int64_t> threads;
-  for (int64_t t : {128, 256})
-    if (accTiles(t) * 4 <= 64)
-      threads.push_back(t);
-  if (threads.empty())
-    threads.push_back(256);
-  // 8 warps by default: fewer accumulator tiles per warp, fewer registers
-  // (ptxas, r = 32: bwd_db 128 regs at 256 threads vs 208 at 128).
-  int64_t defThreads = threads.back();
-  return {{prefix + "THREADS", threads, defThreads},
+  assert(accTiles(kTcThreads) * 4 <= 64 && "tensor-core accumulators above 64 registers");
+  (void)accTiles;
+  return {{prefix + "THREADS", {kTcThreads}, kTcThreads},
           {prefix + "ROWS", {64, 128, 256, 512}, defaultRows}};
 }
 } // namespace
@@ -253,7 +266,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   // Tensor-core skeletons (HypTensorCore.cuh) when asked for and the layer fits.
   const bool tc = useTensorCores(spec);
   if (tc && (tcDbSmem(spec.rank) > kSmemLimitBytes || tcDxSmem(spec.rank) > kSmemLimitBytes ||
-             tcUpSmem(spec.rank, cols) > kSmemLimitBytes))
+             tcUpThreads(spec.rank, cols).empty()))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "internal: tensor-core tile geometry exceeds 48 KiB for r = " +
                                        llvm::Twine(spec.rank));
@@ -311,16 +324,11 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
                 i64("M")};
     k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
     if (tc) {
-      // FWD_UP_MMA picks the tensor-core skeleton (y in the MMA accumulators)
-      // or the SIMT one; both run one thread count, the one valid for both
-      // (SIMT: a multiple of it covers the column tile; MMA: whole warps).
-      // The MMA version was never measured against SIMT when this was written,
-      // so the tuner decides.
-      k.tunables = {{"FWD_UP_THREADS", {std::min<int64_t>(cols, 128)}, std::min<int64_t>(cols, 128)},
-                    {"FWD_UP_ROWS", {64, 128, 256, 512}, 256},
-                    {"FWD_UP_MMA", {1, 0}, 1}};
-      k.body = llvm::formatv("hyp_tc_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N, "
-                             "FWD_UP_MMA>(w, B, y, M);",
+      const std::vector<int64_t> threads = tcUpThreads(spec.rank, cols);
+      k.tunables = {{"FWD_UP_THREADS", threads, threads.front()},
+                    {"FWD_UP_ROWS", {64, 128, 256, 512}, 128}};
+      k.body = llvm::formatv("hyp_tc_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
+                             "(w, B, y, M);",
                              cols)
                    .str();
     } else {

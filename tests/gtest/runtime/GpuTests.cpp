@@ -396,6 +396,49 @@ TEST(Gpu, AnEntryCompilesAllItsKernelsConfigsInOnePoolFirst) {
   EXPECT_EQ(p->stats().precompiled, candidates);
 }
 
+// The two test kernels as two entries ("norm" then "scale", like a training
+// step's forward then backward): the first entry's call gives M and K, the
+// whole tuning key of the second's kernel, so its candidates join the pool.
+TEST(Gpu, AFirstEntryAlsoCompilesTheKernelsOfLaterEntriesItsArgumentsKey) {
+  REQUIRE_GPU();
+  TempDir tmp;
+  ScopedEnv env("HYP_CACHE_DIR", tmp.path());
+  setAutotuneMode(AutotuneMode::On);
+  std::string metadata = kTestMetadata;
+  const std::string oneEntry = R"("forward": ["hyp_test_rownorm", "hyp_test_rowscale"])";
+  const size_t at = metadata.find(oneEntry);
+  ASSERT_NE(at, std::string::npos);
+  metadata.replace(at, oneEntry.size(),
+                   R"("norm": ["hyp_test_rownorm"], "scale": ["hyp_test_rowscale"])");
+  std::shared_ptr<Program> p;
+  Status st = loadProgram(kTestSource, metadata, &p);
+  ASSERT_TRUE(st.ok) << st.message;
+  TestRun run(300, 130, 11);
+  ASSERT_TRUE(run.upload(nullptr).ok);
+  const ArgMap all = run.args();
+  // Only the norm kernel's arguments: the scale kernel's pointers stay unset.
+  ArgMap normArgs = {{"x", all.at("x")}, {"nrm", all.at("nrm")}, {"M", all.at("M")},
+                     {"K", all.at("K")}};
+  st = runEntry(*p, "norm", normArgs, nullptr);
+  ASSERT_TRUE(st.ok) << st.message;
+  ASSERT_TRUE(streamSynchronize(nullptr).ok);
+  const ProgramStats afterNorm = p->stats();
+  EXPECT_EQ(afterNorm.tunings, 1u) << "only the norm kernel runs (and is tuned) here";
+  st = runEntry(*p, "scale", all, nullptr);
+  ASSERT_TRUE(st.ok) << st.message;
+  ASSERT_TRUE(streamSynchronize(nullptr).ok);
+  EXPECT_EQ(run.check(), "");
+  size_t candidates = 0;
+  for (const ChosenConfig &c : p->chosenConfigs())
+    candidates += c.candidates.size();
+  const ProgramStats s = p->stats();
+  EXPECT_EQ(s.tunings, 2u);
+  EXPECT_EQ(afterNorm.precompiled, candidates) << "the scale kernel's candidates were not in the "
+                                                  "norm entry's pool";
+  EXPECT_EQ(s.compiles + s.diskHits, afterNorm.compiles + afterNorm.diskHits)
+      << "the scale entry compiled again";
+}
+
 TEST(Gpu, AutotuneOffLaunchesDefaults) {
   REQUIRE_GPU();
   TempDir tmp;

@@ -7,7 +7,7 @@
 // RUN: hyp-translate --hyp-to-kernel-metadata %t.stage3.mlir | FileCheck %s --check-prefix=META
 // Tensor cores when asked for (bf16, r % 8 == 0: HypTensorCore.cuh); the
 // row-reduce has no VEC tunable there (16-byte loads whenever aligned), and
-// y += w B^T keeps the SIMT skeleton (measured faster).
+// y += w B^T on its MMA skeleton too (the SIMT alternative was retired).
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.stage3.mlir | FileCheck %s --check-prefix=TC
 // TC-LABEL: hyp_fwd_down: row-reduce over x
 // TC: #define FWD_DOWN_BLOCK_M 32
@@ -15,9 +15,9 @@
 // TC: hyp_fwd_down(
 // TC-NEXT: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true>(x, A, G, k, s, w, stats, M, scaling);
 // TC-LABEL: hyp_fwd_up: row-update of y
-// TC: #define FWD_UP_MMA 1
+// TC-NOT: FWD_UP_MMA
 // TC: hyp_fwd_up(
-// TC-NEXT: hyp_tc_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N, FWD_UP_MMA>(w, B, y, M);
+// TC-NEXT: hyp_tc_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
 // TC-LABEL: hyp_bwd_dy: row-reduce over dY
 // TC: hyp_bwd_dy(
 // TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling);
@@ -32,8 +32,9 @@
 // CHECK: #define HYP_K 576
 // CHECK-NEXT: #define HYP_N 192
 // CHECK-NEXT: #define HYP_R 32
-// CHECK: #include <cuda_bf16.h>
-// CHECK: typedef __nv_bfloat16 hyp_act_t;
+// CHECK-NOT: #include
+// CHECK: struct alignas(2) hyp_act_t { unsigned short bits; };
+// CHECK: asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(r.bits) : "f"(v));
 
 // CHECK-LABEL: row-scalar program (from the IR's hyp.row_map ops)
 // CHECK: void hyp_row_scalars(T n2, T z, T k, T s, float scaling, T *c_out, T *q_out, T *gs_out)
