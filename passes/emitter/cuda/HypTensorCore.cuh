@@ -633,131 +633,6 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
 }
 
 //===----------------------------------------------------------------------===//
-// y[row][n] += sum_j w[row][j] B[n][j] on tensor cores. Block (bx, by):
-// columns [bx*BN, bx*BN + BN), rows [by*ROWS, ...) in steps of SUBM. A warp
-// owns a 16-row x WN-column tile of every step (WN / 8 MMA n-tiles sharing
-// one set of w fragments). y never touches shared memory: each lane loads its
-// C fragments straight into the MMA accumulators, adds w B^T (3 terms: both
-// operands fp32, split) and stores them back.
-// Columns are permuted so that y moves in 16-byte pieces: lane (g, t) owns
-// the LC = WN / 4 contiguous columns [t LC, t LC + LC) of rows g and g + 8,
-// i.e. MMA n-tile i, C-fragment column 2t + e is physical column t LC + 2i + e;
-// the B strip is stored in that (MMA) order, so the product is unchanged.
-// (The previous version read each fragment pair as one 4-byte word: 4x the
-// memory instructions, half a 32-byte sector per instruction, 211 registers,
-// 4-5 s of NVRTC per config; docs/KERNELS.md.)
-// The B strip is split once per block; the next step's y pieces and w rows
-// are loaded into registers while this step multiplies.
-//===----------------------------------------------------------------------===//
-template <int R, int BN, int THREADS> struct HypTcUp {
-  static constexpr int WN = R <= 64 ? 64 : 32; // columns of a warp's tile
-  static constexpr int CG = BN / WN;           // warp tiles across the block's columns
-  static constexpr int NWARPS = THREADS / 32;
-  static constexpr int TI = NWARPS / CG;       // 16-row tiles per step
-  static constexpr int SUBM = 16 * TI;         // rows per step
-  static constexpr int RP = HYP_ROUND_UP(R, 16);
-  static constexpr int LDR = HypLd<RP>::value;
-  static constexpr int NT = WN / 8;            // MMA n-tiles of a warp tile
-  static constexpr int LC = WN / 4;            // columns a lane owns in a row
-  static constexpr int NV = LC / 8;            // its 16-byte pieces
-  static constexpr int SMEM_BYTES = 2 * BN * LDR * 2 + 2 * SUBM * LDR * 2;
-};
-
-/// MMA-order row of the B strip that holds column p (0 <= p < WN) of a warp
-/// tile whose lanes own LC columns each (the permutation above, inverted).
-HYP_DEVICE_INLINE int hyp_tc_up_mma_row(int p, int lc) {
-  const int t = p / lc, q = p % lc;
-  return 8 * (q >> 1) + 2 * t + (q & 1);
-}
-
-/// Two floats as a bf16 pair (lo first), round to nearest even.
-HYP_DEVICE_INLINE hyp_u32 hyp_pack_bf16x2(float lo, float hi) {
-#ifdef HYP_MMA_SCALAR
-  return (hyp_u32)hyp_f32_to_bf16_bits(lo) | ((hyp_u32)hyp_f32_to_bf16_bits(hi) << 16);
-#else
-  hyp_u32 r;
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-  return r;
-#endif
-}
-
-template <int BN, int THREADS, int ROWS, int R, int NDIM>
-HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const float *__restrict__ B,
-                                          hyp_act_t *__restrict__ y_act, long long M) {
-  typedef HypTcUp<R, BN, THREADS> G;
-  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, WN = G::WN, NT = G::NT, LC = G::LC,
-                NV = G::NV;
-  static_assert(THREADS % 32 == 0 && BN % WN == 0 && G::NWARPS % G::CG == 0 && G::TI >= 1,
-                "tile geometry");
-  static_assert(ROWS % SUBM == 0, "ROWS must be a multiple of the row step");
-  static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
-  alignas(16) __shared__ hyp_u16 Bhi[BN * LDR], Blo[BN * LDR];     // B(n, j) at [MMA row][j]
-  alignas(16) __shared__ hyp_u16 whi[SUBM * LDR], wlo[SUBM * LDR]; // w(m, j) at [m][j]
-  hyp_u16 *y = reinterpret_cast<hyp_u16 *>(y_act);
-  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
-  const int cg = warp % G::CG, ti = warp / G::CG;
-  const int n0 = blockIdx.x * BN;
-  const long long r0 = (long long)blockIdx.y * ROWS;
-  const long long r1 = hyp_llmin(r0 + ROWS, M);
-  if (r1 <= r0) return; // uniform over the block
-  {
-    hyp_f32x4 bq[HypF4Tile<BN, RP, THREADS>::PER];
-    hyp_f4_tile_load<BN, RP, THREADS>(bq, B, R, n0, NDIM, 0, R, hyp_f4_vec_ok(B, R));
-    hyp_f4_tile_each<BN, RP, THREADS>(bq, [&](int n, int j, float v) {
-      const int row = (n / WN) * WN + hyp_tc_up_mma_row(n % WN, LC);
-      hyp_split_bf16(v, &Bhi[row * LDR + j], &Blo[row * LDR + j]);
-    });
-  }
-  const int col0 = n0 + cg * WN + t * LC; // this lane's first column
-  const bool yvec = hyp_tc_vec_ok<NDIM>(y);
-  const bool wvec = hyp_f4_vec_ok(w, R);
-  hyp_u16x8 ypre[2][NV]; // rows g, g + 8: this lane's columns
-  typedef HypF4Tile<SUBM, RP, THREADS> WQ;
-  hyp_f32x4 wpre[WQ::PER];
-  auto load_step = [&](long long s0) {
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-#pragma unroll
-      for (int v = 0; v < NV; ++v)
-        ypre[h][v] = hyp_tc_load8<NDIM>(y, s0 + ti * 16 + g + 8 * h, col0 + 8 * v, r1, yvec);
-    hyp_f4_tile_load<SUBM, RP, THREADS>(wpre, w, R, s0, r1, 0, R, wvec);
-  };
-  load_step(r0);
-  for (long long s0 = r0; s0 < r1; s0 += SUBM) {
-    __syncthreads(); // the previous step's MMAs are done with whi / wlo
-    hyp_f4_tile_each<SUBM, RP, THREADS>(wpre, [&](int m, int j, float v) {
-      hyp_split_bf16(v, &whi[m * LDR + j], &wlo[m * LDR + j]);
-    });
-    // Column c of this lane's piece is n-tile c / 2, fragment element 2h + c % 2.
-    float acc[NT][4];
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-#pragma unroll
-      for (int c = 0; c < LC; ++c)
-        acc[c >> 1][2 * h + (c & 1)] = hyp_bf16_bits_to_f32(ypre[h][c >> 3].e[c & 7]);
-    if (s0 + SUBM < r1) load_step(s0 + SUBM);
-    __syncthreads();
-#pragma unroll
-    for (int k0 = 0; k0 < RP; k0 += 16)
-      hyp_mma_split_16xN<NT>(acc, whi + ti * 16 * LDR + k0, wlo + ti * 16 * LDR + k0, LDR,
-                             Bhi + cg * WN * LDR + k0, Blo + cg * WN * LDR + k0, LDR);
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-#pragma unroll
-      for (int v = 0; v < NV; ++v) {
-        hyp_u16x8 o;
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-          const hyp_u32 p = hyp_pack_bf16x2(acc[4 * v + k][2 * h], acc[4 * v + k][2 * h + 1]);
-          o.e[2 * k] = (hyp_u16)(p & 0xffffu);
-          o.e[2 * k + 1] = (hyp_u16)(p >> 16);
-        }
-        hyp_tc_store8<NDIM>(y, s0 + ti * 16 + g + 8 * h, col0 + 8 * v, r1, yvec, o);
-      }
-  }
-}
-
-//===----------------------------------------------------------------------===//
 // Asynchronous global -> shared copies (cp.async, sm_80+). The row-reduce
 // streams X and its weight through a ring of STAGES shared-memory tiles, two
 // chunks in flight while one multiplies, without holding them in registers
@@ -798,6 +673,264 @@ template <int N> HYP_DEVICE_INLINE void hyp_cp_async_wait() {
 #ifndef HYP_MMA_SCALAR
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 #endif
+}
+
+//===----------------------------------------------------------------------===//
+// y[row][n] += sum_j w[row][j] B[n][j] on tensor cores. Block (bx, by):
+// columns [bx*BN, bx*BN + BN), BN = 64, rows [by*ROWS, ...) in steps of SUBM.
+// A warp owns a 16-row x WN-column tile of every step (WN / 8 MMA n-tiles
+// sharing one set of w fragments).
+// * y streams through a 3-stage cp.async ring (two steps in flight, none of
+//   it in registers); each lane reads its C fragments from the stage into the
+//   MMA accumulators, adds w B^T (3 terms: both operands fp32, split) and
+//   stores the result straight to global memory.
+// * Columns are permuted so that y moves in 16-byte pieces: lane (g, t) owns
+//   the LC = WN / 4 contiguous columns [t LC, t LC + LC) of rows g and g + 8,
+//   i.e. MMA n-tile i, C-fragment column 2t + e is column t LC + 2i + e; the
+//   B strip is stored in that (MMA) order, so the product is unchanged.
+// * The k index inside a 16-wide step is permuted as in the row-reduce (lane
+//   t takes k = 4t .. 4t + 3 of both operands): the w fragments are two
+//   16-byte global reads per k-step (rows g, g + 8; L2 hits: w is M x r),
+//   loaded a step ahead and split hi/lo in registers; no w in shared memory.
+// (Earlier versions: y fragment pairs as 4-byte words, 211 registers, 137 us
+// at 4096x4096, M = 8192 on an H200; then 16-byte pieces with one step of y
+// in registers, 128 registers, 160 us: each warp waited out about one memory
+// latency per step; docs/KERNELS.md.)
+//===----------------------------------------------------------------------===//
+/// Row stride (halves) of the B strip, k-contiguous: 2 * LDR mod 128 bytes is
+/// 32 or 96, so the 8-byte fragment reads of a half-warp (rows g, k 4t) hit
+/// distinct banks.
+HYP_DEVICE_INLINE constexpr int hyp_tc_up_ldr(int rp) { return rp % 32 == 16 ? rp : rp + 16; }
+
+template <int R, int THREADS> struct HypTcUp {
+  static constexpr int BN = 64;                // block columns
+  static constexpr int WN = R <= 64 ? 64 : 32; // columns of a warp's tile
+  static constexpr int CG = BN / WN;           // warp tiles across the block's columns
+  static constexpr int NWARPS = THREADS / 32;
+  static constexpr int TI = NWARPS / CG;       // 16-row tiles per step
+  static constexpr int SUBM = 16 * TI;         // rows per step
+  static constexpr int RP = HYP_ROUND_UP(R, 16);
+  static constexpr int KS = RP / 16;           // k-steps
+  static constexpr int LDR = hyp_tc_up_ldr(RP);
+  static constexpr int NT = WN / 8;            // MMA n-tiles of a warp tile
+  static constexpr int LC = WN / 4;            // columns a lane owns in a row
+  static constexpr int NV = LC / 8;            // its 16-byte pieces
+  static constexpr int STAGES = 3;
+  static constexpr int LDY = BN + 8;           // y stage row stride: conflict-free 16-byte reads
+  static constexpr int CPR = BN / 8;           // 16-byte pieces per y row
+  static constexpr int PIECES = (SUBM * CPR + THREADS - 1) / THREADS; // per thread per stage
+  static constexpr int SMEM_BYTES = 2 * BN * LDR * 2 + STAGES * SUBM * LDY * 2;
+};
+
+/// MMA-order row of the B strip that holds column p (0 <= p < WN) of a warp
+/// tile whose lanes own LC columns each (the permutation above, inverted).
+HYP_DEVICE_INLINE int hyp_tc_up_mma_row(int p, int lc) {
+  const int t = p / lc, q = p % lc;
+  return 8 * (q >> 1) + 2 * t + (q & 1);
+}
+
+/// Two floats as a bf16 pair (lo first), round to nearest even.
+HYP_DEVICE_INLINE hyp_u32 hyp_pack_bf16x2(float lo, float hi) {
+#ifdef HYP_MMA_SCALAR
+  return (hyp_u32)hyp_f32_to_bf16_bits(lo) | ((hyp_u32)hyp_f32_to_bf16_bits(hi) << 16);
+#else
+  hyp_u32 r;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+#endif
+}
+
+/// Copies (or zero-fills) the y tile of rows [s0, s0 + SUBM) into ring stage
+/// `ys`; cp.async when `yvec` (aligned rows of a multiple of 8 columns), else
+/// plain masked loads (odd N, offset views), which the ring's barriers order
+/// the same way.
+template <int R, int THREADS, int NDIM>
+HYP_DEVICE_INLINE void hyp_tc_up_issue(const hyp_u16 *__restrict__ y, hyp_u16 *ys, long long s0,
+                                       long long r1, int n0, bool yvec) {
+  typedef HypTcUp<R, THREADS> G;
+#pragma unroll
+  for (int i = 0; i < G::PIECES; ++i) {
+    const int e = threadIdx.x + i * THREADS;
+    if (e >= G::SUBM * G::CPR) break;
+    const int m = e / G::CPR, c8 = (e % G::CPR) * 8;
+    const long long row = s0 + m;
+    const int col = n0 + c8;
+    hyp_u16 *dst = ys + m * G::LDY + c8;
+    if (yvec) {
+      const bool live = row < r1 && col + 8 <= NDIM;
+      hyp_cp_async<16>(dst, live ? y + row * NDIM + col : y, live);
+    } else {
+      *reinterpret_cast<hyp_u16x8 *>(dst) = hyp_tc_load8<NDIM>(y, row, col, r1, false);
+    }
+  }
+}
+
+/// One k-step of y += w B^T for a warp's NT n-tiles: w rows g, g + 8 of the
+/// warp's tile (wv[h][i] = w(row g + 8h, k0 + 4t + i), fp32; the emulation
+/// reads all 16 k of its rows from `wrow[h]`, null past M) times the B strip
+/// rows of the warp (MMA order, k-contiguous, stride LDB), both split hi/lo.
+template <int NT, int R, int LDB>
+HYP_DEVICE_INLINE void hyp_tc_up_kstep(float (&acc)[NT][4], const float (&wv)[2][4],
+                                       const float *const (&wrow)[2], const hyp_u16 *bhi,
+                                       const hyp_u16 *blo, int k0) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#ifdef HYP_MMA_SCALAR
+  (void)wv;
+  for (int i = 0; i < NT; ++i)
+    for (int e = 0; e < 4; ++e) {
+      const float *wr = wrow[e >> 1];
+      const int n = 8 * i + 2 * t + (e & 1);
+      float slo = 0.f, shi = 0.f;
+      for (int k = k0; k < k0 + 16; ++k) {
+        const float v = (wr && k < R) ? wr[k] : 0.f;
+        hyp_u16 hi, lo;
+        hyp_split_bf16(v, &hi, &lo);
+        const float bh = hyp_bf16_bits_to_f32(bhi[n * LDB + k]);
+        const float bl = hyp_bf16_bits_to_f32(blo[n * LDB + k]);
+        slo = fmaf(hyp_bf16_bits_to_f32(lo), bh, slo);
+        slo = fmaf(hyp_bf16_bits_to_f32(hi), bl, slo);
+        shi = fmaf(hyp_bf16_bits_to_f32(hi), bh, shi);
+      }
+      acc[i][e] += slo;
+      acc[i][e] += shi;
+    }
+#else
+  (void)wrow;
+  (void)g;
+  // A fragment a[h + 2p] = row g + 8h, logical k pair p (physical 4t + 2p,
+  // 4t + 2p + 1), low half first; cvt.rn.bf16x2 rounds like hyp_split_bf16.
+  hyp_u32 ahi[4], alo[4];
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int p = 0; p < 2; ++p) {
+      const float v0 = wv[h][2 * p], v1 = wv[h][2 * p + 1];
+      const hyp_u32 hi = hyp_pack_bf16x2(v0, v1);
+      ahi[h + 2 * p] = hi;
+      alo[h + 2 * p] = hyp_pack_bf16x2(v0 - __uint_as_float(hi << 16),
+                                       v1 - __uint_as_float(hi & 0xffff0000u));
+    }
+#pragma unroll
+  for (int i = 0; i < NT; ++i) {
+    // B fragment: n = 8i + g, logical k pairs at physical 4t .. 4t + 3.
+    const uint2 bh = *reinterpret_cast<const uint2 *>(bhi + (8 * i + g) * LDB + k0 + 4 * t);
+    const uint2 bl = *reinterpret_cast<const uint2 *>(blo + (8 * i + g) * LDB + k0 + 4 * t);
+    const hyp_u32 bhf[2] = {bh.x, bh.y}, blf[2] = {bl.x, bl.y};
+    hyp_mma_bf16(acc[i], alo, bhf);
+    hyp_mma_bf16(acc[i], ahi, blf);
+    hyp_mma_bf16(acc[i], ahi, bhf);
+  }
+#endif
+}
+
+template <int BN, int THREADS, int ROWS, int R, int NDIM>
+HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const float *__restrict__ B,
+                                          hyp_act_t *__restrict__ y_act, long long M) {
+  typedef HypTcUp<R, THREADS> G;
+  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, WN = G::WN, NT = G::NT, LC = G::LC,
+                NV = G::NV, LDY = G::LDY, STAGES = G::STAGES;
+  static_assert(BN == G::BN, "the emitter's column tile is HypTcUp::BN");
+  static_assert(THREADS % 32 == 0 && BN % WN == 0 && G::NWARPS % G::CG == 0 && G::TI >= 1,
+                "tile geometry");
+  static_assert(ROWS % SUBM == 0, "ROWS must be a multiple of the row step");
+  static_assert(R % 4 == 0, "w rows are read as float4");
+  static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
+  alignas(16) __shared__ hyp_u16 Bhi[BN * LDR], Blo[BN * LDR]; // B(n, j) at [MMA row][j]
+  alignas(16) __shared__ hyp_u16 ring[STAGES * SUBM * LDY];    // y(m, n) at [stage][m][n]
+  hyp_u16 *y = reinterpret_cast<hyp_u16 *>(y_act);
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  const int cg = warp % G::CG, ti = warp / G::CG;
+  const int n0 = blockIdx.x * BN;
+  const long long r0 = (long long)blockIdx.y * ROWS;
+  const long long r1 = hyp_llmin(r0 + ROWS, M);
+  if (r1 <= r0) return; // uniform over the block
+  const bool yvec = hyp_tc_vec_ok<NDIM>(y);
+  hyp_tc_up_issue<R, THREADS, NDIM>(y, ring, r0, r1, n0, yvec);
+  hyp_cp_async_commit();
+  hyp_tc_up_issue<R, THREADS, NDIM>(y, ring + SUBM * LDY, r0 + SUBM, r1, n0, yvec);
+  hyp_cp_async_commit();
+  {
+    hyp_f32x4 bq[HypF4Tile<BN, RP, THREADS>::PER];
+    hyp_f4_tile_load<BN, RP, THREADS>(bq, B, R, n0, NDIM, 0, R, hyp_f4_vec_ok(B, R));
+    hyp_f4_tile_each<BN, RP, THREADS>(bq, [&](int n, int j, float v) {
+      const int row = (n / WN) * WN + hyp_tc_up_mma_row(n % WN, LC);
+      hyp_split_bf16(v, &Bhi[row * LDR + j], &Blo[row * LDR + j]);
+    });
+  }
+  const bool wvec = ((unsigned long long)w) % 16ull == 0ull;
+  // This lane's w values of the step at s0: rows g, g + 8 of its tile, k = 4t..
+  auto load_w = [&](float (&wv)[G::KS][2][4], long long s0) {
+#pragma unroll
+    for (int kk = 0; kk < G::KS; ++kk)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const long long row = s0 + ti * 16 + g + 8 * h;
+        const int k = kk * 16 + 4 * t;
+        if (row < r1 && k < R && wvec) {
+          const hyp_f32x4 q = *reinterpret_cast<const hyp_f32x4 *>(w + row * R + k);
+#pragma unroll
+          for (int i = 0; i < 4; ++i) wv[kk][h][i] = q.e[i];
+        } else {
+#pragma unroll
+          for (int i = 0; i < 4; ++i) wv[kk][h][i] = (row < r1 && k + i < R) ? w[row * R + k + i] : 0.f;
+        }
+      }
+  };
+  float wnext[G::KS][2][4];
+  load_w(wnext, r0);
+  const hyp_u16 *bh = Bhi + cg * WN * LDR, *bl = Blo + cg * WN * LDR;
+  int stage = 0;
+  for (long long s0 = r0; s0 < r1; s0 += SUBM) {
+    hyp_cp_async_wait<1>(); // this thread's copies of this step have landed
+    __syncthreads();        // everyone's; and the stage refilled below is free
+    {
+      const int refill = stage == 0 ? STAGES - 1 : stage - 1;
+      hyp_tc_up_issue<R, THREADS, NDIM>(y, ring + refill * SUBM * LDY, s0 + 2 * SUBM, r1, n0,
+                                        yvec);
+      hyp_cp_async_commit(); // (possibly empty: keeps the group count)
+    }
+    const hyp_u16 *ys = ring + stage * SUBM * LDY + (ti * 16) * LDY + cg * WN + t * LC;
+    // Column c of this lane's piece is n-tile c / 2, fragment element 2h + c % 2.
+    float acc[NT][4];
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int v = 0; v < NV; ++v) {
+        const hyp_u16x8 q = *reinterpret_cast<const hyp_u16x8 *>(ys + (g + 8 * h) * LDY + 8 * v);
+#pragma unroll
+        for (int c = 0; c < 8; ++c)
+          acc[(8 * v + c) >> 1][2 * h + (c & 1)] = hyp_bf16_bits_to_f32(q.e[c]);
+      }
+    float wv[G::KS][2][4];
+#pragma unroll
+    for (int kk = 0; kk < G::KS; ++kk)
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) wv[kk][h][i] = wnext[kk][h][i];
+    if (s0 + SUBM < r1) load_w(wnext, s0 + SUBM);
+    const long long rowg = s0 + ti * 16 + g;
+    const float *const wrow[2] = {rowg < r1 ? w + rowg * R : nullptr,
+                                  rowg + 8 < r1 ? w + (rowg + 8) * R : nullptr};
+#pragma unroll
+    for (int kk = 0; kk < G::KS; ++kk)
+      hyp_tc_up_kstep<NT, R, LDR>(acc, wv[kk], wrow, bh, bl, kk * 16);
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int v = 0; v < NV; ++v) {
+        hyp_u16x8 o;
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          const hyp_u32 p = hyp_pack_bf16x2(acc[4 * v + k][2 * h], acc[4 * v + k][2 * h + 1]);
+          o.e[2 * k] = (hyp_u16)(p & 0xffffu);
+          o.e[2 * k + 1] = (hyp_u16)(p >> 16);
+        }
+        hyp_tc_store8<NDIM>(y, rowg + 8 * h, n0 + cg * WN + t * LC + 8 * v, r1, yvec, o);
+      }
+    stage = stage == STAGES - 1 ? 0 : stage + 1;
+  }
+  hyp_cp_async_wait<0>(); // no copy may outlive the block
 }
 
 //===----------------------------------------------------------------------===//

@@ -127,24 +127,22 @@ int64_t tcDbSmem(int64_t r) {
   int64_t ldm = tcLd(r <= 64 ? 64 : 32), bn = tcDbCols(r);
   return bn * ldm * 2 + 2 * r * ldm * 2;
 }
-/// Mirrors HypTcUp<R, BN, THREADS>::SMEM_BYTES (y += w B^T, a warp owns a
-/// 16 x WN tile: SUBM = 16 * warps / (BN / WN) rows per step).
-int64_t tcUpSmem(int64_t r, int64_t bn, int64_t threads) {
-  int64_t wn = r <= 64 ? 64 : 32, subm = 16 * (threads / 32) / (bn / wn),
-          ldr = tcLd(roundUp(r, 16));
-  return 2 * bn * ldr * 2 + 2 * subm * ldr * 2;
+/// Mirrors HypTcUp<R, THREADS> (y += w B^T): 64-column blocks, a warp owns a
+/// 16 x WN tile, SUBM = 16 * warps / (64 / WN) rows per step; the B strip
+/// (hi + lo, row stride hyp_tc_up_ldr) and a 3-stage ring of y steps.
+constexpr int64_t kTcUpCols = 64;
+int64_t tcUpSmem(int64_t r, int64_t threads) {
+  int64_t rp = roundUp(r, 16), ldr = rp % 32 == 16 ? rp : rp + 16;
+  int64_t wn = r <= 64 ? 64 : 32, subm = 16 * (threads / 32) / (kTcUpCols / wn);
+  return 2 * kTcUpCols * ldr * 2 + 3 * subm * (kTcUpCols + 8) * 2;
 }
-/// THREADS of hyp_tc_fwd_up: 256 and 128 where they fit (more rows per step
-/// vs more blocks; the tuner picks), else 64 (r = 128: one 16-row tile of
-/// each warp column).
-std::vector<int64_t> tcUpThreads(int64_t r, int64_t bn) {
-  std::vector<int64_t> fit;
-  for (int64_t t : {256, 128})
-    if (tcUpSmem(r, bn, t) <= kSmemLimitBytes)
-      fit.push_back(t);
-  if (fit.empty() && tcUpSmem(r, bn, 64) <= kSmemLimitBytes)
-    fit.push_back(64);
-  return fit;
+/// THREADS of hyp_tc_fwd_up: 128 where its ring fits (r <= 64 or so), else
+/// 64 (r = 128: one 16-row tile per warp column).
+std::vector<int64_t> tcUpThreads(int64_t r) {
+  for (int64_t t : {128, 64})
+    if (tcUpSmem(r, t) <= kSmemLimitBytes)
+      return {t};
+  return {};
 }
 int64_t tcDxSmem(int64_t r) {
   int64_t subm = r <= 64 ? 32 : 16, rp = roundUp(r, 16), ldr = tcLd(rp), ldm = tcLd(subm),
@@ -266,7 +264,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   // Tensor-core skeletons (HypTensorCore.cuh) when asked for and the layer fits.
   const bool tc = useTensorCores(spec);
   if (tc && (tcDbSmem(spec.rank) > kSmemLimitBytes || tcDxSmem(spec.rank) > kSmemLimitBytes ||
-             tcUpThreads(spec.rank, cols).empty()))
+             tcUpThreads(spec.rank).empty()))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "internal: tensor-core tile geometry exceeds 48 KiB for r = " +
                                        llvm::Twine(spec.rank));
@@ -322,14 +320,14 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.summary = "row-update of y: y += w B^T (y holds W x + b on entry)";
     k.params = {ptr("w", "f32", "read"), ptr("B", "f32", "read"), ptr("y", act, "readwrite"),
                 i64("M")};
-    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, cols));
+    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, tc ? kTcUpCols : cols));
     if (tc) {
-      const std::vector<int64_t> threads = tcUpThreads(spec.rank, cols);
+      const std::vector<int64_t> threads = tcUpThreads(spec.rank);
       k.tunables = {{"FWD_UP_THREADS", threads, threads.front()},
                     {"FWD_UP_ROWS", {64, 128, 256, 512}, 128}};
       k.body = llvm::formatv("hyp_tc_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
                              "(w, B, y, M);",
-                             cols)
+                             kTcUpCols)
                    .str();
     } else {
       k.tunables = stripTunables("FWD_UP_", spec, /*registerAccumulators=*/false, 64);

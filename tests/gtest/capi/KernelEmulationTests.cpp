@@ -284,16 +284,15 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
                         "BWD_DB_THREADS", "BWD_DX_THREADS"})
     smallTc[k] = 128;
   // 8 warps; BWD_DY_BLOCK_M 8 with r <= 16 has one MMA tile: k split over all warps.
-  // hyp_fwd_up at 128 threads: a 32-row step (two 16-row tiles per warp column).
+  // hyp_fwd_up: 128 threads is its only value for r <= 64 (a 64-row step).
   std::map<std::string, int64_t> wideTc = {
       {"FWD_DOWN_BLOCK_M", 32}, {"FWD_DOWN_THREADS", 256}, {"BWD_DY_BLOCK_M", 8},
       {"BWD_DY_THREADS", 256},  {"FWD_UP_THREADS", 128},   {"FWD_UP_ROWS", 64},
       {"BWD_DB_THREADS", 256},  {"BWD_DB_ROWS", 64},       {"BWD_DX_THREADS", 256},
       {"BWD_DX_ROWS", 64}};
-  // hyp_fwd_up at 256 threads: a 64-row step, 128-row blocks (two steps).
-  std::map<std::string, int64_t> wideTcUp256 = wideTc;
-  wideTcUp256["FWD_UP_THREADS"] = 256;
-  wideTcUp256["FWD_UP_ROWS"] = 128;
+  // hyp_fwd_up's y ring wrapping around: r = 128 takes 64 threads, a 16-row
+  // step, so 512-row blocks of M = 70 run 5 steps through the 3 stages.
+  std::map<std::string, int64_t> ringTcUp = {{"FWD_UP_THREADS", 64}, {"FWD_UP_ROWS", 512}};
   std::map<std::string, int64_t> large = {
       {"FWD_DOWN_BLOCK_M", 64}, {"FWD_DOWN_THREADS", 256}, {"FWD_DOWN_VEC", 4},
       {"BWD_DY_BLOCK_M", 32},   {"BWD_DY_THREADS", 256},   {"BWD_DY_VEC", 1},
@@ -315,8 +314,8 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       // K, N below one tile, K not a multiple of 8 (scalar loads), several
       // column tiles and row chunks (tails in both), r = 64, r = 128, M = 1,
       // r = 24 (rank padded to 16 in the MMA), unaligned activations, K not a
-      // multiple of 4 (the fp32 weight tiles fall back to scalar loads) with
-      // hyp_fwd_up at 256 threads.
+      // multiple of 4 (the fp32 weight tiles fall back to scalar loads), and
+      // r = 128 with N not a multiple of hyp_fwd_up's 64-column block.
       {"tc_hyplora_reference_bf16_r32", "hyplora", "reference", "bf16", 48, 24, 32, 37, {}, false,
        "tensor-cores=1"},
       {"tc_hyplora_lorentz_bf16_r8_k20", "hyplora", "lorentz", "bf16", 20, 24, 8, 19, wideTc,
@@ -331,7 +330,9 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       {"tc_hyplora_lorentz_bf16_r24_unaligned", "hyplora", "lorentz", "bf16", 56, 24, 24, 33,
        {}, true, "tensor-cores=1"},
       {"tc_hyplora_reference_bf16_k22_unaligned", "hyplora", "reference", "bf16", 22, 24, 16, 29,
-       wideTcUp256, true, "tensor-cores=1"},
+       wideTc, true, "tensor-cores=1"},
+      {"tc_lora_bf16_r128_n72_ring", "lora", "reference", "bf16", 16, 72, 128, 70, ringTcUp,
+       false, "tensor-cores=1"},
       // The direct path (HYPLORA.md formulas, no pipeline) must agree too.
       {"direct_hyplora_reference_bf16", "hyplora", "reference", "bf16", 64, 40, 8, 37, {}, false,
        "emit=direct"},

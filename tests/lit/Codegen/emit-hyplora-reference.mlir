@@ -17,7 +17,7 @@
 // TC-LABEL: hyp_fwd_up: row-update of y
 // TC-NOT: FWD_UP_MMA
 // TC: hyp_fwd_up(
-// TC-NEXT: hyp_tc_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
+// TC-NEXT: hyp_tc_fwd_up_body<64, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
 // TC-LABEL: hyp_bwd_dy: row-reduce over dY
 // TC: hyp_bwd_dy(
 // TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling);
