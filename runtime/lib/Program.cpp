@@ -736,8 +736,20 @@ void precompileEntry(Program::Impl &impl, const CudaDriver &drv, ContextState &c
   // Counted here: the tuner's own compiles of these are then memory hits.
   std::vector<CompileResult> compiled;
   std::vector<Status> status;
+  const auto t0 = std::chrono::steady_clock::now();
   impl.compileMany(work, ctx.dev.arch, &compiled, &status);
   impl.stats.precompiled += work.size();
+  if (printAutotuning()) {
+    double sum = 0, longest = 0;
+    size_t fresh = 0;
+    for (const CompileResult &c : compiled)
+      if (!c.memoryHit && !c.diskHit)
+        sum += c.ms, longest = std::max(longest, c.ms), ++fresh;
+    fprintf(stderr,
+            "hyprt: precompiled %zu configs (%zu NVRTC runs) in %.0f ms: %.0f ms summed, "
+            "longest %.0f ms\n",
+            work.size(), fresh, msSince(t0), sum, longest);
+  }
 }
 
 /// The argument check and plan lookup of a launch (hot path: a few integer

@@ -684,10 +684,14 @@ template <int N> HYP_DEVICE_INLINE void hyp_cp_async_wait() {
 //   it in registers); each lane reads its C fragments from the stage into the
 //   MMA accumulators, adds w B^T (3 terms: both operands fp32, split) and
 //   stores the result straight to global memory.
-// * Columns are permuted so that y moves in 16-byte pieces: lane (g, t) owns
-//   the LC = WN / 4 contiguous columns [t LC, t LC + LC) of rows g and g + 8,
-//   i.e. MMA n-tile i, C-fragment column 2t + e is column t LC + 2i + e; the
-//   B strip is stored in that (MMA) order, so the product is unchanged.
+// * Columns are permuted so that y moves in 16-byte pieces and every store
+//   instruction writes whole 32-byte sectors: lane (g, t) owns, of rows g and
+//   g + 8, the 8-column pieces v = 0 .. WN/32 - 1 at columns 32v + 8t .. + 7,
+//   i.e. its element ce = 8v + q (MMA n-tile ce / 2, C-fragment column
+//   2t + ce % 2) is column 32v + 8t + q; the B strip is stored in that (MMA)
+//   order, so the product is unchanged. In the ring a row's 16-byte chunks
+//   are swizzled (chunk c of row m at c ^ 4 (m & 1)) so that the two rows a
+//   quarter-warp reads fall in different banks without padding.
 // * The k index inside a 16-wide step is permuted as in the row-reduce (lane
 //   t takes k = 4t .. 4t + 3 of both operands): the w fragments are two
 //   16-byte global reads per k-step (rows g, g + 8; L2 hits: w is M x r),
@@ -716,18 +720,20 @@ template <int R, int THREADS> struct HypTcUp {
   static constexpr int LC = WN / 4;            // columns a lane owns in a row
   static constexpr int NV = LC / 8;            // its 16-byte pieces
   static constexpr int STAGES = 3;
-  static constexpr int LDY = BN + 8;           // y stage row stride: conflict-free 16-byte reads
-  static constexpr int CPR = BN / 8;           // 16-byte pieces per y row
+  static constexpr int LDY = BN;               // y stage row stride (chunks swizzled)
+  static constexpr int CPR = BN / 8;           // 16-byte chunks per y row
   static constexpr int PIECES = (SUBM * CPR + THREADS - 1) / THREADS; // per thread per stage
   static constexpr int SMEM_BYTES = 2 * BN * LDR * 2 + STAGES * SUBM * LDY * 2;
 };
 
 /// MMA-order row of the B strip that holds column p (0 <= p < WN) of a warp
-/// tile whose lanes own LC columns each (the permutation above, inverted).
-HYP_DEVICE_INLINE int hyp_tc_up_mma_row(int p, int lc) {
-  const int t = p / lc, q = p % lc;
-  return 8 * (q >> 1) + 2 * t + (q & 1);
+/// tile (the permutation above, inverted).
+HYP_DEVICE_INLINE int hyp_tc_up_mma_row(int p) {
+  const int v = p >> 5, t = (p >> 3) & 3, ce = 8 * v + (p & 7);
+  return 8 * (ce >> 1) + 2 * t + (ce & 1);
 }
+/// Position of 16-byte chunk c of ring row m (the swizzle above).
+HYP_DEVICE_INLINE int hyp_tc_up_chunk(int m, int c) { return c ^ ((m & 1) << 2); }
 
 /// Two floats as a bf16 pair (lo first), round to nearest even.
 HYP_DEVICE_INLINE hyp_u32 hyp_pack_bf16x2(float lo, float hi) {
@@ -755,7 +761,7 @@ HYP_DEVICE_INLINE void hyp_tc_up_issue(const hyp_u16 *__restrict__ y, hyp_u16 *y
     const int m = e / G::CPR, c8 = (e % G::CPR) * 8;
     const long long row = s0 + m;
     const int col = n0 + c8;
-    hyp_u16 *dst = ys + m * G::LDY + c8;
+    hyp_u16 *dst = ys + m * G::LDY + 8 * hyp_tc_up_chunk(m, c8 / 8);
     if (yvec) {
       const bool live = row < r1 && col + 8 <= NDIM;
       hyp_cp_async<16>(dst, live ? y + row * NDIM + col : y, live);
@@ -827,9 +833,9 @@ template <int BN, int THREADS, int ROWS, int R, int NDIM>
 HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const float *__restrict__ B,
                                           hyp_act_t *__restrict__ y_act, long long M) {
   typedef HypTcUp<R, THREADS> G;
-  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, WN = G::WN, NT = G::NT, LC = G::LC,
+  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, WN = G::WN, NT = G::NT,
                 NV = G::NV, LDY = G::LDY, STAGES = G::STAGES;
-  static_assert(BN == G::BN, "the emitter's column tile is HypTcUp::BN");
+  static_assert(BN == G::BN && G::CPR == 8, "the emitter's column tile is HypTcUp::BN (64)");
   static_assert(THREADS % 32 == 0 && BN % WN == 0 && G::NWARPS % G::CG == 0 && G::TI >= 1,
                 "tile geometry");
   static_assert(ROWS % SUBM == 0, "ROWS must be a multiple of the row step");
@@ -853,7 +859,7 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
     hyp_f32x4 bq[HypF4Tile<BN, RP, THREADS>::PER];
     hyp_f4_tile_load<BN, RP, THREADS>(bq, B, R, n0, NDIM, 0, R, hyp_f4_vec_ok(B, R));
     hyp_f4_tile_each<BN, RP, THREADS>(bq, [&](int n, int j, float v) {
-      const int row = (n / WN) * WN + hyp_tc_up_mma_row(n % WN, LC);
+      const int row = (n / WN) * WN + hyp_tc_up_mma_row(n % WN);
       hyp_split_bf16(v, &Bhi[row * LDR + j], &Blo[row * LDR + j]);
     });
   }
@@ -889,14 +895,16 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
                                         yvec);
       hyp_cp_async_commit(); // (possibly empty: keeps the group count)
     }
-    const hyp_u16 *ys = ring + stage * SUBM * LDY + (ti * 16) * LDY + cg * WN + t * LC;
-    // Column c of this lane's piece is n-tile c / 2, fragment element 2h + c % 2.
+    const hyp_u16 *ys = ring + stage * SUBM * LDY + (ti * 16) * LDY;
+    // Column q of this lane's piece v is n-tile (8v + q) / 2, fragment element
+    // 2h + q % 2 (rows ti*16 + g + 8h have the parity of g).
     float acc[NT][4];
 #pragma unroll
     for (int h = 0; h < 2; ++h)
 #pragma unroll
       for (int v = 0; v < NV; ++v) {
-        const hyp_u16x8 q = *reinterpret_cast<const hyp_u16x8 *>(ys + (g + 8 * h) * LDY + 8 * v);
+        const int chunk = hyp_tc_up_chunk(g, cg * (WN / 8) + 4 * v + t);
+        const hyp_u16x8 q = *reinterpret_cast<const hyp_u16x8 *>(ys + (g + 8 * h) * LDY + 8 * chunk);
 #pragma unroll
         for (int c = 0; c < 8; ++c)
           acc[(8 * v + c) >> 1][2 * h + (c & 1)] = hyp_bf16_bits_to_f32(q.e[c]);
@@ -926,7 +934,7 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
           o.e[2 * k] = (hyp_u16)(p & 0xffffu);
           o.e[2 * k + 1] = (hyp_u16)(p >> 16);
         }
-        hyp_tc_store8<NDIM>(y, rowg + 8 * h, n0 + cg * WN + t * LC + 8 * v, r1, yvec, o);
+        hyp_tc_store8<NDIM>(y, rowg + 8 * h, n0 + cg * WN + 32 * v + 8 * t, r1, yvec, o);
       }
     stage = stage == STAGES - 1 ? 0 : stage + 1;
   }

@@ -134,7 +134,7 @@ constexpr int64_t kTcUpCols = 64;
 int64_t tcUpSmem(int64_t r, int64_t threads) {
   int64_t rp = roundUp(r, 16), ldr = rp % 32 == 16 ? rp : rp + 16;
   int64_t wn = r <= 64 ? 64 : 32, subm = 16 * (threads / 32) / (kTcUpCols / wn);
-  return 2 * kTcUpCols * ldr * 2 + 3 * subm * (kTcUpCols + 8) * 2;
+  return 2 * kTcUpCols * ldr * 2 + 3 * subm * kTcUpCols * 2;
 }
 /// THREADS of hyp_tc_fwd_up: 128 where its ring fits (r <= 64 or so), else
 /// 64 (r = 128: one 16-row tile per warp column).

@@ -290,9 +290,10 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       {"BWD_DY_THREADS", 256},  {"FWD_UP_THREADS", 128},   {"FWD_UP_ROWS", 64},
       {"BWD_DB_THREADS", 256},  {"BWD_DB_ROWS", 64},       {"BWD_DX_THREADS", 256},
       {"BWD_DX_ROWS", 64}};
-  // hyp_fwd_up's y ring wrapping around: r = 128 takes 64 threads, a 16-row
-  // step, so 512-row blocks of M = 70 run 5 steps through the 3 stages.
-  std::map<std::string, int64_t> ringTcUp = {{"FWD_UP_THREADS", 64}, {"FWD_UP_ROWS", 512}};
+  // hyp_fwd_up's y ring wrapping around: at r = 128 a warp tile is 32 columns
+  // wide, so 128 threads step 32 rows; a 512-row block of M = 100 runs 4 steps
+  // through the 3 stages.
+  std::map<std::string, int64_t> ringTcUp = {{"FWD_UP_THREADS", 128}, {"FWD_UP_ROWS", 512}};
   std::map<std::string, int64_t> large = {
       {"FWD_DOWN_BLOCK_M", 64}, {"FWD_DOWN_THREADS", 256}, {"FWD_DOWN_VEC", 4},
       {"BWD_DY_BLOCK_M", 32},   {"BWD_DY_THREADS", 256},   {"BWD_DY_VEC", 1},
@@ -331,7 +332,7 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
        {}, true, "tensor-cores=1"},
       {"tc_hyplora_reference_bf16_k22_unaligned", "hyplora", "reference", "bf16", 22, 24, 16, 29,
        wideTc, true, "tensor-cores=1"},
-      {"tc_lora_bf16_r128_n72_ring", "lora", "reference", "bf16", 16, 72, 128, 70, ringTcUp,
+      {"tc_lora_bf16_r128_n72_ring", "lora", "reference", "bf16", 16, 72, 128, 100, ringTcUp,
        false, "tensor-cores=1"},
       // The direct path (HYPLORA.md formulas, no pipeline) must agree too.
       {"direct_hyplora_reference_bf16", "hyplora", "reference", "bf16", 64, 40, 8, 37, {}, false,
