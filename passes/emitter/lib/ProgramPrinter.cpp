@@ -117,6 +117,8 @@ std::string hyp::emitter::printCudaSource(const ProgramDef &prog,
       os << "#ifndef " << t.name << "\n#define " << t.name << " " << t.defaultValue
          << "\n#endif\n";
     std::string bound = k.blockTunable.empty() ? std::to_string(k.blockConst) : k.blockTunable;
+    if (k.minBlocksPerSM > 0)
+      bound += ", " + std::to_string(k.minBlocksPerSM);
     os << "extern \"C\" __global__ void __launch_bounds__(" << bound << ") " << k.name << "(";
     for (size_t i = 0; i < k.params.size(); ++i)
       os << (i ? ", " : "") << paramDecl(k.params[i]);

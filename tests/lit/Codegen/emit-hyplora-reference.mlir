@@ -22,7 +22,8 @@
 // TC: hyp_bwd_dy(
 // TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling);
 // TC-LABEL: hyp_bwd_db: column-reduce over dY
-// TC: hyp_bwd_db(
+// r = 32: two blocks an SM (the register cap of __launch_bounds__).
+// TC: __launch_bounds__(BWD_DB_THREADS, 2) hyp_bwd_db(
 // TC-NEXT: hyp_tc_bwd_db_body<128, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
 // TC-LABEL: hyp_bwd_dx: row-update of dx
 // TC: hyp_bwd_dx(
@@ -65,7 +66,7 @@
 // CHECK-NEXT: hyp_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, BWD_DY_VEC, HYP_N, true>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling);
 
 // CHECK-LABEL: hyp_bwd_db: column-reduce over dY
-// CHECK: hyp_bwd_db(const hyp_act_t *__restrict__ dY, const float *__restrict__ w, const float *__restrict__ B, const float *__restrict__ R, float *dB, long long M)
+// CHECK: __launch_bounds__(BWD_DB_THREADS) hyp_bwd_db(const hyp_act_t *__restrict__ dY, const float *__restrict__ w, const float *__restrict__ B, const float *__restrict__ R, float *dB, long long M)
 // CHECK-NEXT: hyp_bwd_db_body<128, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
 
 // CHECK-LABEL: hyp_bwd_dx: row-update of dx

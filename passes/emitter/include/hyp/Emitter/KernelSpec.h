@@ -84,6 +84,10 @@ struct KernelDef {
   GridAxis grid[3];
   std::string blockTunable; // tunable holding the block size, or empty
   int64_t blockConst = 0;   // used when blockTunable is empty
+  // __launch_bounds__'s second argument (0: none): caps the registers so that
+  // this many blocks fit an SM, when ptxas would otherwise take so many that
+  // one block (too few warps to hide memory latency) is all that fits.
+  int64_t minBlocksPerSM = 0;
   std::vector<Tunable> tunables;
   std::string body; // statements of the kernel body
 };
