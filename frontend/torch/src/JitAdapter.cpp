@@ -385,6 +385,27 @@ at::Tensor asDtype(const at::Tensor &t, at::ScalarType d) {
   return t.scalar_type() == d ? t : t.to(d);
 }
 
+/// What both entries take: the adapter's input and parameters (fp32,
+/// contiguous), the scalars and the sizes. Holds the tensors `args` points to.
+struct AdapterInputs {
+  at::Tensor xa, A, B, k, s;
+  AdapterInputs(const at::Tensor &xAdapter, const at::Tensor &loraA, const at::Tensor &loraB,
+                const at::Tensor &loraK, const at::Tensor &normScale)
+      : xa(xAdapter.contiguous()), A(f32Contig(loraA)), B(f32Contig(loraB)), k(f32Contig(loraK)),
+        s(f32Contig(normScale)) {}
+  void fill(CallArgs *a, const AdapterConfig &cfg, int64_t M, int64_t K, int64_t N,
+            int64_t r) const {
+    a->tensors[kArgX] = &xa;
+    a->tensors[kArgA] = &A;
+    a->tensors[kArgB] = &B;
+    a->tensors[kArgK] = &k;
+    a->tensors[kArgS] = &s;
+    a->scalars[kScaling] = cfg.scaling;
+    a->scalars[kMaxSinhArg] = cfg.maxSinhArg;
+    a->dims[kDimM] = M, a->dims[kDimK] = K, a->dims[kDimN] = N, a->dims[kDimR] = r;
+  }
+};
+
 bool jitServes(const at::Tensor &x) {
   if (!jitEnabledByUser() || !actDtypeName(x.scalar_type())) {
     ++gFallbacks;
@@ -436,20 +457,12 @@ bool jitForward(const at::Tensor &x, const at::Tensor &xAdapter, const at::Tenso
   at::Tensor w = at::empty({M, r}, x.options().dtype(at::kFloat));
   at::Tensor stats = at::empty({M, 4}, x.options().dtype(at::kFloat));
   if (M > 0) {
-    const at::Tensor xa = xAdapter.contiguous(), A = f32Contig(loraA), B = f32Contig(loraB),
-                     k = f32Contig(loraK), s = f32Contig(normScale);
+    const AdapterInputs in(xAdapter, loraA, loraB, loraK, normScale);
     CallArgs a;
-    a.tensors[kArgX] = &xa;
+    in.fill(&a, cfg, M, K, N, r);
     a.tensors[kArgY] = &y;
-    a.tensors[kArgA] = &A;
-    a.tensors[kArgB] = &B;
-    a.tensors[kArgK] = &k;
-    a.tensors[kArgS] = &s;
     a.tensors[kArgW] = &w;
     a.tensors[kArgStats] = &stats;
-    a.scalars[kScaling] = cfg.scaling;
-    a.scalars[kMaxSinhArg] = cfg.maxSinhArg;
-    a.dims[kDimM] = M, a.dims[kDimK] = K, a.dims[kDimN] = N, a.dims[kDimR] = r;
     cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
     std::vector<hyp::rt::ArgValue> slots;
     CallScratch scratch;
@@ -480,22 +493,14 @@ bool jitBackward(const at::Tensor &gradY, const at::Tensor &x, const at::Tensor 
   at::Tensor dx = fold ? baseDx.contiguous() : at::zeros({M, K}, x.options());
   at::Tensor dA, dB, dk, ds;
   if (M > 0) {
-    const at::Tensor xa = xAdapter.contiguous(), A = f32Contig(loraA), B = f32Contig(loraB),
-                     k = f32Contig(loraK), s = f32Contig(normScale), wc = w.contiguous(),
-                     statsc = stats.contiguous();
+    const AdapterInputs in(xAdapter, loraA, loraB, loraK, normScale);
+    const at::Tensor wc = w.contiguous(), statsc = stats.contiguous();
     CallArgs a;
+    in.fill(&a, cfg, M, K, N, r);
     a.tensors[kArgDY] = &dy;
-    a.tensors[kArgX] = &xa;
-    a.tensors[kArgA] = &A;
-    a.tensors[kArgB] = &B;
-    a.tensors[kArgK] = &k;
-    a.tensors[kArgS] = &s;
     a.tensors[kArgW] = &wc;
     a.tensors[kArgStats] = &statsc;
     a.tensors[kArgDX] = &dx;
-    a.scalars[kScaling] = cfg.scaling;
-    a.scalars[kMaxSinhArg] = cfg.maxSinhArg;
-    a.dims[kDimM] = M, a.dims[kDimK] = K, a.dims[kDimN] = N, a.dims[kDimR] = r;
     cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
     std::vector<hyp::rt::ArgValue> slots;
     CallScratch scratch;

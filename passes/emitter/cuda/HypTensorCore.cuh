@@ -746,6 +746,26 @@ HYP_DEVICE_INLINE hyp_u32 hyp_pack_bf16x2(float lo, float hi) {
 #endif
 }
 
+#ifndef HYP_MMA_SCALAR
+/// An A fragment of fp32 values held by the lane, split hi + lo: wv[h][i] is
+/// row g + 8h, k = 4t + i of a 16-wide k-step whose k index is permuted (lane t
+/// takes 4t .. 4t + 3); fragment register h + 2p is logical k pair p (physical
+/// 4t + 2p, 4t + 2p + 1), low half first. Rounds like hyp_split_bf16.
+HYP_DEVICE_INLINE void hyp_split_a_frag(const float (&wv)[2][4], hyp_u32 (&hi)[4],
+                                        hyp_u32 (&lo)[4]) {
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int p = 0; p < 2; ++p) {
+      const float v0 = wv[h][2 * p], v1 = wv[h][2 * p + 1];
+      const hyp_u32 top = hyp_pack_bf16x2(v0, v1);
+      hi[h + 2 * p] = top;
+      lo[h + 2 * p] = hyp_pack_bf16x2(v0 - __uint_as_float(top << 16),
+                                      v1 - __uint_as_float(top & 0xffff0000u));
+    }
+}
+#endif
+
 /// Copies (or zero-fills) the y tile of rows [s0, s0 + SUBM) into ring stage
 /// `ys`; cp.async when `yvec` (aligned rows of a multiple of 8 columns), else
 /// plain masked loads (odd N, offset views), which the ring's barriers order
@@ -802,20 +822,8 @@ HYP_DEVICE_INLINE void hyp_tc_up_kstep(float (&acc)[NT][4], const float (&wv)[2]
     }
 #else
   (void)wrow;
-  (void)g;
-  // A fragment a[h + 2p] = row g + 8h, logical k pair p (physical 4t + 2p,
-  // 4t + 2p + 1), low half first; cvt.rn.bf16x2 rounds like hyp_split_bf16.
   hyp_u32 ahi[4], alo[4];
-#pragma unroll
-  for (int h = 0; h < 2; ++h)
-#pragma unroll
-    for (int p = 0; p < 2; ++p) {
-      const float v0 = wv[h][2 * p], v1 = wv[h][2 * p + 1];
-      const hyp_u32 hi = hyp_pack_bf16x2(v0, v1);
-      ahi[h + 2 * p] = hi;
-      alo[h + 2 * p] = hyp_pack_bf16x2(v0 - __uint_as_float(hi << 16),
-                                       v1 - __uint_as_float(hi & 0xffff0000u));
-    }
+  hyp_split_a_frag(wv, ahi, alo);
 #pragma unroll
   for (int i = 0; i < NT; ++i) {
     // B fragment: n = 8i + g, logical k pairs at physical 4t .. 4t + 3.
@@ -1050,21 +1058,9 @@ HYP_DEVICE_INLINE void hyp_tc_row_kstep(float (&acc)[NT][4], const float *ws, co
       for (int i = 0; i < 4; ++i) wv[h][i] = r < R ? ws[(c0 + 4 * t + i) * LDB + r] : 0.f;
     }
   }
-  // A fragment a[h + 2p] = rank g + 8h, logical k pair p (physical 4t + 2p,
-  // 4t + 2p + 1), low half first; cvt.rn.bf16x2 rounds like hyp_split_bf16.
+  // A fragment rows: ranks g + 8h (hyp_split_a_frag).
   hyp_u32 ahi[4], alo[4];
-#pragma unroll
-  for (int h = 0; h < 2; ++h)
-#pragma unroll
-    for (int p = 0; p < 2; ++p) {
-      const float v0 = wv[h][2 * p], v1 = wv[h][2 * p + 1];
-      hyp_u32 hi, lo;
-      asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(hi) : "f"(v1), "f"(v0));
-      const float r0 = v0 - __uint_as_float(hi << 16), r1 = v1 - __uint_as_float(hi & 0xffff0000u);
-      asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(lo) : "f"(r1), "f"(r0));
-      ahi[h + 2 * p] = hi;
-      alo[h + 2 * p] = lo;
-    }
+  hyp_split_a_frag(wv, ahi, alo);
 #pragma unroll
   for (int j = 0; j < NT; ++j) {
     const uint2 b = *reinterpret_cast<const uint2 *>(xs + (j * 8 + g) * LD + c0 + 4 * t);
