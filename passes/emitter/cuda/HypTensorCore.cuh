@@ -135,32 +135,6 @@ HYP_DEVICE_INLINE void hyp_mma_split_16x8(float (&acc)[4], const hyp_u16 *ahi, c
   hyp_mma_tile_16x8(acc, ahi, lda, bhi, ldb);
 }
 
-/// acc[i] += (Ahi + Alo)(Bhi + Blo) for NT n-tiles sharing one 16-row A tile
-/// (lo*lo dropped, small terms first): the A fragments are read from shared
-/// memory once for all NT. Tile i's B(k, n) = b[(8 i + n) * ldb + k].
-template <int NT>
-HYP_DEVICE_INLINE void hyp_mma_split_16xN(float (&acc)[NT][4], const hyp_u16 *ahi,
-                                          const hyp_u16 *alo, int lda, const hyp_u16 *bhi,
-                                          const hyp_u16 *blo, int ldb) {
-#ifdef HYP_MMA_SCALAR
-  for (int i = 0; i < NT; ++i)
-    hyp_mma_split_16x8(acc[i], ahi, alo, lda, bhi + 8 * i * ldb, blo + 8 * i * ldb, ldb);
-#else
-  hyp_u32 ah[4], al[4];
-  hyp_mma_a_frag(ah, ahi, lda);
-  hyp_mma_a_frag(al, alo, lda);
-#pragma unroll
-  for (int i = 0; i < NT; ++i) {
-    hyp_u32 bh[2], bl[2];
-    hyp_mma_b_frag(bh, bhi + 8 * i * ldb, ldb);
-    hyp_mma_b_frag(bl, blo + 8 * i * ldb, ldb);
-    hyp_mma_bf16(acc[i], al, bh);
-    hyp_mma_bf16(acc[i], ah, bl);
-    hyp_mma_bf16(acc[i], ah, bh);
-  }
-#endif
-}
-
 /// Which 16x8 output tiles warp `warp` owns in an MT x NT block tile: tiles
 /// warp, warp + NWARPS, ... in row-major tile order.
 template <int MT, int NT, int NWARPS> struct HypWarpTiles {

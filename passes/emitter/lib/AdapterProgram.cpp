@@ -136,8 +136,8 @@ int64_t tcUpSmem(int64_t r, int64_t threads) {
   int64_t wn = r <= 64 ? 64 : 32, subm = 16 * (threads / 32) / (kTcUpCols / wn);
   return 2 * kTcUpCols * ldr * 2 + 3 * subm * kTcUpCols * 2;
 }
-/// THREADS of hyp_tc_fwd_up: 128 where its ring fits (r <= 64 or so), else
-/// 64 (r = 128: one 16-row tile per warp column).
+/// THREADS of hyp_tc_fwd_up: 128 (fits every r <= 128: at r = 128 the B
+/// strip and the ring take the 48 KiB exactly), else 64 as a fallback.
 std::vector<int64_t> tcUpThreads(int64_t r) {
   for (int64_t t : {128, 64})
     if (tcUpSmem(r, t) <= kSmemLimitBytes)
