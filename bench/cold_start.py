@@ -3,12 +3,17 @@
 Each child gets its own HYP_CACHE_DIR: an empty one for the cold first call
 (which then serves, warm, the 30-layer load), another empty one with
 HYP_AUTOTUNE=0 for the untuned comparison. Children print their autotune
-lines too (HYP_PRINT_AUTOTUNING=1); those are kept with the result.
+lines too (HYP_PRINT_AUTOTUNING=1); those are kept with the result, with the
+runtime's compile pools parsed out of them, and the host's CPU time split
+(/proc/stat) over the child's life: on the GPU machine the same pool of ~20
+NVRTC compiles took 1.2 s or 6-9 s from run to run (docs/KERNELS.md), and
+steal time is the first suspect.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,10 +39,53 @@ def _dir_bytes(path: str) -> tuple[int, int]:
     return files, total
 
 
+_POOL_RE = re.compile(r"hyprt: precompiled (\d+) configs \((\d+) NVRTC runs\) in ([0-9.]+) ms: "
+                      r"([0-9.]+) ms summed, longest ([0-9.]+) ms")
+
+
+def parse_compile_pools(lines: list[str]) -> list[dict]:
+    """The runtime's precompile pools that compiled something (HYP_PRINT_AUTOTUNING)."""
+    pools = []
+    for line in lines:
+        m = _POOL_RE.search(line)
+        if m and int(m.group(2)) > 0:
+            pools.append({"configs": int(m.group(1)), "nvrtc_runs": int(m.group(2)),
+                          "wall_ms": float(m.group(3)), "summed_ms": float(m.group(4)),
+                          "longest_ms": float(m.group(5))})
+    return pools
+
+
+def cpu_times(stat_path: str = "/proc/stat") -> list[int] | None:
+    """The host's cumulative CPU times (user nice system idle iowait irq softirq
+    steal), or None where /proc/stat is not there."""
+    try:
+        with open(stat_path) as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    return [int(v) for v in fields[1:9]] + [0] * max(0, 8 - len(fields[1:9]))
+
+
+def cpu_split(before: list[int] | None, after: list[int] | None) -> dict | None:
+    """Percent of all CPUs' time between two cpu_times() samples: busy, idle, steal."""
+    if not before or not after:
+        return None
+    d = [b - a for a, b in zip(before, after)]
+    total = sum(d)
+    if total <= 0:
+        return None
+    idle = d[3] + d[4]
+    return {"busy_pct": 100.0 * (total - idle - d[7]) / total, "idle_pct": 100.0 * idle / total,
+            "steal_pct": 100.0 * d[7] / total}
+
+
 def run_child(mode: str, payload: dict, env_extra: dict, timeout_s: float) -> dict:
     env = dict(os.environ)
     env.update(env_extra)
     t0 = time.perf_counter()
+    cpu0 = cpu_times()
     try:
         proc = subprocess.run([sys.executable, CHILD, mode, json.dumps(payload)], env=env,
                               capture_output=True, text=True, timeout=timeout_s)
@@ -56,6 +104,8 @@ def run_child(mode: str, payload: dict, env_extra: dict, timeout_s: float) -> di
              if l.strip() and not l.startswith(MARK)]
     result["autotune_lines"] = [l for l in other if autotune_log.mentions_tuning(l)]
     result["output_tail"] = [l for l in other if not autotune_log.mentions_tuning(l)][-40:]
+    result["compile_pools"] = parse_compile_pools(other)
+    result["host_cpu"] = cpu_split(cpu0, cpu_times())
     return result
 
 

@@ -31,15 +31,22 @@ note() { echo "$*" | tee -a "$summary"; }
 # budget (HYP_SESSION_BUDGET seconds from the start, default 560) and the
 # results are packed before the call's limit.
 session_end=${HYP_SESSION_END:-$(( $(date +%s) + ${HYP_SESSION_BUDGET:-560} ))}
+# The host's CPU steal and total time so far (/proc/stat, all CPUs): each
+# stage's line reports the share stolen by the hypervisor while it ran (the
+# same NVRTC pool took 1.2 s or 6-9 s from run to run on the 2 x H200 VM).
+cpu_ticks() { awk '/^cpu /{print $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat 2>/dev/null || echo "0 0"; }
 stage_run() {  # name timeout cmd...
   local name=$1 limit=$2; shift 2
   local left=$(( session_end - $(date +%s) ))
   if [ "$left" -lt 20 ]; then note "[$name] skipped: call budget spent"; return 124; fi
   [ "$limit" -gt "$left" ] && limit=$left
-  local t0=$(date +%s)
+  local t0=$(date +%s) c0 c1
+  c0=$(cpu_ticks)
   timeout "$limit" "$@" > "$R/$name.log" 2>&1
   local rc=$?
-  note "[$name] rc=$rc $(( $(date +%s) - t0 ))s :: $(tail -n 1 "$R/$name.log" | cut -c1-200)"
+  c1=$(cpu_ticks)
+  local steal=$(echo "$c0 $c1" | awk '{d = $4 - $2; printf "%.1f", (d > 0 ? 100 * ($3 - $1) / d : 0)}')
+  note "[$name] rc=$rc $(( $(date +%s) - t0 ))s steal=${steal}% :: $(tail -n 1 "$R/$name.log" | cut -c1-200)"
   return $rc
 }
 # One shard of a job per GPU, at once: sharded NAME TIMEOUT "GPU..." cmd...

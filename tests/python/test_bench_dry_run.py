@@ -366,3 +366,26 @@ def test_shards_merge_into_the_whole_run(tmp_path):
     parts[1]["meta"]["commit"] = "another"
     with pytest.raises(ValueError, match="shards differ in commit"):
         report_mod.merge(parts)
+
+
+def test_cold_start_parses_compile_pools_and_splits_host_cpu_time(tmp_path):
+    from bench import cold_start
+    lines = ["hyprt: precompiled 19 configs (19 NVRTC runs) in 6847 ms: 96821 ms summed, longest 6843 ms",
+             "hyprt: precompiled 11 configs (0 NVRTC runs) in 2 ms: 0 ms summed, longest 0 ms",
+             "hyprt: autotune hyp_gram [sm_90, ] 1 candidates in 1.1 ms (absent)"]
+    pools = cold_start.parse_compile_pools(lines)
+    # Only the pool that compiled something; memory hits are not a compile pool.
+    assert pools == [{"configs": 19, "nvrtc_runs": 19, "wall_ms": 6847.0, "summed_ms": 96821.0,
+                      "longest_ms": 6843.0}]
+    # user nice system idle iowait irq softirq steal
+    before = [100, 0, 50, 800, 10, 0, 0, 40]
+    after = [300, 0, 100, 1000, 10, 0, 0, 140]
+    split = cold_start.cpu_split(before, after)
+    assert split["steal_pct"] == pytest.approx(100 * 100 / 550)
+    assert split["idle_pct"] == pytest.approx(100 * 200 / 550)
+    assert split["busy_pct"] + split["idle_pct"] + split["steal_pct"] == pytest.approx(100)
+    assert cold_start.cpu_split(None, after) is None and cold_start.cpu_split(after, after) is None
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  1 2 3 4 5 6 7 8 9 10\ncpu0 1 2 3 4 5 6 7 8\n")
+    assert cold_start.cpu_times(str(stat)) == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert cold_start.cpu_times(str(tmp_path / "absent")) is None
