@@ -106,6 +106,20 @@ class Ctx:
         return self.compile_budget_s - self.compile_spent_s
 
 
+def standalone_setup(K: int, N: int, M: int, r: int, n_sets: int, device: torch.device,
+                     hyplora=None) -> tuple[Ctx, "LayerData", list, list]:
+    """The context, layer and n_sets rotating (x, dY) bf16 input sets of one
+    shape for the bench's single-purpose GPU scripts (kernel_steps under
+    Nsight Compute, host_profile under torch.profiler): no compile budget."""
+    ctx = Ctx(device, device.type == "cuda", False, hyplora, "" if hyplora else "not imported",
+              False, 0.0)
+    data = LayerData.random(K, N, r, device, torch.bfloat16)
+    xs = [torch.randn(M, K, device=device, dtype=torch.bfloat16).requires_grad_()
+          for _ in range(n_sets)]
+    dys = [torch.randn(M, N, device=device, dtype=torch.bfloat16) for _ in range(n_sets)]
+    return ctx, data, xs, dys
+
+
 @dataclass
 class Built:
     module: nn.Module | None

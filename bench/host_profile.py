@@ -22,8 +22,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.contenders import (Ctx, FrozenEager, HyploraContender, LayerData,  # noqa: E402
-                              PeftLoraEager)
+from bench.contenders import (FrozenEager, HyploraContender, PeftLoraEager,  # noqa: E402
+                              standalone_setup)
 
 
 def profile_step(step, n_sets: int, steps: int) -> dict:
@@ -68,12 +68,8 @@ def main() -> int:
         print("host_profile: needs a CUDA device (skipped)")
         return 0
     import hyplora
-    dev = torch.device("cuda")
-    ctx = Ctx(dev, True, False, hyplora, "", False, 0.0)
-    data = LayerData.random(a.K, a.N, a.r, dev, torch.bfloat16)
     n_sets = 4
-    xs = [torch.randn(a.M, a.K, device=dev, dtype=torch.bfloat16).requires_grad_() for _ in range(n_sets)]
-    dys = [torch.randn(a.M, a.N, device=dev, dtype=torch.bfloat16) for _ in range(n_sets)]
+    ctx, data, xs, dys = standalone_setup(a.K, a.N, a.M, a.r, n_sets, torch.device("cuda"), hyplora)
     report = {"shape": {"K": a.K, "N": a.N, "M": a.M, "r": a.r},
               "card": torch.cuda.get_device_name(), "torch": torch.__version__,
               "commit": os.environ.get("HYP_COMMIT", "unknown"), "contenders": {}}

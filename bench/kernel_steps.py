@@ -15,7 +15,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.contenders import Ctx, HyploraContender, LayerData  # noqa: E402
+from bench.contenders import HyploraContender, standalone_setup  # noqa: E402
 
 
 def main() -> int:
@@ -30,11 +30,7 @@ def main() -> int:
         print("kernel_steps: needs a CUDA device (skipped)")
         return 0
     import hyplora
-    dev = torch.device("cuda")
-    ctx = Ctx(dev, True, False, hyplora, "", False, 0.0)
-    data = LayerData.random(a.K, a.N, a.r, dev, torch.bfloat16)
-    xs = [torch.randn(a.M, a.K, device=dev, dtype=torch.bfloat16).requires_grad_() for _ in range(2)]
-    dys = [torch.randn(a.M, a.N, device=dev, dtype=torch.bfloat16) for _ in range(2)]
+    ctx, data, xs, dys = standalone_setup(a.K, a.N, a.M, a.r, 2, torch.device("cuda"), hyplora)
     c = HyploraContender("hyplora", "reference", tensor_cores=True)
     c.available(ctx)
     step = c.build(data, ctx).make_step(xs, dys)

@@ -389,3 +389,15 @@ def test_cold_start_parses_compile_pools_and_splits_host_cpu_time(tmp_path):
     stat.write_text("cpu  1 2 3 4 5 6 7 8 9 10\ncpu0 1 2 3 4 5 6 7 8\n")
     assert cold_start.cpu_times(str(stat)) == [1, 2, 3, 4, 5, 6, 7, 8]
     assert cold_start.cpu_times(str(tmp_path / "absent")) is None
+
+
+def test_standalone_setup_gives_rotating_nonzero_inputs_of_the_shape():
+    # bench/kernel_steps.py and bench/host_profile.py (GPU only) build their layer with it.
+    from bench.contenders import standalone_setup
+    ctx, data, xs, dys = standalone_setup(24, 16, 5, 8, 3, torch.device("cpu"))
+    assert not ctx.cuda and ctx.hyplora is None and ctx.hyplora_reason
+    assert (data.K, data.N, data.r) == (24, 16, 8) and data.A.shape == (8, 24)
+    assert len(xs) == len(dys) == 3
+    assert all(x.shape == (5, 24) and x.dtype == torch.bfloat16 and x.requires_grad for x in xs)
+    assert all(d.shape == (5, 16) and d.abs().sum() > 0 for d in dys)
+    assert not torch.equal(xs[0], xs[1])

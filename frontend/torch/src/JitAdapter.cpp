@@ -297,80 +297,82 @@ struct CallArgs {
   int64_t dims[kNumDims] = {};
 };
 
-int64_t scratchElems(const EntryPlan::Scratch &sc, const CallArgs &a, std::vector<int64_t> *shape) {
-  int64_t n = 1;
-  shape->clear();
-  for (size_t i = 0; i < sc.dims.size(); ++i) {
-    const int64_t e = sc.dims[i] >= 0 ? a.dims[sc.dims[i]] : sc.lit[i];
-    shape->push_back(e);
-    n *= e;
-  }
-  return n;
-}
-
 /// Scratch buffers of one call, as slices of two fp32 arenas (one allocation
 /// each; the zeroed one cleared by one memset on the stream).
 struct CallScratch {
+  struct Placed {
+    const std::string *name; // the plan's
+    int64_t offset;
+    std::vector<int64_t> shape;
+  };
   at::Tensor zeroedArena, writeArena;
-  std::map<std::string, std::pair<int64_t, std::vector<int64_t>>> zeroedAt; // offset, shape
+  std::vector<Placed> zeroed; // in the plan's order
 
-  /// A zeroed buffer as a tensor (the gradients handed back to autograd).
-  at::Tensor view(const std::string &name) const {
-    const auto &[offset, shape] = zeroedAt.at(name);
-    std::vector<int64_t> strides(shape.size(), 1);
-    for (int i = int(shape.size()) - 2; i >= 0; --i)
-      strides[i] = strides[i + 1] * shape[i + 1];
-    return zeroedArena.as_strided(shape, strides, offset);
+  /// A zeroed buffer as a tensor (the gradients handed back to autograd), or
+  /// an undefined tensor when the entry has no such buffer.
+  at::Tensor view(const char *name) const {
+    for (const Placed &z : zeroed) {
+      if (*z.name != name)
+        continue;
+      std::vector<int64_t> strides(z.shape.size(), 1);
+      for (int i = int(z.shape.size()) - 2; i >= 0; --i)
+        strides[i] = strides[i + 1] * z.shape[i + 1];
+      return zeroedArena.as_strided(z.shape, strides, z.offset);
+    }
+    return at::Tensor();
   }
 };
 
-/// Fills `slots` for one entry: frontend tensors by index, scratch from the
-/// arenas. Every view starts on a 64-byte boundary: torch.compile (inductor)
-/// asserts 16-byte alignment of an op's outputs (dA, dB, ...).
-void fillSlots(const JitProgram &jp, const EntryPlan &plan, const CallArgs &a,
-               const at::TensorOptions &opts, cudaStream_t stream,
-               std::vector<hyp::rt::ArgValue> *slots, CallScratch *scratch) {
-  slots->assign(jp.program->slotNames().size(), hyp::rt::ArgValue());
+/// Fills one entry's slots (frontend tensors by index, scratch from the
+/// arenas) and runs it on the current stream. Every scratch view starts on a
+/// 64-byte boundary: torch.compile (inductor) asserts 16-byte alignment of an
+/// op's outputs (dA, dB, ...).
+CallScratch runPlanned(JitProgram &jp, int entry, const EntryPlan &plan, const CallArgs &a,
+                       const at::TensorOptions &opts, const char *what) {
+  cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
+  std::vector<hyp::rt::ArgValue> slots(jp.program->slotNames().size());
+  CallScratch scratch;
   constexpr int64_t kAlignFloats = 16;
-  auto padded = [](int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; };
-  std::vector<int64_t> shape;
   auto place = [&](const std::vector<EntryPlan::Scratch> &list, bool zero, at::Tensor *arena) {
+    std::vector<std::pair<int64_t, std::vector<int64_t>>> where(list.size()); // offset, shape
     int64_t total = 0;
-    for (const auto &sc : list)
-      total += padded(scratchElems(sc, a, &shape));
+    for (size_t i = 0; i < list.size(); ++i) {
+      const EntryPlan::Scratch &sc = list[i];
+      int64_t n = 1;
+      for (size_t d = 0; d < sc.dims.size(); ++d) {
+        where[i].second.push_back(sc.dims[d] >= 0 ? a.dims[sc.dims[d]] : sc.lit[d]);
+        n *= where[i].second.back();
+      }
+      where[i].first = total;
+      total += (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+    }
     *arena = at::empty({std::max<int64_t>(total, 1)}, opts.dtype(at::kFloat));
     float *base = arena->data_ptr<float>();
     if (zero)
       C10_CUDA_CHECK(cudaMemsetAsync(base, 0, size_t(total) * sizeof(float), stream));
-    int64_t offset = 0;
-    for (const auto &sc : list) {
-      const int64_t n = scratchElems(sc, a, &shape);
-      (*slots)[sc.slot] = hyp::rt::ArgValue::pointer(base + offset);
+    for (size_t i = 0; i < list.size(); ++i) {
+      slots[list[i].slot] = hyp::rt::ArgValue::pointer(base + where[i].first);
       if (zero)
-        scratch->zeroedAt[sc.name] = {offset, shape};
-      offset += padded(n);
+        scratch.zeroed.push_back({&list[i].name, where[i].first, std::move(where[i].second)});
     }
   };
-  place(plan.zeroed, true, &scratch->zeroedArena);
+  place(plan.zeroed, true, &scratch.zeroedArena);
   if (!plan.writeOnly.empty())
-    place(plan.writeOnly, false, &scratch->writeArena);
+    place(plan.writeOnly, false, &scratch.writeArena);
   for (const auto &[slot, arg] : plan.tensors) {
     TORCH_CHECK(a.tensors[arg], "hyplora JIT: the program needs a frontend tensor the call "
                                 "did not give (", jp.program->slotNames()[slot], ")");
-    (*slots)[slot] = hyp::rt::ArgValue::pointer(a.tensors[arg]->data_ptr());
+    slots[slot] = hyp::rt::ArgValue::pointer(a.tensors[arg]->data_ptr());
   }
   for (const auto &[slot, which] : plan.scalars)
-    (*slots)[slot] = hyp::rt::ArgValue::float32(static_cast<float>(a.scalars[which]));
+    slots[slot] = hyp::rt::ArgValue::float32(static_cast<float>(a.scalars[which]));
   for (const EntryPlan::Dim &d : plan.dims)
-    (*slots)[d.slot] = d.i64 ? hyp::rt::ArgValue::int64(a.dims[d.dim])
-                             : hyp::rt::ArgValue::int32(static_cast<int32_t>(a.dims[d.dim]));
-}
-
-void run(JitProgram &jp, int entry, const std::vector<hyp::rt::ArgValue> &slots,
-         cudaStream_t stream, const char *what) {
-  hyp::rt::Status st = hyp::rt::runEntrySlots(*jp.program, entry, slots.data(), slots.size(),
-                                              stream);
+    slots[d.slot] = d.i64 ? hyp::rt::ArgValue::int64(a.dims[d.dim])
+                          : hyp::rt::ArgValue::int32(static_cast<int32_t>(a.dims[d.dim]));
+  hyp::rt::Status st =
+      hyp::rt::runEntrySlots(*jp.program, entry, slots.data(), slots.size(), stream);
   TORCH_CHECK(st.ok, "hyplora JIT: running ", what, ": ", st.message);
+  return scratch;
 }
 
 /// fp32 and contiguous, without a dispatcher round trip when it already is
@@ -463,11 +465,7 @@ bool jitForward(const at::Tensor &x, const at::Tensor &xAdapter, const at::Tenso
     a.tensors[kArgY] = &y;
     a.tensors[kArgW] = &w;
     a.tensors[kArgStats] = &stats;
-    cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
-    std::vector<hyp::rt::ArgValue> slots;
-    CallScratch scratch;
-    fillSlots(*jp, jp->forwardPlan, a, x.options(), stream, &slots, &scratch);
-    run(*jp, jp->forwardEntry, slots, stream, "the adapter forward");
+    runPlanned(*jp, jp->forwardEntry, jp->forwardPlan, a, x.options(), "the adapter forward");
   }
   ++gFwd;
   *out = {y, w, stats};
@@ -501,16 +499,13 @@ bool jitBackward(const at::Tensor &gradY, const at::Tensor &x, const at::Tensor 
     a.tensors[kArgW] = &wc;
     a.tensors[kArgStats] = &statsc;
     a.tensors[kArgDX] = &dx;
-    cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
-    std::vector<hyp::rt::ArgValue> slots;
-    CallScratch scratch;
-    fillSlots(*jp, jp->backwardPlan, a, x.options(), stream, &slots, &scratch);
-    run(*jp, jp->backwardEntry, slots, stream, "the adapter backward");
+    const CallScratch scratch = runPlanned(*jp, jp->backwardEntry, jp->backwardPlan, a,
+                                           x.options(), "the adapter backward");
     // Gradients the program does not produce (the lora variant has no dk/ds)
     // are zero, as they are for M = 0.
     auto grad = [&](const char *name, at::IntArrayRef shape) {
-      return scratch.zeroedAt.count(name) ? scratch.view(name)
-                                          : at::zeros(shape, x.options().dtype(at::kFloat));
+      at::Tensor g = scratch.view(name);
+      return g.defined() ? g : at::zeros(shape, x.options().dtype(at::kFloat));
     };
     dA = grad("dA", {r, K}), dB = grad("dB", {N, r}), dk = grad("dk", {1}), ds = grad("ds", {1});
   } else { // M = 0: zero gradients, no launch
