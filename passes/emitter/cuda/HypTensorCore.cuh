@@ -386,93 +386,10 @@ HYP_DEVICE_INLINE void hyp_f4_tile_each(const hyp_f32x4 (&v)[HypF4Tile<TR, TC, T
 }
 
 //===----------------------------------------------------------------------===//
-// dB[n][j] += sum_rows dY[row][n] w[row][j] (+ 2 (B R)[n][j] once, by the
-// blocks of row chunk 0, when HAS_G). Block (bx, by): columns n of
-// [bx*BN, bx*BN + BN), rows [by*ROWS, ...) in steps of SUBM. The BN x R
-// result lives in the warps' MMA accumulators over the whole row chunk; one
-// atomicAdd per element per block at the end.
-//===----------------------------------------------------------------------===//
-template <int R, int BN> struct HypTcDb {
-  static constexpr int SUBM = R <= 64 ? 64 : 32;
-  static constexpr int LDM = HypLd<SUBM>::value;
-  static constexpr int SMEM_BYTES = BN * LDM * 2 + 2 * R * LDM * 2;
-};
-
-template <int BN, int THREADS, int ROWS, int R, int NDIM, bool HAS_G>
-HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
-                                          const float *__restrict__ w,
-                                          const float *__restrict__ B,
-                                          const float *__restrict__ Rm, float *dB, long long M) {
-  typedef HypTcDb<R, BN> G;
-  constexpr int SUBM = G::SUBM, LDM = G::LDM;
-  constexpr int NWARPS = THREADS / 32;
-  typedef HypWarpTiles<BN, R, NWARPS> W;
-  static_assert(R % 8 == 0 && BN % 16 == 0 && ROWS % SUBM == 0, "tile geometry");
-  static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
-  alignas(16) __shared__ hyp_u16 dYt[BN * LDM];                 // dY(m, n) at [n][m]
-  alignas(16) __shared__ hyp_u16 wthi[R * LDM], wtlo[R * LDM]; // w(m, j) at [j][m]
-  const hyp_u16 *dY = reinterpret_cast<const hyp_u16 *>(dY_act);
-  const int tid = threadIdx.x;
-  const int n0 = blockIdx.x * BN;
-  const long long r0 = (long long)blockIdx.y * ROWS;
-  const long long r1 = hyp_llmin(r0 + ROWS, M);
-  if (r1 <= r0) return; // uniform over the block
-  const bool vec = hyp_tc_vec_ok<NDIM>(dY);
-  float acc[W::PER_WARP][4];
-#pragma unroll
-  for (int p = 0; p < W::PER_WARP; ++p)
-    acc[p][0] = acc[p][1] = acc[p][2] = acc[p][3] = 0.f;
-  typedef HypTcTile<SUBM, BN, THREADS> TT;
-  hyp_u16x8 pre[TT::PER];
-  hyp_tc_tile_load<SUBM, BN, THREADS, NDIM>(pre, dY, r0, n0, r1, vec);
-  typedef HypF4Tile<SUBM, R, THREADS> WR; // the step's w rows, one step ahead too
-  const bool wvec = hyp_f4_vec_ok(w, R);
-  hyp_f32x4 wpre[WR::PER];
-  hyp_f4_tile_load<SUBM, R, THREADS>(wpre, w, R, r0, r1, 0, R, wvec);
-  for (long long s0 = r0; s0 < r1; s0 += SUBM) {
-    __syncthreads();
-#pragma unroll
-    for (int i = 0; i < TT::PER; ++i) {
-      const int e = tid + i * THREADS;
-      if (e >= TT::CHUNKS) continue;
-      const int m = e % SUBM, c8 = (e / SUBM) * 8;
-#pragma unroll
-      for (int q = 0; q < 8; ++q) dYt[(c8 + q) * LDM + m] = pre[i].e[q];
-    }
-    hyp_f4_tile_each<SUBM, R, THREADS>(wpre, [&](int m, int j, float v) {
-      hyp_split_bf16(v, &wthi[j * LDM + m], &wtlo[j * LDM + m]);
-    });
-    if (s0 + SUBM < r1) {
-      hyp_tc_tile_load<SUBM, BN, THREADS, NDIM>(pre, dY, s0 + SUBM, n0, r1, vec);
-      hyp_f4_tile_load<SUBM, R, THREADS>(wpre, w, R, s0 + SUBM, r1, 0, R, wvec);
-    }
-    __syncthreads();
-    hyp_block_mma<BN, R, SUBM, NWARPS>(acc, dYt, nullptr, LDM, wthi, wtlo, LDM);
-  }
-  const int warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
-#pragma unroll
-  for (int p = 0; p < W::PER_WARP; ++p) {
-    const int tile = warp + p * NWARPS;
-    if (tile >= W::TILES) break;
-    const int ti = tile / W::TN, tn = tile % W::TN;
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int n = n0 + ti * 16 + g + 8 * (e >> 1), j = tn * 8 + 2 * t + (e & 1);
-      if (n >= NDIM) continue;
-      float v = acc[p][e];
-      if (HAS_G && blockIdx.y == 0) {
-        float br = 0.f;
-        for (int l = 0; l < R; ++l) br = fmaf(B[(long long)n * R + l], Rm[l * R + j], br);
-        v = fmaf(2.f, br, v);
-      }
-      atomicAdd(&dB[(long long)n * R + j], v);
-    }
-  }
-}
-
-//===----------------------------------------------------------------------===//
 // dx[row][k] += sum_j dH[row][j] A[j][k] + beta[row] x[row][k], and
-// dA[j][k] += sum_rows dH[row][j] x[row][k]. Block (bx, by): columns
+// dA[j][k] += sum_rows dH[row][j] x[row][k], the staged kernel (r > 64; the
+// ring kernel below takes r <= 64, where its A strip and ring fit 48 KiB).
+// Block (bx, by): columns
 // [bx*BK, bx*BK + BK), rows [by*ROWS, ...) in steps of SUBM. Per step: dH rows
 // split into both layouts, x tile transposed into shared memory (the dA
 // operand, and beta x), dx straight into the MMA accumulators (each lane its
@@ -483,7 +400,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
 // loaded one step ahead into registers. x is read once, dx read and written once.
 //===----------------------------------------------------------------------===//
 template <int R, int BK> struct HypTcDx {
-  static constexpr int SUBM = R <= 64 ? 32 : 16;
+  static constexpr int SUBM = R <= 64 ? 32 : 16; // (r <= 64: the ring kernel)
   static constexpr int RP = HYP_ROUND_UP(R, 16);
   static constexpr int LDR = HypLd<RP>::value;
   static constexpr int LDM = HypLd<SUBM>::value;
@@ -492,7 +409,7 @@ template <int R, int BK> struct HypTcDx {
 };
 
 template <int BK, int THREADS, int ROWS, int R, int KDIM, bool HAS_BETA>
-HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x_act,
+HYP_DEVICE_INLINE void hyp_tc_bwd_dx_staged(const hyp_act_t *__restrict__ x_act,
                                           const float *__restrict__ A,
                                           const float *__restrict__ dH,
                                           const float *__restrict__ beta,
@@ -664,8 +581,8 @@ template <int N> HYP_DEVICE_INLINE void hyp_cp_async_wait() {
 //   i.e. its element ce = 8v + q (MMA n-tile ce / 2, C-fragment column
 //   2t + ce % 2) is column 32v + 8t + q; the B strip is stored in that (MMA)
 //   order, so the product is unchanged. In the ring a row's 16-byte chunks
-//   are swizzled (chunk c of row m at c ^ 4 (m & 1)) so that the two rows a
-//   quarter-warp reads fall in different banks without padding.
+//   are swizzled (hyp_tc_ring_chunk) so that the two rows a quarter-warp
+//   reads fall in different banks without padding.
 // * The k index inside a 16-wide step is permuted as in the row-reduce (lane
 //   t takes k = 4t .. 4t + 3 of both operands): the w fragments are two
 //   16-byte global reads per k-step (rows g, g + 8; L2 hits: w is M x r),
@@ -706,8 +623,15 @@ HYP_DEVICE_INLINE int hyp_tc_up_mma_row(int p) {
   const int v = p >> 5, t = (p >> 3) & 3, ce = 8 * v + (p & 7);
   return 8 * (ce >> 1) + 2 * t + (ce & 1);
 }
-/// Position of 16-byte chunk c of ring row m (the swizzle above).
-HYP_DEVICE_INLINE int hyp_tc_up_chunk(int m, int c) { return c ^ ((m & 1) << 2); }
+/// Position of 16-byte chunk c (0..7) of row m in a ring stage of 64-half
+/// (128-byte) rows, every row starting at bank 0. Two read patterns must hit
+/// 8 distinct 16-byte bank groups: a quarter-warp's C-fragment reads (rows 2a,
+/// 2a + 1, four chunks 4b .. 4b + 3: bit 2 of the XOR differs between the two
+/// rows) and an ldmatrix's 8 row addresses (rows 16s + {0, 1, 4, 5, 8, 9, 12,
+/// 13} or + 2, one chunk: (m & 1, (m >> 2) & 3) differs between all 8 rows).
+HYP_DEVICE_INLINE int hyp_tc_ring_chunk(int m, int c) {
+  return c ^ (((m & 1) << 2) | ((m >> 2) & 3));
+}
 
 /// Two floats as a bf16 pair (lo first), round to nearest even.
 HYP_DEVICE_INLINE hyp_u32 hyp_pack_bf16x2(float lo, float hi) {
@@ -740,27 +664,29 @@ HYP_DEVICE_INLINE void hyp_split_a_frag(const float (&wv)[2][4], hyp_u32 (&hi)[4
 }
 #endif
 
-/// Copies (or zero-fills) the y tile of rows [s0, s0 + SUBM) into ring stage
-/// `ys`; cp.async when `yvec` (aligned rows of a multiple of 8 columns), else
-/// plain masked loads (odd N, offset views), which the ring's barriers order
-/// the same way.
-template <int R, int THREADS, int NDIM>
-HYP_DEVICE_INLINE void hyp_tc_up_issue(const hyp_u16 *__restrict__ y, hyp_u16 *ys, long long s0,
-                                       long long r1, int n0, bool yvec) {
-  typedef HypTcUp<R, THREADS> G;
+/// Copies (or zero-fills) the activation tile of rows [s0, s0 + SUBM) x
+/// columns [c0, c0 + 64) of src (row length LEN) into ring stage `stage`
+/// (rows of 64 halves, chunks swizzled by hyp_tc_ring_chunk): cp.async when
+/// `vec` (aligned rows of a multiple of 8 columns), else plain masked loads
+/// (odd lengths, offset views), which the ring's barriers order the same way.
+/// Rows at or past r1 and columns past LEN are zero-filled.
+template <int SUBM, int THREADS, int LEN>
+HYP_DEVICE_INLINE void hyp_tc_ring_issue(const hyp_u16 *__restrict__ src, hyp_u16 *stage,
+                                         long long s0, long long r1, int c0, bool vec) {
+  constexpr int CPR = 8, PIECES = (SUBM * CPR + THREADS - 1) / THREADS;
 #pragma unroll
-  for (int i = 0; i < G::PIECES; ++i) {
+  for (int i = 0; i < PIECES; ++i) {
     const int e = threadIdx.x + i * THREADS;
-    if (e >= G::SUBM * G::CPR) break;
-    const int m = e / G::CPR, c8 = (e % G::CPR) * 8;
+    if (e >= SUBM * CPR) break;
+    const int m = e / CPR, c = e % CPR;
     const long long row = s0 + m;
-    const int col = n0 + c8;
-    hyp_u16 *dst = ys + m * G::LDY + 8 * hyp_tc_up_chunk(m, c8 / 8);
-    if (yvec) {
-      const bool live = row < r1 && col + 8 <= NDIM;
-      hyp_cp_async<16>(dst, live ? y + row * NDIM + col : y, live);
+    const int col = c0 + 8 * c;
+    hyp_u16 *dst = stage + m * 64 + 8 * hyp_tc_ring_chunk(m, c);
+    if (vec) {
+      const bool live = row < r1 && col + 8 <= LEN;
+      hyp_cp_async<16>(dst, live ? src + row * LEN + col : src, live);
     } else {
-      *reinterpret_cast<hyp_u16x8 *>(dst) = hyp_tc_load8<NDIM>(y, row, col, r1, false);
+      *reinterpret_cast<hyp_u16x8 *>(dst) = hyp_tc_load8<LEN>(src, row, col, r1, false);
     }
   }
 }
@@ -833,9 +759,9 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
   const long long r1 = hyp_llmin(r0 + ROWS, M);
   if (r1 <= r0) return; // uniform over the block
   const bool yvec = hyp_tc_vec_ok<NDIM>(y);
-  hyp_tc_up_issue<R, THREADS, NDIM>(y, ring, r0, r1, n0, yvec);
+  hyp_tc_ring_issue<SUBM, THREADS, NDIM>(y, ring, r0, r1, n0, yvec);
   hyp_cp_async_commit();
-  hyp_tc_up_issue<R, THREADS, NDIM>(y, ring + SUBM * LDY, r0 + SUBM, r1, n0, yvec);
+  hyp_tc_ring_issue<SUBM, THREADS, NDIM>(y, ring + SUBM * LDY, r0 + SUBM, r1, n0, yvec);
   hyp_cp_async_commit();
   {
     hyp_f32x4 bq[HypF4Tile<BN, RP, THREADS>::PER];
@@ -873,8 +799,8 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
     __syncthreads();        // everyone's; and the stage refilled below is free
     {
       const int refill = stage == 0 ? STAGES - 1 : stage - 1;
-      hyp_tc_up_issue<R, THREADS, NDIM>(y, ring + refill * SUBM * LDY, s0 + 2 * SUBM, r1, n0,
-                                        yvec);
+      hyp_tc_ring_issue<SUBM, THREADS, NDIM>(y, ring + refill * SUBM * LDY, s0 + 2 * SUBM, r1,
+                                             n0, yvec);
       hyp_cp_async_commit(); // (possibly empty: keeps the group count)
     }
     const hyp_u16 *ys = ring + stage * SUBM * LDY + (ti * 16) * LDY;
@@ -885,7 +811,7 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
     for (int h = 0; h < 2; ++h)
 #pragma unroll
       for (int v = 0; v < NV; ++v) {
-        const int chunk = hyp_tc_up_chunk(g, cg * (WN / 8) + 4 * v + t);
+        const int chunk = hyp_tc_ring_chunk(g + 8 * h, cg * (WN / 8) + 4 * v + t);
         const hyp_u16x8 q = *reinterpret_cast<const hyp_u16x8 *>(ys + (g + 8 * h) * LDY + 8 * chunk);
 #pragma unroll
         for (int c = 0; c < 8; ++c)
@@ -922,6 +848,422 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
   }
   hyp_cp_async_wait<0>(); // no copy may outlive the block
 }
+
+//===----------------------------------------------------------------------===//
+// dx[row][c] += sum_j dH[row][j] A[j][c] + beta[row] x[row][c] and
+// dA[j][c] += sum_rows dH[row][j] x[row][c] for r <= 64, on the pattern of
+// y += w B^T above. Block (bx, by): columns [bx*64, bx*64 + 64), rows
+// [by*ROWS, ...) in steps of SUBM = 16 * warps / 2; a warp owns a 16-row x
+// 32-column dx tile of every step.
+// * x and dx stream through one 3-stage cp.async ring (both 64-half rows,
+//   chunks swizzled by hyp_tc_ring_chunk).
+// * dx: the lane reads its C fragments (one 16-byte piece per row: columns
+//   permuted as in y += w B^T, whole-sector stores) and beta x at the same
+//   places, adds dH A (3 terms: the A strip split once per block in MMA
+//   order, dH fragments read from global memory a step ahead, k permuted,
+//   split in registers) and stores straight to global memory.
+// * dA: the rank x 64 tile lives in the warps' accumulators over the block's
+//   rows (a warp owns rank tile(s) x a column group). The MMA's k is the row
+//   index: x arrives as its B operand by ldmatrix.trans straight from the
+//   ring (row-major x is the "col" operand transposed), with the rows of each
+//   8x8 matrix picked so that lane t's k values are the rows 4t .. 4t + 3;
+//   then dH^T's fragment is dH at rows 4t .. 4t + 3 of the lane's two ranks,
+//   read from global memory a step ahead and split in registers.
+// (The staged kernel above: x transposed by 2-byte shared stores, dH split
+// into two shared layouts, dx as 4-byte pairs through registers, 238 us at
+// 4096x4096, M = 8192 on an H200, 0.8 TB/s; docs/KERNELS.md.)
+//===----------------------------------------------------------------------===//
+/// How NWARPS warps share a rank x 64-column W^T X accumulator tile (16 x 8
+/// MMA tiles, hyp_tc_ring_wtx_kstep): warp w takes column group w % DCG (DNT
+/// n-tiles) of the rank tiles w / DCG + p * RSTRIDE, p < RPW (those < RT).
+template <int R, int NWARPS> struct HypTcWtxTiles {
+  static constexpr int RP = HYP_ROUND_UP(R, 16);
+  static constexpr int RT = RP / 16;                                   // rank tiles
+  static constexpr int DCG = RT >= NWARPS ? 1 : NWARPS / RT;           // column groups
+  static constexpr int RSTRIDE = NWARPS / DCG;                         // between a warp's rank tiles
+  static constexpr int RPW = (RT + RSTRIDE - 1) / RSTRIDE;             // rank tiles a warp
+  static constexpr int DNT = 8 / DCG;                                  // n-tiles a warp
+  static_assert(8 % DCG == 0 && DNT % 2 == 0, "ldmatrix.x4 takes n-tiles in pairs");
+};
+
+template <int R, int THREADS> struct HypTcDxRing {
+  static constexpr int BK = 64;                // block columns
+  static constexpr int WN = 32;                // dx columns of a warp tile
+  static constexpr int CG = BK / WN;           // warp tiles across the block's columns
+  static constexpr int NWARPS = THREADS / 32;
+  static constexpr int TI = NWARPS / CG;       // 16-row tiles per step
+  static constexpr int SUBM = 16 * TI;         // rows per step
+  static constexpr int RP = HYP_ROUND_UP(R, 16);
+  static constexpr int KS = RP / 16;           // rank k-steps of dx += dH A
+  static constexpr int MS = SUBM / 16;         // row k-steps of dA += dH^T x
+  static constexpr int LDR = hyp_tc_up_ldr(RP);
+  static constexpr int NT = WN / 8;            // dx n-tiles of a warp tile
+  typedef HypTcWtxTiles<R, NWARPS> DA;         // the dA tile's warps
+  static constexpr int STAGES = 3;
+  static constexpr int TILE = SUBM * BK;       // halves of one activation tile
+  static constexpr int SMEM_BYTES = 2 * BK * LDR * 2 + STAGES * 2 * TILE * 2;
+  static_assert(NWARPS % CG == 0 && TI >= 1, "tile geometry");
+};
+
+/// acc += W^T X over one 16-row k-step (rows 16 kk .. of the ring stage xs;
+/// W fp32 with R columns, X bf16) for rank tile rt and the n-tiles nt0 ..
+/// nt0 + DNT - 1 (8 columns each): dA += dH^T x, and dB^T += w^T dY.
+/// dv[h][i] = W(row 16 kk + 4t + i, rank 16 rt + g + 8h) (zero past the
+/// step's rows); the emulation reads W's rows from `dhs` (the step's first
+/// row, `rows` of them valid) instead.
+template <int DNT, int R>
+HYP_DEVICE_INLINE void hyp_tc_ring_wtx_kstep(float (&acc)[DNT][4], const float (&dv)[2][4],
+                                          const float *dhs, long long rows, const hyp_u16 *xs,
+                                          int nt0, int kk, int rt) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#ifdef HYP_MMA_SCALAR
+  (void)dv;
+  for (int i = 0; i < DNT; ++i)
+    for (int e = 0; e < 4; ++e) { // rank j, column c
+      const int j = rt * 16 + g + 8 * (e >> 1), c = 8 * (nt0 + i) + 2 * t + (e & 1);
+      float slo = 0.f, shi = 0.f;
+      for (int mm = 0; mm < 16; ++mm) {
+        const int m = kk * 16 + mm;
+        const float v = (j < R && m < rows) ? dhs[(long long)m * R + j] : 0.f;
+        hyp_u16 hi, lo;
+        hyp_split_bf16(v, &hi, &lo);
+        const float xv = hyp_bf16_bits_to_f32(xs[m * 64 + 8 * hyp_tc_ring_chunk(m, c >> 3) + (c & 7)]);
+        slo = fmaf(hyp_bf16_bits_to_f32(lo), xv, slo);
+        shi = fmaf(hyp_bf16_bits_to_f32(hi), xv, shi);
+      }
+      acc[i][e] += slo;
+      acc[i][e] += shi;
+    }
+#else
+  (void)dhs;
+  (void)rows;
+  hyp_u32 ahi[4], alo[4];
+  hyp_split_a_frag(dv, ahi, alo);
+  // ldmatrix.x4.trans: lane l addresses row l & 7 of matrix l >> 3 (matrices:
+  // n-tile 2p, k slots 0-7 | 8-15, then n-tile 2p + 1). Slot i of the first
+  // half is row 4(i >> 1) + (i & 1), of the second 4(i >> 1) + 2 + (i & 1), so
+  // the B fragment's k pairs (2t, 2t + 1 | 2t + 8, 2t + 9) are rows 4t .. 4t + 3.
+  const int q = lane >> 3, i = lane & 7;
+  const int m = kk * 16 + 4 * (i >> 1) + 2 * (q & 1) + (i & 1);
+#pragma unroll
+  for (int p = 0; p < DNT / 2; ++p) {
+    const hyp_u16 *src = xs + m * 64 + 8 * hyp_tc_ring_chunk(m, nt0 + 2 * p + (q >> 1));
+    hyp_u32 saddr, b[4];
+    asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }\n"
+                 : "=r"(saddr) : "l"(src));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(saddr));
+    const hyp_u32 b0[2] = {b[0], b[1]}, b1[2] = {b[2], b[3]};
+    hyp_mma_bf16(acc[2 * p], alo, b0);
+    hyp_mma_bf16(acc[2 * p], ahi, b0);
+    hyp_mma_bf16(acc[2 * p + 1], alo, b1);
+    hyp_mma_bf16(acc[2 * p + 1], ahi, b1);
+  }
+#endif
+}
+
+template <int BK, int THREADS, int ROWS, int R, int KDIM, bool HAS_BETA>
+HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
+                                          const float *__restrict__ A,
+                                          const float *__restrict__ dH,
+                                          const float *__restrict__ beta,
+                                          hyp_act_t *__restrict__ dx_act, float *dA,
+                                          long long M) {
+  typedef HypTcDxRing<R, THREADS> G;
+  constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, WN = G::WN, NT = G::NT, KS = G::KS,
+                MS = G::MS, DNT = G::DA::DNT, RPW = G::DA::RPW, TILE = G::TILE,
+                STAGES = G::STAGES;
+  static_assert(BK == G::BK, "the emitter's column tile is HypTcDxRing::BK (64)");
+  static_assert(ROWS % SUBM == 0, "ROWS must be a multiple of the row step");
+  static_assert(R % 4 == 0 && R <= 64, "dH rows are read as float4; r <= 64");
+  static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
+  alignas(16) __shared__ hyp_u16 Ahi[BK * LDR], Alo[BK * LDR]; // A(j, c) at [MMA row of c][j]
+  alignas(16) __shared__ hyp_u16 ring[STAGES * 2 * TILE];      // [stage][x | dx][m][c]
+  const hyp_u16 *x = reinterpret_cast<const hyp_u16 *>(x_act);
+  hyp_u16 *dx = reinterpret_cast<hyp_u16 *>(dx_act);
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  const int cg = warp % G::CG, ti = warp / G::CG;       // dx tile
+  const int dcg = warp % G::DA::DCG, rtw = warp / G::DA::DCG; // dA tiles
+  const int k0 = blockIdx.x * BK;
+  const long long r0 = (long long)blockIdx.y * ROWS;
+  const long long r1 = hyp_llmin(r0 + ROWS, M);
+  if (r1 <= r0) return; // uniform over the block
+  const bool xvec = hyp_tc_vec_ok<KDIM>(x), dvec = hyp_tc_vec_ok<KDIM>(dx);
+  auto issue = [&](int st, long long s0) {
+    hyp_tc_ring_issue<SUBM, THREADS, KDIM>(x, ring + st * 2 * TILE, s0, r1, k0, xvec);
+    hyp_tc_ring_issue<SUBM, THREADS, KDIM>(dx, ring + st * 2 * TILE + TILE, s0, r1, k0, dvec);
+  };
+  issue(0, r0);
+  hyp_cp_async_commit();
+  issue(1, r0 + SUBM);
+  hyp_cp_async_commit();
+  {
+    hyp_f32x4 aq[HypF4Tile<RP, BK, THREADS>::PER];
+    hyp_f4_tile_load<RP, BK, THREADS>(aq, A, KDIM, 0, R, k0, KDIM, hyp_f4_vec_ok(A, KDIM));
+    hyp_f4_tile_each<RP, BK, THREADS>(aq, [&](int j, int c, float v) {
+      const int row = (c / WN) * WN + hyp_tc_up_mma_row(c % WN);
+      hyp_split_bf16(v, &Ahi[row * LDR + j], &Alo[row * LDR + j]);
+    });
+  }
+  const bool hvec = ((unsigned long long)dH) % 16ull == 0ull;
+  // dx's A operand, a step ahead: dH(row ti*16 + g + 8h, rank 16 kk + 4t + i).
+  auto load_dh = [&](float (&dh)[KS][2][4], long long s0) {
+#pragma unroll
+    for (int kk = 0; kk < KS; ++kk)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const long long row = s0 + ti * 16 + g + 8 * h;
+        const int j = kk * 16 + 4 * t;
+        if (row < r1 && j < R && hvec) {
+          const hyp_f32x4 q = *reinterpret_cast<const hyp_f32x4 *>(dH + row * R + j);
+#pragma unroll
+          for (int i = 0; i < 4; ++i) dh[kk][h][i] = q.e[i];
+        } else {
+#pragma unroll
+          for (int i = 0; i < 4; ++i) dh[kk][h][i] = (row < r1 && j + i < R) ? dH[row * R + j + i] : 0.f;
+        }
+      }
+  };
+  float dacc[RPW][DNT][4];
+#pragma unroll
+  for (int p = 0; p < RPW; ++p)
+#pragma unroll
+    for (int i = 0; i < DNT; ++i) dacc[p][i][0] = dacc[p][i][1] = dacc[p][i][2] = dacc[p][i][3] = 0.f;
+  float dhnext[KS][2][4];
+  load_dh(dhnext, r0);
+  const hyp_u16 *ah = Ahi + cg * WN * LDR, *al = Alo + cg * WN * LDR;
+  int stage = 0;
+  for (long long s0 = r0; s0 < r1; s0 += SUBM) {
+    hyp_cp_async_wait<1>(); // this thread's copies of this step have landed
+    __syncthreads();        // everyone's; and the stage refilled below is free
+    issue(stage == 0 ? STAGES - 1 : stage - 1, s0 + 2 * SUBM);
+    hyp_cp_async_commit(); // (possibly empty: keeps the group count)
+    const hyp_u16 *xs = ring + stage * 2 * TILE, *ds = xs + TILE;
+    float dh[KS][2][4];
+#pragma unroll
+    for (int kk = 0; kk < KS; ++kk)
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) dh[kk][h][i] = dhnext[kk][h][i];
+    if (s0 + SUBM < r1) load_dh(dhnext, s0 + SUBM);
+    // dA's A operand and beta, loaded now and used after the dx part (L2
+    // hits: dH and beta are small; one step ahead cost 34 more registers).
+    // dht: dH(row 16 kk + 4t + i, rank 16 rt + g + 8h).
+    float dht[MS][RPW][2][4], bet[2];
+#pragma unroll
+    for (int kk = 0; kk < MS; ++kk)
+#pragma unroll
+      for (int p = 0; p < RPW; ++p)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int j = (rtw + p * G::DA::RSTRIDE) * 16 + g + 8 * h;
+#pragma unroll
+          for (int i = 0; i < 4; ++i) {
+            const long long row = s0 + kk * 16 + 4 * t + i;
+            dht[kk][p][h][i] = (row < r1 && j < R) ? dH[row * R + j] : 0.f;
+          }
+        }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const long long row = s0 + ti * 16 + g + 8 * h;
+      bet[h] = HAS_BETA && row < r1 ? beta[row] : 0.f;
+    }
+    // dx + beta x into the C fragments: column c of this lane's piece is
+    // n-tile c / 2, element 2h + c % 2 (rows ti*16 + g + 8h).
+    float acc[NT][4];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int m = ti * 16 + g + 8 * h, off = m * 64 + 8 * hyp_tc_ring_chunk(m, cg * (WN / 8) + t);
+      const hyp_u16x8 d = *reinterpret_cast<const hyp_u16x8 *>(ds + off);
+      const hyp_u16x8 xv = *reinterpret_cast<const hyp_u16x8 *>(xs + off);
+#pragma unroll
+      for (int c = 0; c < 8; ++c)
+        acc[c >> 1][2 * h + (c & 1)] =
+            HAS_BETA ? fmaf(bet[h], hyp_bf16_bits_to_f32(xv.e[c]), hyp_bf16_bits_to_f32(d.e[c]))
+                     : hyp_bf16_bits_to_f32(d.e[c]);
+    }
+    const long long rowg = s0 + ti * 16 + g;
+    const float *const hrow[2] = {rowg < r1 ? dH + rowg * R : nullptr,
+                                  rowg + 8 < r1 ? dH + (rowg + 8) * R : nullptr};
+#pragma unroll
+    for (int kk = 0; kk < KS; ++kk)
+      hyp_tc_up_kstep<NT, R, LDR>(acc, dh[kk], hrow, ah, al, kk * 16);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      hyp_u16x8 o;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const hyp_u32 p = hyp_pack_bf16x2(acc[k][2 * h], acc[k][2 * h + 1]);
+        o.e[2 * k] = (hyp_u16)(p & 0xffffu);
+        o.e[2 * k + 1] = (hyp_u16)(p >> 16);
+      }
+      hyp_tc_store8<KDIM>(dx, rowg + 8 * h, k0 + cg * WN + 8 * t, r1, dvec, o);
+    }
+#pragma unroll
+    for (int kk = 0; kk < MS; ++kk)
+#pragma unroll
+      for (int p = 0; p < RPW; ++p) {
+        const int rt = rtw + p * G::DA::RSTRIDE;
+        if (rt < G::DA::RT)
+          hyp_tc_ring_wtx_kstep<DNT, R>(dacc[p], dht[kk][p], dH + s0 * R, r1 - s0, xs,
+                                     dcg * DNT, kk, rt);
+      }
+    stage = stage == STAGES - 1 ? 0 : stage + 1;
+  }
+  hyp_cp_async_wait<0>(); // no copy may outlive the block
+#pragma unroll
+  for (int p = 0; p < RPW; ++p) {
+    const int rt = rtw + p * G::DA::RSTRIDE;
+    if (rt >= G::DA::RT) break;
+#pragma unroll
+    for (int i = 0; i < DNT; ++i)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int j = rt * 16 + g + 8 * (e >> 1), k = k0 + 8 * (dcg * DNT + i) + 2 * t + (e & 1);
+        if (j < R && k < KDIM) atomicAdd(&dA[(long long)j * KDIM + k], dacc[p][i][e]);
+      }
+  }
+}
+
+/// dx += dH A + beta x, dA += dH^T x: the ring kernel for r <= 64, else the
+/// staged one (at r = 128 the ring kernel's A strip alone takes 36 KiB).
+template <int BK, int THREADS, int ROWS, int R, int KDIM, bool HAS_BETA>
+HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x,
+                                          const float *__restrict__ A,
+                                          const float *__restrict__ dH,
+                                          const float *__restrict__ beta,
+                                          hyp_act_t *__restrict__ dx, float *dA, long long M) {
+  if constexpr (R <= 64)
+    hyp_tc_bwd_dx_ring<BK, THREADS, ROWS, R, KDIM, HAS_BETA>(x, A, dH, beta, dx, dA, M);
+  else
+    hyp_tc_bwd_dx_staged<BK, THREADS, ROWS, R, KDIM, HAS_BETA>(x, A, dH, beta, dx, dA, M);
+}
+
+//===----------------------------------------------------------------------===//
+// dB[n][j] += sum_rows dY[row][n] w[row][j] (+ 2 (B R)[n][j] once, by the
+// blocks of row chunk 0, when HAS_G), as dB^T = w^T dY with the dA product
+// of the dx ring kernel: block (bx, by) owns columns [bx*64, bx*64 + 64) and
+// rows [by*ROWS, ...) in 32-row steps; dY streams through a 4-stage cp.async
+// ring (three steps in flight) and reaches the MMAs by ldmatrix.trans; w^T's
+// fragments (w at rows 4t .. 4t + 3 of the lane's two ranks, L2 hits) are
+// loaded a step ahead and split in registers. The rank x 64 result stays in
+// the warps' accumulators over the row chunk; one atomicAdd per element per
+// block at the end. (The previous kernel transposed dY into shared memory
+// with 2-byte stores and split w into a transposed shared tile per step: 99 us
+// at 4096x4096, M = 8192 on an H200, 0.65 TB/s; docs/KERNELS.md.)
+//===----------------------------------------------------------------------===//
+template <int R, int THREADS> struct HypTcDbRing {
+  static constexpr int BN = 64;                // block columns
+  static constexpr int NWARPS = THREADS / 32;
+  static constexpr int SUBM = 32;              // rows per step
+  static constexpr int MS = SUBM / 16;         // k-steps per step
+  static constexpr int STAGES = 4;
+  static constexpr int TILE = SUBM * BN;       // halves of one dY tile
+  static constexpr int SMEM_BYTES = STAGES * TILE * 2;
+  typedef HypTcWtxTiles<R, NWARPS> T;
+};
+
+template <int BN, int THREADS, int ROWS, int R, int NDIM, bool HAS_G>
+HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
+                                          const float *__restrict__ w,
+                                          const float *__restrict__ B,
+                                          const float *__restrict__ Rm, float *dB, long long M) {
+  typedef HypTcDbRing<R, THREADS> G;
+  typedef typename G::T T;
+  constexpr int SUBM = G::SUBM, MS = G::MS, STAGES = G::STAGES, TILE = G::TILE, DNT = T::DNT,
+                RPW = T::RPW;
+  static_assert(BN == G::BN, "the emitter's column tile is HypTcDbRing::BN (64)");
+  static_assert(ROWS % SUBM == 0, "ROWS must be a multiple of the row step");
+  static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
+  alignas(16) __shared__ hyp_u16 ring[STAGES * TILE]; // dY(m, n) at [stage][m][n]
+  const hyp_u16 *dY = reinterpret_cast<const hyp_u16 *>(dY_act);
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  const int dcg = warp % T::DCG, rtw = warp / T::DCG;
+  const int n0 = blockIdx.x * BN;
+  const long long r0 = (long long)blockIdx.y * ROWS;
+  const long long r1 = hyp_llmin(r0 + ROWS, M);
+  if (r1 <= r0) return; // uniform over the block
+  const bool vec = hyp_tc_vec_ok<NDIM>(dY);
+#pragma unroll
+  for (int st = 0; st < STAGES - 1; ++st) {
+    hyp_tc_ring_issue<SUBM, THREADS, NDIM>(dY, ring + st * TILE, r0 + st * SUBM, r1, n0, vec);
+    hyp_cp_async_commit();
+  }
+  // w^T's A operand of a step: w(row 16 kk + 4t + i, rank 16 rt + g + 8h).
+  auto load_wt = [&](float (&wt)[MS][RPW][2][4], long long s0) {
+#pragma unroll
+    for (int kk = 0; kk < MS; ++kk)
+#pragma unroll
+      for (int p = 0; p < RPW; ++p)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int j = (rtw + p * T::RSTRIDE) * 16 + g + 8 * h;
+#pragma unroll
+          for (int i = 0; i < 4; ++i) {
+            const long long row = s0 + kk * 16 + 4 * t + i;
+            wt[kk][p][h][i] = (row < r1 && j < R) ? w[row * R + j] : 0.f;
+          }
+        }
+  };
+  float acc[RPW][DNT][4];
+#pragma unroll
+  for (int p = 0; p < RPW; ++p)
+#pragma unroll
+    for (int i = 0; i < DNT; ++i) acc[p][i][0] = acc[p][i][1] = acc[p][i][2] = acc[p][i][3] = 0.f;
+  float wnext[MS][RPW][2][4];
+  load_wt(wnext, r0);
+  int stage = 0;
+  for (long long s0 = r0; s0 < r1; s0 += SUBM) {
+    hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of this step have landed
+    __syncthreads();                 // everyone's; and the stage refilled below is free
+    hyp_tc_ring_issue<SUBM, THREADS, NDIM>(dY, ring + (stage == 0 ? STAGES - 1 : stage - 1) * TILE,
+                                           s0 + (STAGES - 1) * SUBM, r1, n0, vec);
+    hyp_cp_async_commit(); // (possibly empty: keeps the group count)
+    float wt[MS][RPW][2][4];
+#pragma unroll
+    for (int kk = 0; kk < MS; ++kk)
+#pragma unroll
+      for (int p = 0; p < RPW; ++p)
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+#pragma unroll
+          for (int i = 0; i < 4; ++i) wt[kk][p][h][i] = wnext[kk][p][h][i];
+    if (s0 + SUBM < r1) load_wt(wnext, s0 + SUBM);
+    const hyp_u16 *ys = ring + stage * TILE;
+#pragma unroll
+    for (int kk = 0; kk < MS; ++kk)
+#pragma unroll
+      for (int p = 0; p < RPW; ++p) {
+        const int rt = rtw + p * T::RSTRIDE;
+        if (rt < T::RT)
+          hyp_tc_ring_wtx_kstep<DNT, R>(acc[p], wt[kk][p], w + s0 * R, r1 - s0, ys, dcg * DNT, kk,
+                                        rt);
+      }
+    stage = stage == STAGES - 1 ? 0 : stage + 1;
+  }
+  hyp_cp_async_wait<0>(); // no copy may outlive the block
+#pragma unroll
+  for (int p = 0; p < RPW; ++p) {
+    const int rt = rtw + p * T::RSTRIDE;
+    if (rt >= T::RT) break;
+#pragma unroll
+    for (int i = 0; i < DNT; ++i)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int j = rt * 16 + g + 8 * (e >> 1), n = n0 + 8 * (dcg * DNT + i) + 2 * t + (e & 1);
+        if (j >= R || n >= NDIM) continue;
+        float v = acc[p][i][e];
+        if (HAS_G && blockIdx.y == 0) {
+          float br = 0.f;
+          for (int l = 0; l < R; ++l) br = fmaf(B[(long long)n * R + l], Rm[l * R + j], br);
+          v = fmaf(2.f, br, v);
+        }
+        atomicAdd(&dB[(long long)n * R + j], v);
+      }
+  }
+}
+
 
 //===----------------------------------------------------------------------===//
 // Row-reduce on tensor cores (hyp_fwd_down: h = A x, hyp_bwd_dy: P = dY B).

@@ -121,12 +121,12 @@ bool useTensorCores(const AdapterSpec &spec) {
 int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 int64_t tcLd(int64_t kt) { return kt + 8; }
 /// Column tile of each skeleton: as wide as 48 KiB of static shared memory allows.
-int64_t tcDbCols(int64_t) { return 128; }
-int64_t tcDxCols(int64_t r) { return r <= 32 ? 64 : 32; }
-int64_t tcDbSmem(int64_t r) {
-  int64_t ldm = tcLd(r <= 64 ? 64 : 32), bn = tcDbCols(r);
-  return bn * ldm * 2 + 2 * r * ldm * 2;
-}
+int64_t tcDxCols(int64_t r) { return r <= 64 ? 64 : 32; }
+/// Mirrors HypTcDbRing<R, THREADS>: 64-column blocks, a 4-stage ring of
+/// 32-row dY steps (16 KiB at every rank); 4 warps share the rank x 64 tile,
+/// 8 when there are more than 4 rank tiles (r > 64: one each).
+constexpr int64_t kTcDbCols = 64;
+int64_t tcDbThreads(int64_t r) { return roundUp(r, 16) / 16 > 4 ? 256 : 128; }
 /// Mirrors HypTcUp<R, THREADS> (y += w B^T): 64-column blocks, a warp owns a
 /// 16 x WN tile, SUBM = 16 * warps / (64 / WN) rows per step; the B strip
 /// (hi + lo, row stride hyp_tc_up_ldr) and a 3-stage ring of y steps.
@@ -144,9 +144,17 @@ std::vector<int64_t> tcUpThreads(int64_t r) {
       return {t};
   return {};
 }
+/// Mirrors HypTcDxRing<R, kTcDxRingThreads> (r <= 64: the A strip, hi + lo in
+/// MMA order, and a 3-stage ring of x and dx steps of 16 * warps / 2 rows)
+/// and HypTcDx<R, BK> (r > 64, the staged kernel).
+constexpr int64_t kTcDxRingThreads = 128;
 int64_t tcDxSmem(int64_t r) {
-  int64_t subm = r <= 64 ? 32 : 16, rp = roundUp(r, 16), ldr = tcLd(rp), ldm = tcLd(subm),
-          bk = tcDxCols(r);
+  int64_t rp = roundUp(r, 16), bk = tcDxCols(r);
+  if (r <= 64) {
+    int64_t ldr = rp % 32 == 16 ? rp : rp + 16, subm = 16 * (kTcDxRingThreads / 32) / 2;
+    return 2 * bk * ldr * 2 + 3 * 2 * subm * bk * 2;
+  }
+  int64_t subm = 16, ldr = tcLd(rp), ldm = tcLd(subm);
   return 2 * bk * ldr * 2 + 2 * subm * ldr * 2 + 2 * rp * ldm * 2 + bk * ldm * 2 + subm * 4;
 }
 /// Mirrors HypTcRow<BM, R, THREADS>::SMEM_BYTES (tensor-core row-reduce: a
@@ -263,7 +271,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   const int64_t cols = stripCols(spec.rank);
   // Tensor-core skeletons (HypTensorCore.cuh) when asked for and the layer fits.
   const bool tc = useTensorCores(spec);
-  if (tc && (tcDbSmem(spec.rank) > kSmemLimitBytes || tcDxSmem(spec.rank) > kSmemLimitBytes ||
+  if (tc && (tcDxSmem(spec.rank) > kSmemLimitBytes ||
              tcUpThreads(spec.rank).empty()))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "internal: tensor-core tile geometry exceeds 48 KiB for r = " +
@@ -383,9 +391,14 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     }
     k.params.push_back(ptr("dB", "f32", "accumulate"));
     k.params.push_back(i64("M"));
-    const int64_t bn = tc ? tcDbCols(spec.rank) : cols, r = spec.rank;
-    k.tunables = tc ? tcTunables("BWD_DB_", [&](int64_t t) { return tilesPerWarp(bn, r, t); }, 256)
-                    : stripTunables("BWD_DB_", spec, /*registerAccumulators=*/true, 256);
+    const int64_t bn = tc ? kTcDbCols : cols;
+    if (tc) {
+      const int64_t threads = tcDbThreads(spec.rank);
+      k.tunables = {{"BWD_DB_THREADS", {threads}, threads},
+                    {"BWD_DB_ROWS", {64, 128, 256, 512}, 256}};
+    } else {
+      k.tunables = stripTunables("BWD_DB_", spec, /*registerAccumulators=*/true, 256);
+    }
     k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, bn));
     k.body = llvm::formatv("{0}bwd_db_body<{1}, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, "
                            "{2}>(dY, w, {3}, {4}, dB, M);",
@@ -394,12 +407,6 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.grid[1] = GridAxis::over("M", "BWD_DB_ROWS");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DB_THREADS";
-    // Two blocks an SM: at r <= 32 ptxas then fits the 256-thread tensor-core
-    // kernel in 128 registers without spilling (150-162 otherwise: one block,
-    // 8 warps an SM, 0.18 instructions issued per scheduler-cycle under
-    // Nsight Compute at 4096x4096, M = 8192). Wider ranks would spill.
-    if (tc && spec.rank <= 32)
-      k.minBlocksPerSM = 2;
     prog.kernels.push_back(k);
   }
   {
@@ -412,8 +419,17 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.params.push_back(ptr("dA", "f32", "accumulate"));
     k.params.push_back(i64("M"));
     const int64_t bk = tc ? tcDxCols(spec.rank) : cols, rp = roundUp(spec.rank, 16);
-    k.tunables = tc ? tcTunables("BWD_DX_", [&](int64_t t) { return tilesPerWarp(rp, bk, t); }, 256)
-                    : stripTunables("BWD_DX_", spec, /*registerAccumulators=*/true, 256);
+    if (tc && spec.rank <= 64)
+      k.tunables = {{"BWD_DX_THREADS", {kTcDxRingThreads}, kTcDxRingThreads},
+                    {"BWD_DX_ROWS", {64, 128, 256, 512}, 256}};
+    else
+      k.tunables = tc ? tcTunables("BWD_DX_", [&](int64_t t) { return tilesPerWarp(rp, bk, t); }, 256)
+                      : stripTunables("BWD_DX_", spec, /*registerAccumulators=*/true, 256);
+    // Four 4-warp blocks an SM at r <= 32: ptxas fits the ring kernel in 128
+    // registers without spilling (164 otherwise: three blocks). At r = 64 it
+    // would spill, so that rank keeps the default bound.
+    if (tc && spec.rank <= 32)
+      k.minBlocksPerSM = 4;
     k.grid[0] = GridAxis::fixed(ceilDiv(spec.inFeatures, bk));
     k.body = llvm::formatv("{0}bwd_dx_body<{1}, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, "
                            "{2}>(x, A, dH, {3}, dx, dA, M);",

@@ -225,12 +225,12 @@ TEST(Capi, TensorCoresOnlyWhenAskedFor) {
   EXPECT_EQ(plain.cuda.find("hyp_tc_fwd_up_body<"), std::string::npos);
   EXPECT_NE(tc.cuda.find("hyp_tc_fwd_up_body<"), std::string::npos);
   EXPECT_EQ(tc.metadata.find("FWD_UP_MMA"), std::string::npos);
-  // dB's kernel asks for two blocks an SM where that costs no spills (r <= 32).
-  EXPECT_NE(tc.cuda.find("__launch_bounds__(BWD_DB_THREADS, 2) hyp_bwd_db("), std::string::npos);
+  // dx's kernel asks for four blocks an SM where that costs no spills (r <= 32).
+  EXPECT_NE(tc.cuda.find("__launch_bounds__(BWD_DX_THREADS, 4) hyp_bwd_dx("), std::string::npos);
   hypc_adapter_desc wide = desc("hyplora", "bf16", 256, 128, 64);
   Compiled tcWide = compile(&wide, "tensor-cores=1");
   ASSERT_EQ(tcWide.rc, 0) << tcWide.error;
-  EXPECT_NE(tcWide.cuda.find("__launch_bounds__(BWD_DB_THREADS) hyp_bwd_db("), std::string::npos);
+  EXPECT_NE(tcWide.cuda.find("__launch_bounds__(BWD_DX_THREADS) hyp_bwd_dx("), std::string::npos);
   // The option means bf16 on tensor cores: other dtypes keep the SIMT skeletons.
   hypc_adapter_desc f32 = desc("hyplora", "f32", 256, 128, 32);
   Compiled tcF32 = compile(&f32, "tensor-cores=1");

@@ -278,7 +278,7 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       {"FWD_UP_THREADS", 64},   {"FWD_UP_ROWS", 64},      {"BWD_DB_THREADS", 64},
       {"BWD_DB_ROWS", 64},      {"BWD_DX_THREADS", 64},   {"BWD_DX_ROWS", 64}};
   // 128 threads for the SIMT case below that takes it (the tensor-core
-  // row-reduce and column-reduce skeletons list only 256).
+  // row-reduce skeletons list only 256, hyp_bwd_db and hyp_bwd_dx 128 up to r = 64).
   std::map<std::string, int64_t> smallTc = small;
   for (const char *k : {"FWD_DOWN_THREADS", "BWD_DY_THREADS", "FWD_UP_THREADS",
                         "BWD_DB_THREADS", "BWD_DX_THREADS"})
@@ -288,12 +288,16 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
   std::map<std::string, int64_t> wideTc = {
       {"FWD_DOWN_BLOCK_M", 32}, {"FWD_DOWN_THREADS", 256}, {"BWD_DY_BLOCK_M", 8},
       {"BWD_DY_THREADS", 256},  {"FWD_UP_THREADS", 128},   {"FWD_UP_ROWS", 64},
-      {"BWD_DB_THREADS", 256},  {"BWD_DB_ROWS", 64},       {"BWD_DX_THREADS", 256},
+      {"BWD_DB_THREADS", 128},  {"BWD_DB_ROWS", 64},       {"BWD_DX_THREADS", 128},
       {"BWD_DX_ROWS", 64}};
   // hyp_fwd_up's y ring wrapping around: at r = 128 a warp tile is 32 columns
   // wide, so 128 threads step 32 rows; a 512-row block of M = 100 runs 4 steps
   // through the 3 stages.
   std::map<std::string, int64_t> ringTcUp = {{"FWD_UP_THREADS", 128}, {"FWD_UP_ROWS", 512}};
+  // The rings of hyp_bwd_dx (x and dx, 3 stages) and hyp_bwd_db (dY, 4
+  // stages) wrapping around: 32-row steps, 5 of them in a 512-row block of
+  // M = 160, over 3 column blocks with a tail (K = 136, N = 136).
+  std::map<std::string, int64_t> ringTcDx = {{"BWD_DX_ROWS", 512}, {"BWD_DB_ROWS", 512}};
   std::map<std::string, int64_t> large = {
       {"FWD_DOWN_BLOCK_M", 64}, {"FWD_DOWN_THREADS", 256}, {"FWD_DOWN_VEC", 4},
       {"BWD_DY_BLOCK_M", 32},   {"BWD_DY_THREADS", 256},   {"BWD_DY_VEC", 1},
@@ -334,6 +338,8 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
        wideTc, true, "tensor-cores=1"},
       {"tc_lora_bf16_r128_n72_ring", "lora", "reference", "bf16", 16, 72, 128, 100, ringTcUp,
        false, "tensor-cores=1"},
+      {"tc_hyplora_lorentz_bf16_r32_k136_n136_rings", "hyplora", "lorentz", "bf16", 136, 136, 32,
+       160, ringTcDx, false, "tensor-cores=1"},
       // The direct path (HYPLORA.md formulas, no pipeline) must agree too.
       {"direct_hyplora_reference_bf16", "hyplora", "reference", "bf16", 64, 40, 8, 37, {}, false,
        "emit=direct"},

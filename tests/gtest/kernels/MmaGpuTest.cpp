@@ -84,6 +84,28 @@ hyp_test_block_mma(const float *__restrict__ A, const float *__restrict__ B,
   __syncthreads();
   for (int e = tid; e < 32 * 64; e += 128) D[e] = cs[(e / 64) * 65 + e % 64];
 }
+
+// D (16 x 64) = H^T X over 16 rows: hyp_tc_ring_wtx_kstep (dA += dH^T x of the
+// bf16 dx ring kernel) with one warp, rank tile 0 of R = 16, X in a ring
+// stage (64-half rows, chunks swizzled) read by ldmatrix.trans with permuted
+// rows, H (16 rows x 16 ranks, fp32) split in registers.
+extern "C" __global__ void __launch_bounds__(32)
+hyp_test_da_kstep(const float *__restrict__ H, const float *__restrict__ X, float *__restrict__ D) {
+  __shared__ __align__(16) hyp_u16 xs[16 * 64];
+  const int lane = threadIdx.x, g = lane >> 2, t = lane & 3;
+  for (int e = lane; e < 16 * 64; e += 32) {
+    const int m = e / 64, c = e % 64;
+    xs[m * 64 + 8 * hyp_tc_ring_chunk(m, c >> 3) + (c & 7)] = hyp_f32_to_bf16_bits(X[e]);
+  }
+  __syncthreads();
+  float dv[2][4], acc[8][4];
+  for (int h = 0; h < 2; ++h)
+    for (int i = 0; i < 4; ++i) dv[h][i] = H[(4 * t + i) * 16 + g + 8 * h];
+  for (int i = 0; i < 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
+  hyp_tc_ring_wtx_kstep<8, 16>(acc, dv, H, 16, xs, 0, 0, 0);
+  for (int i = 0; i < 8; ++i)
+    for (int e = 0; e < 4; ++e) D[(g + 8 * (e >> 1)) * 64 + 8 * i + 2 * t + (e & 1)] = acc[i][e];
+}
 )CUDA";
 
 const char *kTestMetadata = R"JSON({
@@ -102,12 +124,19 @@ const char *kTestMetadata = R"JSON({
                 {"name": "B", "kind": "ptr", "elem": "f32", "access": "read"},
                 {"name": "D", "kind": "ptr", "elem": "f32", "access": "write"}],
      "grid": [{"const": 1}, {"const": 1}, {"const": 1}], "block": 128, "tunables": [],
+     "dynamic_smem": 0},
+    {"name": "hyp_test_da_kstep",
+     "params": [{"name": "H", "kind": "ptr", "elem": "f32", "access": "read"},
+                {"name": "X", "kind": "ptr", "elem": "f32", "access": "read"},
+                {"name": "D", "kind": "ptr", "elem": "f32", "access": "write"}],
+     "grid": [{"const": 1}, {"const": 1}, {"const": 1}], "block": 32, "tunables": [],
      "dynamic_smem": 0}
   ],
   "programs": {"forward": ["hyp_test_mma"]},
   "buffers": {
     "A": {"shape": [1024], "elem": "f32"}, "B": {"shape": [2048], "elem": "f32"},
-    "C": {"shape": [128], "elem": "f32"}, "D": {"shape": [2048], "elem": "f32"}
+    "C": {"shape": [128], "elem": "f32"}, "D": {"shape": [2048], "elem": "f32"},
+    "H": {"shape": [256], "elem": "f32"}, "X": {"shape": [1024], "elem": "f32"}
   }
 })JSON";
 
@@ -156,7 +185,7 @@ TEST(MmaHelper, CompilesForSm90) {
     GTEST_SKIP() << "no NVRTC: " << why;
   auto prog = loadTestProgram();
   ASSERT_TRUE(prog);
-  for (const char *k : {"hyp_test_mma", "hyp_test_block_mma"}) {
+  for (const char *k : {"hyp_test_mma", "hyp_test_block_mma", "hyp_test_da_kstep"}) {
     CompileResult r;
     Status st = prog->compileKernel(k, {}, "sm_90", &r);
     EXPECT_TRUE(st.ok) << k << ": " << st.message;
@@ -247,6 +276,45 @@ TEST(BlockMma, WarpTilesCover32x64MatchesFloat64) {
       }
       ASSERT_LT(std::fabs(D[i * 64 + n] - ref), 1e-5 * mag + 1e-30)
           << "D(" << i << "," << n << ") = " << D[i * 64 + n] << ", float64 " << ref;
+    }
+}
+
+// The ldmatrix.trans row permutation and the ring swizzle of the dx ring
+// kernel's dA product (the CPU emulation sums without either).
+TEST(DaKstep, LdmatrixTransRowsMatchFloat64) {
+  REQUIRE_GPU();
+  auto prog = loadTestProgram();
+  ASSERT_TRUE(prog);
+  std::mt19937 rng(4242);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  // Row- and column-dependent magnitudes: a permuted row or column shows up.
+  std::vector<float> H(16 * 16), X(16 * 64), D(16 * 64, NAN);
+  for (int m = 0; m < 16; ++m)
+    for (int j = 0; j < 16; ++j) H[m * 16 + j] = normal(rng) * (1.f + 0.3f * m) * (1.f + 0.1f * j);
+  for (int m = 0; m < 16; ++m)
+    for (int c = 0; c < 64; ++c) X[m * 64 + c] = roundBf16(normal(rng) * (1.f + 0.05f * c));
+  DeviceBuffers dev;
+  void *dH = dev.alloc(H.size() * 4), *dX = dev.alloc(X.size() * 4), *dD = dev.alloc(D.size() * 4);
+  ASSERT_TRUE(copyToDevice(dH, H.data(), H.size() * 4).ok);
+  ASSERT_TRUE(copyToDevice(dX, X.data(), X.size() * 4).ok);
+  ASSERT_TRUE(deviceMemset(dD, 0xff, D.size() * 4, nullptr).ok); // poison: NaN
+  Status st = launchKernel(*prog, "hyp_test_da_kstep",
+                           {{"H", ArgValue::pointer(dH)}, {"X", ArgValue::pointer(dX)},
+                            {"D", ArgValue::pointer(dD)}},
+                           nullptr);
+  ASSERT_TRUE(st.ok) << st.message;
+  ASSERT_TRUE(streamSynchronize(nullptr).ok);
+  ASSERT_TRUE(copyToHost(D.data(), dD, D.size() * 4).ok);
+  for (int j = 0; j < 16; ++j)
+    for (int c = 0; c < 64; ++c) {
+      double ref = 0, mag = 0;
+      for (int m = 0; m < 16; ++m) {
+        ref += double(H[m * 16 + j]) * X[m * 64 + c];
+        mag += std::fabs(double(H[m * 16 + j]) * X[m * 64 + c]);
+      }
+      // H split hi + lo (~2^-16 relative) times exact bf16 X, fp32 sums.
+      ASSERT_LT(std::fabs(D[j * 64 + c] - ref), 6e-5 * mag)
+          << "D(" << j << "," << c << ") = " << D[j * 64 + c] << ", float64 " << ref;
     }
 }
 

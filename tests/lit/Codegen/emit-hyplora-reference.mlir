@@ -22,11 +22,11 @@
 // TC: hyp_bwd_dy(
 // TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling);
 // TC-LABEL: hyp_bwd_db: column-reduce over dY
-// r = 32: two blocks an SM (the register cap of __launch_bounds__).
-// TC: __launch_bounds__(BWD_DB_THREADS, 2) hyp_bwd_db(
-// TC-NEXT: hyp_tc_bwd_db_body<128, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
+// TC: __launch_bounds__(BWD_DB_THREADS) hyp_bwd_db(
+// TC-NEXT: hyp_tc_bwd_db_body<64, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
 // TC-LABEL: hyp_bwd_dx: row-update of dx
-// TC: hyp_bwd_dx(
+// r = 32: four blocks an SM (the register cap of __launch_bounds__).
+// TC: __launch_bounds__(BWD_DX_THREADS, 4) hyp_bwd_dx(
 // TC-NEXT: hyp_tc_bwd_dx_body<64, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, true>(x, A, dH, beta, dx, dA, M);
 
 // CHECK: // hyplora adapter kernels: variant=hyplora convention=(in the IR) act=bf16 K=576 N=192 r=32
