@@ -25,13 +25,15 @@ def main() -> int:
     p.add_argument("--M", type=int, default=8192)
     p.add_argument("--r", type=int, default=32)
     p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--variant", default="hyplora", choices=["hyplora", "lora"],
+                   help="adapter variant (reference convention)")
     a = p.parse_args()
     if not torch.cuda.is_available():
         print("kernel_steps: needs a CUDA device (skipped)")
         return 0
     import hyplora
     ctx, data, xs, dys = standalone_setup(a.K, a.N, a.M, a.r, 2, torch.device("cuda"), hyplora)
-    c = HyploraContender("hyplora", "reference", tensor_cores=True)
+    c = HyploraContender(a.variant, "reference", tensor_cores=True)
     c.available(ctx)
     step = c.build(data, ctx).make_step(xs, dys)
     for i in range(3):  # compile + tune outside the profiled range

@@ -124,12 +124,14 @@ for stage in "$@"; do
               for kn in "4096 1024" "4096 4096"; do read -r k n <<< "$kn"
                 stage_run "host-profile-$k-$n" 180 python3 bench/host_profile.py --K "$k" --N "$n" --out "$R/host-profile-$k-$n"
               done ;;
-  ncu)        # Nsight Compute on our kernels of tuned steps (bench/kernel_steps.py), per shape
-              for kn in "4096 4096 8192" "4096 4096 1024"; do read -r k n m <<< "$kn"
-                stage_run "ncu-$k-$n-$m" 200 ncu --profile-from-start off -k "regex:hyp_" --launch-count 7 \
+  ncu)        # Nsight Compute on our kernels of tuned steps (bench/kernel_steps.py), per
+              # "K N M variant" in HYP_NCU_CASES (';'-separated)
+              IFS=';' read -ra cases <<< "${HYP_NCU_CASES:-4096 4096 8192 hyplora;4096 4096 1024 hyplora}"
+              for kn in "${cases[@]}"; do read -r k n m v <<< "$kn"
+                stage_run "ncu-$k-$n-$m-$v" 200 ncu --profile-from-start off -k "regex:hyp_" --launch-count 7 \
                   --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
                   --section Occupancy --section LaunchStats --section SchedulerStats \
-                  python3 bench/kernel_steps.py --K "$k" --N "$n" --M "$m" --steps 1
+                  python3 bench/kernel_steps.py --K "$k" --N "$n" --M "$m" --variant "${v:-hyplora}" --steps 1
               done ;;
   analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
   analyze-model)  # `hyplora analyze` on the embedded model: exact delta of every distinct token on the GPU

@@ -1630,13 +1630,16 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
 }
 
 /// ghs[m][j] = (G h_m)_j for the block's BM rows h (row stride LDH), then a
-/// barrier: the z = h^T G h of the row epilogues.
+/// barrier: the z = h^T G h of the row epilogues. G = B^T B is symmetric, so
+/// G(j, l) is read as G[l][j]: the lanes (consecutive j) read one 128-byte
+/// line per load (read as G[j][l], each load touched 32 lines: 32K L1
+/// wavefronts per 32-row block at r = 32).
 template <int BM, int R, int THREADS, int LDH>
 HYP_DEVICE_INLINE void hyp_tc_gram_rows(const float *__restrict__ G, const float *hs, float *ghs) {
   for (int e = threadIdx.x; e < BM * R; e += THREADS) {
     const int m = e / R, j = e % R;
     float gh = 0.f;
-    for (int l = 0; l < R; ++l) gh = fmaf(G[j * R + l], hs[m * LDH + l], gh);
+    for (int l = 0; l < R; ++l) gh = fmaf(G[l * R + j], hs[m * LDH + l], gh);
     ghs[m * LDH + j] = gh;
   }
   __syncthreads();
