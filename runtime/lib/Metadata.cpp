@@ -4,6 +4,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <cctype>
+#include <optional>
 #include <set>
 
 namespace hyp::rt {
@@ -441,6 +442,12 @@ Status parseKernel(const Value &v, const std::string &path, KernelInfo *k) {
         inValues |= x == t.defaultValue;
       if (!inValues)
         return bad(tp + ".default", std::to_string(t.defaultValue) + " is not one of its values");
+      if (const Value *lv = to->get("launch_only")) {
+        std::optional<bool> b = lv->getAsBoolean();
+        if (!b)
+          return bad(tp + ".launch_only", "not a boolean");
+        t.launchOnly = *b;
+      }
       k->tunables.push_back(t);
     }
   }
@@ -485,6 +492,9 @@ Status parseKernel(const Value &v, const std::string &path, KernelInfo *k) {
     k->blockTunableIndex = k->tunableIndex(k->blockTunable);
     if (k->blockTunableIndex < 0)
       return bad(path + ".block", "'" + k->blockTunable + "' is not a tunable");
+    if (k->tunables[k->blockTunableIndex].launchOnly) // __launch_bounds__ compiles it in
+      return bad(path + ".block", "'" + k->blockTunable + "' is launch_only, but a block size "
+                                  "is compiled into the kernel");
   } else {
     HYP_RT_TRY(parseInt(*bv, path + ".block", &k->blockConst));
     if (k->blockConst < 1 || k->blockConst > 1024)

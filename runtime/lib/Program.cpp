@@ -214,6 +214,8 @@ Status Program::Impl::compileVariant(int kernel, const TuningConfig &config,
   CacheKeyInputs in;
   std::vector<std::string> defines;
   for (size_t i = 0; i < k.tunables.size(); ++i) {
+    if (k.tunables[i].launchOnly) // the launch's business only
+      continue;
     defines.push_back("-D" + k.tunables[i].name + "=" + std::to_string(config[i]));
     in.config.emplace_back(k.tunables[i].name, config[i]);
   }
@@ -262,15 +264,39 @@ void Program::Impl::compileMany(const std::vector<std::pair<int, TuningConfig>> 
                                 std::vector<Status> *status) {
   compiled->assign(work.size(), CompileResult());
   status->assign(work.size(), Status::success());
+  // Configs that differ only in launch-only tunables are one compile: the
+  // first of them compiles, the others take its result as a memory hit.
+  std::vector<size_t> firstOf(work.size());
+  std::vector<size_t> unique;
   {
-    unsigned threads = std::min<unsigned>(unsigned(work.size()),
+    std::map<std::pair<int, TuningConfig>, size_t> seen;
+    for (size_t i = 0; i < work.size(); ++i) {
+      auto ins = seen.emplace(std::make_pair(work[i].first, compileConfig(work[i].first,
+                                                                          work[i].second)),
+                              i);
+      firstOf[i] = ins.first->second;
+      if (ins.second)
+        unique.push_back(i);
+    }
+  }
+  {
+    unsigned threads = std::min<unsigned>(unsigned(unique.size()),
                                           llvm::hardware_concurrency().compute_thread_count());
     llvm::DefaultThreadPool pool(llvm::hardware_concurrency(std::max(1u, threads)));
-    for (size_t i = 0; i < work.size(); ++i)
+    for (size_t i : unique)
       pool.async([&, i] {
         (*status)[i] = compileVariant(work[i].first, work[i].second, arch, &(*compiled)[i]);
       });
     pool.wait();
+  }
+  for (size_t i = 0; i < work.size(); ++i) {
+    if (firstOf[i] == i)
+      continue;
+    (*status)[i] = (*status)[firstOf[i]];
+    (*compiled)[i] = (*compiled)[firstOf[i]];
+    (*compiled)[i].memoryHit = true;
+    (*compiled)[i].diskHit = false;
+    (*compiled)[i].ms = 0;
   }
   for (size_t i = 0; i < work.size(); ++i) {
     if (!(*status)[i].ok || (*compiled)[i].memoryHit)

@@ -105,6 +105,14 @@ struct Program::Impl {
   ProgramStats stats;
   std::vector<ChosenConfig> chosen;
 
+  /// The config with its launch-only tunables zeroed: what a compile depends on.
+  TuningConfig compileConfig(int kernel, const TuningConfig &config) const {
+    TuningConfig c = config;
+    for (size_t i = 0; i < c.size() && i < md.kernels[kernel].tunables.size(); ++i)
+      if (md.kernels[kernel].tunables[i].launchOnly)
+        c[i] = 0;
+    return c;
+  }
   /// Compiles (caches) one kernel variant; thread-safe.
   Status compileVariant(int kernel, const TuningConfig &config, const std::string &arch,
                         CompileResult *out);

@@ -102,7 +102,8 @@ std::string describe(const Config &c) {
   return s.empty() ? "defaults" : s;
 }
 
-/// Every combination of one kernel's tunables (cartesian product).
+/// Every combination of one kernel's compiled-in tunables (cartesian product;
+/// launch-only ones set the grid only and share the compile).
 std::vector<Config> kernelConfigs(const llvm::json::Object &kernel, std::string &error) {
   std::vector<Config> configs = {{}};
   const llvm::json::Array *tunables = kernel.getArray("tunables");
@@ -116,6 +117,8 @@ std::vector<Config> kernelConfigs(const llvm::json::Object &kernel, std::string 
       error = "malformed tunable in kernel metadata";
       return {};
     }
+    if (t->getBoolean("launch_only").value_or(false)) // sets the grid only: not compiled in
+      continue;
     std::vector<Config> next;
     for (const Config &c : configs)
       for (const llvm::json::Value &v : *values) {

@@ -258,6 +258,19 @@ template <int LEN> HYP_DEVICE_INLINE bool hyp_tc_vec_ok(const void *p) {
   return LEN % 8 == 0 && ((unsigned long long)p) % 16ull == 0ull;
 }
 
+/// This block's rows [*r0, *r1) in a kernel whose grid's y axis cuts the M
+/// rows into chunks (ceil(M / ROWS) of them; ROWS is a launch-only tunable):
+/// gridDim.y chunks of equal size rounded up to the row step SUBM. ROWS is not
+/// compiled in, so one compiled kernel serves all its values (a cold start
+/// compiles one config of each column kernel, not four).
+template <int SUBM>
+HYP_DEVICE_INLINE void hyp_tc_block_rows(long long M, long long *r0, long long *r1) {
+  const long long chunks = gridDim.y;
+  const long long per = HYP_ROUND_UP((M + chunks - 1) / chunks, SUBM);
+  *r0 = (long long)blockIdx.y * per;
+  *r1 = hyp_llmin(*r0 + per, M);
+}
+
 /// An activation tile of SUBM rows x BC columns as 16-byte chunks, PER per
 /// thread: chunk e = tid + i * THREADS is row e % SUBM, columns
 /// 8 * (e / SUBM) ... + 7. Lane-consecutive rows: the column-wise shared-memory
@@ -390,7 +403,7 @@ HYP_DEVICE_INLINE void hyp_f4_tile_each(const hyp_f32x4 (&v)[HypF4Tile<TR, TC, T
 // dA[j][k] += sum_rows dH[row][j] x[row][k], the staged kernel (r > 64; the
 // ring kernel below takes r <= 64, where its A strip and ring fit 48 KiB).
 // Block (bx, by): columns
-// [bx*BK, bx*BK + BK), rows [by*ROWS, ...) in steps of SUBM. Per step: dH rows
+// [bx*BK, bx*BK + BK), the row chunk by (hyp_tc_block_rows) in steps of SUBM. Per step: dH rows
 // split into both layouts, x tile transposed into shared memory (the dA
 // operand, and beta x), dx straight into the MMA accumulators (each lane its
 // own C fragments, as in y += w B^T: a first version staged dx + beta x as an
@@ -408,7 +421,7 @@ template <int R, int BK> struct HypTcDx {
                                     BK * LDM * 2 + SUBM * 4;
 };
 
-template <int BK, int THREADS, int ROWS, int R, int KDIM, bool HAS_BETA>
+template <int BK, int THREADS, int R, int KDIM, bool HAS_BETA>
 HYP_DEVICE_INLINE void hyp_tc_bwd_dx_staged(const hyp_act_t *__restrict__ x_act,
                                           const float *__restrict__ A,
                                           const float *__restrict__ dH,
@@ -423,7 +436,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_staged(const hyp_act_t *__restrict__ x_act,
   // dx tile L = warp * PER + p (tn = L / TI, ti = L % TI); at r = 128 some warps have none.
   constexpr int PER = (TILES + NWARPS - 1) / NWARPS;
   typedef HypWarpTiles<RP, BK, NWARPS> WA;   // dA tile: rank x columns, k = rows
-  static_assert(ROWS % SUBM == 0 && BK % 8 == 0, "tile geometry");
+  static_assert(BK % 8 == 0, "tile geometry");
   static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
   alignas(16) __shared__ hyp_u16 Athi[BK * LDR], Atlo[BK * LDR];   // A(j, c) at [c][j]
   alignas(16) __shared__ hyp_u16 dhhi[SUBM * LDR], dhlo[SUBM * LDR]; // dH(m, j) at [m][j]
@@ -434,8 +447,8 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_staged(const hyp_act_t *__restrict__ x_act,
   hyp_u16 *dx = reinterpret_cast<hyp_u16 *>(dx_act);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
   const int k0 = blockIdx.x * BK;
-  const long long r0 = (long long)blockIdx.y * ROWS;
-  const long long r1 = hyp_llmin(r0 + ROWS, M);
+  long long r0, r1;
+  hyp_tc_block_rows<SUBM>(M, &r0, &r1);
   if (r1 <= r0) return; // uniform over the block
   const bool vec = hyp_tc_vec_ok<KDIM>(x);
   const bool dvec = KDIM % 2 == 0 && ((unsigned long long)dx) % 4ull == 0ull;
@@ -568,7 +581,7 @@ template <int N> HYP_DEVICE_INLINE void hyp_cp_async_wait() {
 
 //===----------------------------------------------------------------------===//
 // y[row][n] += sum_j w[row][j] B[n][j] on tensor cores. Block (bx, by):
-// columns [bx*BN, bx*BN + BN), BN = 64, rows [by*ROWS, ...) in steps of SUBM.
+// columns [bx*BN, bx*BN + BN), BN = 64, the row chunk by (hyp_tc_block_rows) in steps of SUBM.
 // A warp owns a 16-row x WN-column tile of every step (WN / 8 MMA n-tiles
 // sharing one set of w fragments).
 // * y streams through a 3-stage cp.async ring (two steps in flight, none of
@@ -737,7 +750,7 @@ HYP_DEVICE_INLINE void hyp_tc_up_kstep(float (&acc)[NT][4], const float (&wv)[2]
 #endif
 }
 
-template <int BN, int THREADS, int ROWS, int R, int NDIM>
+template <int BN, int THREADS, int R, int NDIM>
 HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const float *__restrict__ B,
                                           hyp_act_t *__restrict__ y_act, long long M) {
   typedef HypTcUp<R, THREADS> G;
@@ -746,7 +759,6 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
   static_assert(BN == G::BN && G::CPR == 8, "the emitter's column tile is HypTcUp::BN (64)");
   static_assert(THREADS % 32 == 0 && BN % WN == 0 && G::NWARPS % G::CG == 0 && G::TI >= 1,
                 "tile geometry");
-  static_assert(ROWS % SUBM == 0, "ROWS must be a multiple of the row step");
   static_assert(R % 4 == 0, "w rows are read as float4");
   static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
   alignas(16) __shared__ hyp_u16 Bhi[BN * LDR], Blo[BN * LDR]; // B(n, j) at [MMA row][j]
@@ -755,8 +767,8 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
   const int cg = warp % G::CG, ti = warp / G::CG;
   const int n0 = blockIdx.x * BN;
-  const long long r0 = (long long)blockIdx.y * ROWS;
-  const long long r1 = hyp_llmin(r0 + ROWS, M);
+  long long r0, r1;
+  hyp_tc_block_rows<SUBM>(M, &r0, &r1);
   if (r1 <= r0) return; // uniform over the block
   const bool yvec = hyp_tc_vec_ok<NDIM>(y);
   hyp_tc_ring_issue<SUBM, THREADS, NDIM>(y, ring, r0, r1, n0, yvec);
@@ -853,7 +865,7 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
 // dx[row][c] += sum_j dH[row][j] A[j][c] + beta[row] x[row][c] and
 // dA[j][c] += sum_rows dH[row][j] x[row][c] for r <= 64, on the pattern of
 // y += w B^T above. Block (bx, by): columns [bx*64, bx*64 + 64), rows
-// [by*ROWS, ...) in steps of SUBM = 16 * warps / 2; a warp owns a 16-row x
+// chunk by (hyp_tc_block_rows) in steps of SUBM = 16 * warps / 2; a warp owns a 16-row x
 // 32-column dx tile of every step.
 // * x and dx stream through one 3-stage cp.async ring (both 64-half rows,
 //   chunks swizzled by hyp_tc_ring_chunk).
@@ -962,7 +974,7 @@ HYP_DEVICE_INLINE void hyp_tc_ring_wtx_kstep(float (&acc)[DNT][4], const float (
 #endif
 }
 
-template <int BK, int THREADS, int ROWS, int R, int KDIM, bool HAS_BETA>
+template <int BK, int THREADS, int R, int KDIM, bool HAS_BETA>
 HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
                                           const float *__restrict__ A,
                                           const float *__restrict__ dH,
@@ -974,7 +986,6 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
                 MS = G::MS, DNT = G::DA::DNT, RPW = G::DA::RPW, TILE = G::TILE,
                 STAGES = G::STAGES;
   static_assert(BK == G::BK, "the emitter's column tile is HypTcDxRing::BK (64)");
-  static_assert(ROWS % SUBM == 0, "ROWS must be a multiple of the row step");
   static_assert(R % 4 == 0 && R <= 64, "dH rows are read as float4; r <= 64");
   static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
   alignas(16) __shared__ hyp_u16 Ahi[BK * LDR], Alo[BK * LDR]; // A(j, c) at [MMA row of c][j]
@@ -985,8 +996,8 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   const int cg = warp % G::CG, ti = warp / G::CG;       // dx tile
   const int dcg = warp % G::DA::DCG, rtw = warp / G::DA::DCG; // dA tiles
   const int k0 = blockIdx.x * BK;
-  const long long r0 = (long long)blockIdx.y * ROWS;
-  const long long r1 = hyp_llmin(r0 + ROWS, M);
+  long long r0, r1;
+  hyp_tc_block_rows<SUBM>(M, &r0, &r1);
   if (r1 <= r0) return; // uniform over the block
   const bool xvec = hyp_tc_vec_ok<KDIM>(x), dvec = hyp_tc_vec_ok<KDIM>(dx);
   auto issue = [&](int st, long long s0) {
@@ -1128,23 +1139,23 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
 
 /// dx += dH A + beta x, dA += dH^T x: the ring kernel for r <= 64, else the
 /// staged one (at r = 128 the ring kernel's A strip alone takes 36 KiB).
-template <int BK, int THREADS, int ROWS, int R, int KDIM, bool HAS_BETA>
+template <int BK, int THREADS, int R, int KDIM, bool HAS_BETA>
 HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x,
                                           const float *__restrict__ A,
                                           const float *__restrict__ dH,
                                           const float *__restrict__ beta,
                                           hyp_act_t *__restrict__ dx, float *dA, long long M) {
   if constexpr (R <= 64)
-    hyp_tc_bwd_dx_ring<BK, THREADS, ROWS, R, KDIM, HAS_BETA>(x, A, dH, beta, dx, dA, M);
+    hyp_tc_bwd_dx_ring<BK, THREADS, R, KDIM, HAS_BETA>(x, A, dH, beta, dx, dA, M);
   else
-    hyp_tc_bwd_dx_staged<BK, THREADS, ROWS, R, KDIM, HAS_BETA>(x, A, dH, beta, dx, dA, M);
+    hyp_tc_bwd_dx_staged<BK, THREADS, R, KDIM, HAS_BETA>(x, A, dH, beta, dx, dA, M);
 }
 
 //===----------------------------------------------------------------------===//
 // dB[n][j] += sum_rows dY[row][n] w[row][j] (+ 2 (B R)[n][j] once, by the
 // blocks of row chunk 0, when HAS_G), as dB^T = w^T dY with the dA product
 // of the dx ring kernel: block (bx, by) owns columns [bx*64, bx*64 + 64) and
-// rows [by*ROWS, ...) in 32-row steps; dY streams through a 4-stage cp.async
+// the row chunk by (hyp_tc_block_rows) in 32-row steps; dY streams through a 4-stage cp.async
 // ring (three steps in flight) and reaches the MMAs by ldmatrix.trans; w^T's
 // fragments (w at rows 4t .. 4t + 3 of the lane's two ranks, L2 hits) are
 // loaded a step ahead and split in registers. The rank x 64 result stays in
@@ -1164,7 +1175,7 @@ template <int R, int THREADS> struct HypTcDbRing {
   typedef HypTcWtxTiles<R, NWARPS> T;
 };
 
-template <int BN, int THREADS, int ROWS, int R, int NDIM, bool HAS_G>
+template <int BN, int THREADS, int R, int NDIM, bool HAS_G>
 HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
                                           const float *__restrict__ w,
                                           const float *__restrict__ B,
@@ -1174,15 +1185,14 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
   constexpr int SUBM = G::SUBM, MS = G::MS, STAGES = G::STAGES, TILE = G::TILE, DNT = T::DNT,
                 RPW = T::RPW;
   static_assert(BN == G::BN, "the emitter's column tile is HypTcDbRing::BN (64)");
-  static_assert(ROWS % SUBM == 0, "ROWS must be a multiple of the row step");
   static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
   alignas(16) __shared__ hyp_u16 ring[STAGES * TILE]; // dY(m, n) at [stage][m][n]
   const hyp_u16 *dY = reinterpret_cast<const hyp_u16 *>(dY_act);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
   const int dcg = warp % T::DCG, rtw = warp / T::DCG;
   const int n0 = blockIdx.x * BN;
-  const long long r0 = (long long)blockIdx.y * ROWS;
-  const long long r1 = hyp_llmin(r0 + ROWS, M);
+  long long r0, r1;
+  hyp_tc_block_rows<SUBM>(M, &r0, &r1);
   if (r1 <= r0) return; // uniform over the block
   const bool vec = hyp_tc_vec_ok<NDIM>(dY);
 #pragma unroll

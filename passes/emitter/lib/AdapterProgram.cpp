@@ -195,6 +195,14 @@ std::vector<Tunable> tcRowTunables(const std::string &prefix, int64_t r) {
   int64_t def = std::find(blocks.begin(), blocks.end(), 32) != blocks.end() ? 32 : blocks.back();
   return {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", {kTcThreads}, kTcThreads}};
 }
+/// ROWS {64, 128, 256, 512} of a tensor-core column kernel: rows per block,
+/// launch-only (the kernel takes its row chunk from the grid,
+/// hyp_tc_block_rows), so its values share one compile.
+Tunable tcRowsTunable(const std::string &prefix, int64_t defaultRows) {
+  Tunable t{prefix + "ROWS", {64, 128, 256, 512}, defaultRows};
+  t.launchOnly = true;
+  return t;
+}
 /// Tiles (16 x 8) per warp of an mt x nt accumulator tile.
 int64_t tilesPerWarp(int64_t mt, int64_t nt, int64_t threads) {
   int64_t tiles = (mt / 16) * (nt / 8), warps = threads / 32;
@@ -208,8 +216,7 @@ std::vector<Tunable> tcTunables(const std::string &prefix, AccTiles accTiles,
                                 int64_t defaultRows) {
   assert(accTiles(kTcThreads) * 4 <= 64 && "tensor-core accumulators above 64 registers");
   (void)accTiles;
-  return {{prefix + "THREADS", {kTcThreads}, kTcThreads},
-          {prefix + "ROWS", {64, 128, 256, 512}, defaultRows}};
+  return {{prefix + "THREADS", {kTcThreads}, kTcThreads}, tcRowsTunable(prefix, defaultRows)};
 }
 } // namespace
 
@@ -284,6 +291,9 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   // skeletons have one more template parameter (the load width, a tunable).
   const char *skel = tc ? "hyp_tc_" : "hyp_";
   auto rowVec = [&](const char *prefix) { return tc ? std::string() : std::string(prefix) + "VEC, "; };
+  // ROWS is a template argument of the SIMT column skeletons only (the
+  // tensor-core ones take their row chunk from the grid: launch-only).
+  auto rowsArg = [&](const char *prefix) { return tc ? std::string() : std::string(prefix) + "ROWS, "; };
 
   if (hasG) {
     KernelDef k;
@@ -332,8 +342,8 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     if (tc) {
       const std::vector<int64_t> threads = tcUpThreads(spec.rank);
       k.tunables = {{"FWD_UP_THREADS", threads, threads.front()},
-                    {"FWD_UP_ROWS", {64, 128, 256, 512}, 128}};
-      k.body = llvm::formatv("hyp_tc_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
+                    tcRowsTunable("FWD_UP_", 128)};
+      k.body = llvm::formatv("hyp_tc_fwd_up_body<{0}, FWD_UP_THREADS, HYP_R, HYP_N>"
                              "(w, B, y, M);",
                              kTcUpCols)
                    .str();
@@ -395,14 +405,15 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     if (tc) {
       const int64_t threads = tcDbThreads(spec.rank);
       k.tunables = {{"BWD_DB_THREADS", {threads}, threads},
-                    {"BWD_DB_ROWS", {64, 128, 256, 512}, 256}};
+                    tcRowsTunable("BWD_DB_", 256)};
     } else {
       k.tunables = stripTunables("BWD_DB_", spec, /*registerAccumulators=*/true, 256);
     }
     k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, bn));
-    k.body = llvm::formatv("{0}bwd_db_body<{1}, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, "
+    k.body = llvm::formatv("{0}bwd_db_body<{1}, BWD_DB_THREADS, {5}HYP_R, HYP_N, "
                            "{2}>(dY, w, {3}, {4}, dB, M);",
-                           skel, bn, flag(hasG), hasG ? "B" : "nullptr", hasG ? "R" : "nullptr")
+                           skel, bn, flag(hasG), hasG ? "B" : "nullptr", hasG ? "R" : "nullptr",
+                           rowsArg("BWD_DB_"))
                  .str();
     k.grid[1] = GridAxis::over("M", "BWD_DB_ROWS");
     k.grid[2] = GridAxis::fixed(1);
@@ -421,7 +432,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     const int64_t bk = tc ? tcDxCols(spec.rank) : cols, rp = roundUp(spec.rank, 16);
     if (tc && spec.rank <= 64)
       k.tunables = {{"BWD_DX_THREADS", {kTcDxRingThreads}, kTcDxRingThreads},
-                    {"BWD_DX_ROWS", {64, 128, 256, 512}, 256}};
+                    tcRowsTunable("BWD_DX_", 256)};
     else
       k.tunables = tc ? tcTunables("BWD_DX_", [&](int64_t t) { return tilesPerWarp(rp, bk, t); }, 256)
                       : stripTunables("BWD_DX_", spec, /*registerAccumulators=*/true, 256);
@@ -431,9 +442,9 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     if (tc && spec.rank <= 32)
       k.minBlocksPerSM = 4;
     k.grid[0] = GridAxis::fixed(ceilDiv(spec.inFeatures, bk));
-    k.body = llvm::formatv("{0}bwd_dx_body<{1}, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, "
+    k.body = llvm::formatv("{0}bwd_dx_body<{1}, BWD_DX_THREADS, {4}HYP_R, HYP_K, "
                            "{2}>(x, A, dH, {3}, dx, dA, M);",
-                           skel, bk, flag(hasG), hasG ? "beta" : "nullptr")
+                           skel, bk, flag(hasG), hasG ? "beta" : "nullptr", rowsArg("BWD_DX_"))
                  .str();
     k.grid[1] = GridAxis::over("M", "BWD_DX_ROWS");
     k.grid[2] = GridAxis::fixed(1);

@@ -112,6 +112,31 @@ TEST(Metadata, UntunedExtension) {
   EXPECT_NE(st.message.find("untuned"), std::string::npos) << st.message;
 }
 
+TEST(Metadata, LaunchOnlyTunables) {
+  const std::string good = hyptest::kTestMetadata;
+  const std::string vec = "{\"name\": \"VEC\", \"values\": [1, 2, 4], \"default\": 2}";
+  ProgramMetadata md;
+  Status st = parseMetadata(
+      replaced(good, vec, "{\"name\": \"VEC\", \"values\": [1, 2, 4], \"default\": 2, "
+                          "\"launch_only\": true}"),
+      &md);
+  ASSERT_TRUE(st.ok) << st.message;
+  EXPECT_TRUE(md.kernels[1].tunables[2].launchOnly);
+  EXPECT_FALSE(md.kernels[1].tunables[0].launchOnly);
+  st = parse(replaced(good, vec, "{\"name\": \"VEC\", \"values\": [1, 2, 4], \"default\": 2, "
+                                 "\"launch_only\": 1}"));
+  EXPECT_FALSE(st.ok);
+  EXPECT_NE(st.message.find("kernels[1].tunables[2].launch_only: not a boolean"), std::string::npos)
+      << st.message;
+  // The block size is compiled into __launch_bounds__: never launch-only.
+  st = parse(replaced(good, "{\"name\": \"THREADS\", \"values\": [64, 128, 256], \"default\": 128}",
+                      "{\"name\": \"THREADS\", \"values\": [64, 128, 256], \"default\": 128, "
+                      "\"launch_only\": true}"));
+  EXPECT_FALSE(st.ok);
+  EXPECT_NE(st.message.find("kernels[1].block: 'THREADS' is launch_only"), std::string::npos)
+      << st.message;
+}
+
 TEST(Metadata, NvrtcOptionsExtension) {
   ProgramMetadata md;
   Status st = parseWithFields(", \"nvrtc_options\": [\"-lineinfo\"]", &md);

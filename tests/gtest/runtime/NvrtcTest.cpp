@@ -90,6 +90,31 @@ TEST(Nvrtc, EveryConfigOfTheTestKernelsCompiles) {
   }
 }
 
+TEST(ProgramCompile, LaunchOnlyTunablesShareOneCompile) {
+  // VEC marked launch_only: not a -D macro, not in the key, so its values
+  // are one compile; a compiled-in tunable (BLOCK_M) still makes another.
+  REQUIRE_NVRTC();
+  TempDir t;
+  ScopedEnv env("HYP_CACHE_DIR", t.path());
+  std::string md = kTestMetadata;
+  const std::string vec = "{\"name\": \"VEC\", \"values\": [1, 2, 4], \"default\": 2}";
+  ASSERT_NE(md.find(vec), std::string::npos);
+  md.replace(md.find(vec), vec.size(),
+             "{\"name\": \"VEC\", \"values\": [1, 2, 4], \"default\": 2, \"launch_only\": true}");
+  std::shared_ptr<Program> p;
+  Status st = loadProgram(kTestSource, md, &p);
+  ASSERT_TRUE(st.ok) << st.message;
+  CompileResult a, b, c;
+  ASSERT_TRUE(p->compileKernel("hyp_test_rowscale", {{"VEC", 1}}, "sm_90", &a).ok);
+  ASSERT_TRUE(p->compileKernel("hyp_test_rowscale", {{"VEC", 4}}, "sm_90", &b).ok);
+  EXPECT_EQ(a.key, b.key);
+  EXPECT_TRUE(b.memoryHit);
+  EXPECT_EQ(p->stats().compiles, 1u);
+  ASSERT_TRUE(p->compileKernel("hyp_test_rowscale", {{"VEC", 1}, {"BLOCK_M", 8}}, "sm_90", &c).ok);
+  EXPECT_NE(c.key, a.key);
+  EXPECT_EQ(p->stats().compiles, 2u);
+}
+
 TEST(ProgramCompile, MemoryThenDiskThenRebuildAfterCorruption) {
   REQUIRE_NVRTC();
   TempDir t;

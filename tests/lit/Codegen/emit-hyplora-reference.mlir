@@ -9,6 +9,16 @@
 // row-reduce has no VEC tunable there (16-byte loads whenever aligned), and
 // y += w B^T on its MMA skeleton too (the SIMT alternative was retired).
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.stage3.mlir | FileCheck %s --check-prefix=TC
+// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores %t.stage3.mlir | FileCheck %s --check-prefix=TCMETA
+// TCMETA-LABEL: "name": "hyp_fwd_up"
+// TCMETA: "launch_only": true,
+// TCMETA-NEXT: "name": "FWD_UP_ROWS"
+// TCMETA-LABEL: "name": "hyp_bwd_db"
+// TCMETA: "launch_only": true,
+// TCMETA-NEXT: "name": "BWD_DB_ROWS"
+// TCMETA-LABEL: "name": "hyp_bwd_dx"
+// TCMETA: "launch_only": true,
+// TCMETA-NEXT: "name": "BWD_DX_ROWS"
 // TC-LABEL: hyp_fwd_down: row-reduce over x
 // TC: #define FWD_DOWN_BLOCK_M 32
 // TC-NOT: FWD_DOWN_VEC
@@ -16,18 +26,21 @@
 // TC-NEXT: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true>(x, A, G, k, s, w, stats, M, scaling);
 // TC-LABEL: hyp_fwd_up: row-update of y
 // TC-NOT: FWD_UP_MMA
+// ROWS is launch-only on tensor cores: no macro, the kernel takes its row
+// chunk from the grid.
+// TC-NOT: FWD_UP_ROWS
 // TC: hyp_fwd_up(
-// TC-NEXT: hyp_tc_fwd_up_body<64, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
+// TC-NEXT: hyp_tc_fwd_up_body<64, FWD_UP_THREADS, HYP_R, HYP_N>(w, B, y, M);
 // TC-LABEL: hyp_bwd_dy: row-reduce over dY
 // TC: hyp_bwd_dy(
 // TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling);
 // TC-LABEL: hyp_bwd_db: column-reduce over dY
 // TC: __launch_bounds__(BWD_DB_THREADS) hyp_bwd_db(
-// TC-NEXT: hyp_tc_bwd_db_body<64, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
+// TC-NEXT: hyp_tc_bwd_db_body<64, BWD_DB_THREADS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
 // TC-LABEL: hyp_bwd_dx: row-update of dx
 // r = 32: four blocks an SM (the register cap of __launch_bounds__).
 // TC: __launch_bounds__(BWD_DX_THREADS, 4) hyp_bwd_dx(
-// TC-NEXT: hyp_tc_bwd_dx_body<64, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, true>(x, A, dH, beta, dx, dA, M);
+// TC-NEXT: hyp_tc_bwd_dx_body<64, BWD_DX_THREADS, HYP_R, HYP_K, true>(x, A, dH, beta, dx, dA, M);
 
 // CHECK: // hyplora adapter kernels: variant=hyplora convention=(in the IR) act=bf16 K=576 N=192 r=32
 // CHECK: #define HYP_K 576

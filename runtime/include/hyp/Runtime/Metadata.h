@@ -47,6 +47,10 @@ struct Tunable {
   std::string name;
   std::vector<int64_t> values;
   int64_t defaultValue = 0;
+  // "launch_only": true: the value sets the launch (a grid tile) and is not
+  // compiled in (no -D macro, not in the compile key): configs that differ
+  // only in launch-only tunables share one compiled kernel.
+  bool launchOnly = false;
 };
 
 struct KernelInfo {

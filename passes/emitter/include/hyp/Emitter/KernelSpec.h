@@ -75,6 +75,9 @@ struct Tunable {
   std::string name;
   std::vector<int64_t> values;
   int64_t defaultValue = 0;
+  // Sets the launch grid only (the kernel derives its share from gridDim): not
+  // a -D macro, not part of the compile key, so one compile serves every value.
+  bool launchOnly = false;
 };
 
 struct KernelDef {
