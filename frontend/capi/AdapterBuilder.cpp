@@ -135,7 +135,7 @@ bool compileModuleText(const std::string &irText, const capi::CompileOptions &op
   if (failed(pm.run(*module)))
     return fail("hypc: the hyp pipeline failed");
 
-  auto prog = programFromModule(*module, hint, options.tensorCores);
+  auto prog = programFromModule(*module, hint, options.tensorCores, options.rowSplitCols);
   if (failed(prog))
     return fail("hypc: CUDA emission failed");
   out.cudaSource = printCudaSource(*prog, capi::versionString());

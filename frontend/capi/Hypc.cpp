@@ -52,6 +52,15 @@ bool capi::parseOptions(const char *text, CompileOptions &out, std::string *erro
       out.tensorCores = tok == "1";
       continue;
     }
+    if (tok.consume_front("row-split-cols=")) {
+      long long n = -1;
+      if (tok.getAsInteger(10, n) || n < 0 || n > (1ll << 30)) {
+        *error = "options: row-split-cols must be an integer in [0, 2^30], got '" + tok.str() + "'";
+        return false;
+      }
+      out.rowSplitCols = n;
+      continue;
+    }
     if (!out.pipelineOptions.empty())
       out.pipelineOptions += ' ';
     out.pipelineOptions += tok.str();
@@ -179,6 +188,7 @@ int hypc_compile_adapter(const hypc_adapter_desc *desc, const char *options, hyp
     if (!parseDesc(desc, spec, o.error))
       return false;
     spec.tensorCores = opts.tensorCores;
+    spec.rowSplitCols = opts.rowSplitCols;
     bool ok;
     if (opts.emit == "direct") {
       ok = compileDirect(spec, o);

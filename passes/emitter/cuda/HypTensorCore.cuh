@@ -1528,13 +1528,16 @@ template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR> struct HypTcRowCo
 /// W(j, k) = Wt[j * KDIM + k] (A: R x K) or Wt[k * R + j] (B: N x R, so the
 /// product is dY B). WANT_SQ: sqpart[m * CPR + i] holds partial sums of
 /// X[m0 + m][.]^2 (add the CPR of them). Ends with a barrier.
-template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR, bool WANT_SQ>
+template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR, bool WANT_SQ, int SPLIT>
 HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
                                       const float *__restrict__ Wt, long long M, long long m0,
                                       unsigned char *raw, float *sqpart) {
   typedef HypTcRow<BM, R, THREADS> T;
   constexpr int KC = T::KC, CPR = T::CPR, LD = T::LD, LDH = T::LDH, STAGES = T::STAGES;
-  constexpr int NCH = (KDIM + KC - 1) / KC;
+  // Split-K: block y takes chunks [cbeg, NCH) of the reduction (SPLIT == 1: all).
+  constexpr int NCH_ALL = (KDIM + KC - 1) / KC, CPS = (NCH_ALL + SPLIT - 1) / SPLIT;
+  const int cbeg = SPLIT == 1 ? 0 : int(blockIdx.y) * CPS;
+  const int NCH = SPLIT == 1 ? NCH_ALL : (cbeg + CPS < NCH_ALL ? cbeg + CPS : NCH_ALL);
   const hyp_u16 *X = reinterpret_cast<const hyp_u16 *>(X_act);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
   // Rank tiles rt0 + i * NWARPS of this warp; its k-slice ks takes the global
@@ -1566,17 +1569,17 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
 
 #pragma unroll
   for (int st = 0; st < STAGES - 1; ++st) {
-    if (st < NCH) issue(st, st);
+    if (cbeg + st < NCH) issue(cbeg + st, st);
     hyp_cp_async_commit();
   }
-  for (int c = 0; c < NCH; ++c) {
+  for (int c = cbeg; c < NCH; ++c) {
     hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of chunk c landed
     __syncthreads();                 // everyone's did; chunk c - 1's stage is free
     const int nc = c + STAGES - 1;
-    if (nc < NCH) issue(nc, nc % STAGES);
+    if (nc < NCH) issue(nc, (nc - cbeg) % STAGES);
     hyp_cp_async_commit(); // one group per iteration, empty or not: the wait counts them
-    const hyp_u16 *xs = xs_of(c % STAGES);
-    const float *ws = ws_of(c % STAGES);
+    const hyp_u16 *xs = xs_of((c - cbeg) % STAGES);
+    const float *ws = ws_of((c - cbeg) % STAGES);
     if (WANT_SQ) {
 #pragma unroll
       for (int i = 0; i < T::CH; ++i) {
@@ -1655,21 +1658,79 @@ HYP_DEVICE_INLINE void hyp_tc_gram_rows(const float *__restrict__ G, const float
   __syncthreads();
 }
 
+/// Split-K meeting point of the row-reduces (SPLIT blocks per row block, one
+/// per blockIdx.y, each over a slice of the reduction): each publishes its
+/// partial sums (part: [BM][R+1] in shared memory; with WANT_SQ also the
+/// |x|^2 pieces sqpart[BM][CPR]) to `parts` (M x SPLIT x (R+1) fp32: row,
+/// split, then R sums and |x|^2), then counts itself in tickets[blockIdx.x]
+/// (zero on entry: an accumulate buffer). The block that arrives last sums
+/// the SPLIT partials in split order (the result does not depend on which
+/// block that is) back into part and sqpart (piece 0), and returns true: it
+/// runs the row epilogue; the others return false. Why: at M = 8192 a row
+/// block a CTA made 256 CTAs (under 2 an SM) that could not keep enough bytes
+/// in flight, and smaller row blocks re-read the weight from L2 more often.
+template <int BM, int R, int THREADS, int CPR, int SPLIT, bool WANT_SQ>
+HYP_DEVICE_INLINE bool hyp_tc_row_split_meet(float *part, float *sqpart, float *parts,
+                                             float *tickets, long long M, long long m0) {
+  constexpr int LDH = R + 1, W = R + 1;
+  __shared__ int last;
+  const int tid = threadIdx.x;
+  for (int e = tid; e < BM * W; e += THREADS) {
+    const int m = e / W, j = e % W;
+    const long long row = m0 + m;
+    if (row >= M) continue;
+    float v = 0.f;
+    if (j < R) {
+      v = part[m * LDH + j];
+    } else if (WANT_SQ) {
+      for (int p = 0; p < CPR; ++p) v += sqpart[m * CPR + p];
+    }
+    parts[(row * SPLIT + blockIdx.y) * W + j] = v;
+  }
+  __threadfence(); // this block's partials are visible before its ticket is
+  __syncthreads();
+  if (tid == 0)
+    last = atomicAdd(reinterpret_cast<unsigned int *>(tickets) + blockIdx.x, 1u) == SPLIT - 1;
+  __syncthreads();
+  if (!last)
+    return false;
+  __threadfence(); // the other blocks' partials are read after their tickets
+  for (int e = tid; e < BM * W; e += THREADS) {
+    const int m = e / W, j = e % W;
+    const long long row = m0 + m;
+    float v = 0.f;
+    if (row < M)
+      for (int q = 0; q < SPLIT; ++q) v += __ldcg(parts + (row * SPLIT + q) * W + j);
+    if (j < R) {
+      part[m * LDH + j] = v;
+    } else if (WANT_SQ) {
+      sqpart[m * CPR] = v;
+      for (int p = 1; p < CPR; ++p) sqpart[m * CPR + p] = 0.f;
+    }
+  }
+  __syncthreads();
+  return true;
+}
+
 /// hyp_fwd_down_body on tensor cores (same outputs, same meaning).
-template <int BM, int R, int THREADS, int KDIM, bool HAS_G>
+template <int BM, int R, int THREADS, int KDIM, bool HAS_G, int SPLIT>
 HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
                                             const float *__restrict__ A,
                                             const float *__restrict__ G, const float *kp,
                                             const float *sp, float *__restrict__ w,
                                             float *__restrict__ stats, long long M,
-                                            float scaling) {
+                                            float scaling, float *parts, float *tickets) {
   typedef HypTcRow<BM, R, THREADS> T;
   constexpr int LDH = T::LDH;
   alignas(16) __shared__ unsigned char raw[T::RAW_BYTES];
   __shared__ float sqpart[BM * T::CPR];
   __shared__ float rowf[BM];
   const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, KDIM, false, true>(x, A, M, m0, raw, sqpart);
+  hyp_tc_row_dot<BM, R, THREADS, KDIM, false, true, SPLIT>(x, A, M, m0, raw, sqpart);
+  if constexpr (SPLIT > 1)
+    if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, true>(
+            reinterpret_cast<float *>(raw), sqpart, parts, tickets, M, m0))
+      return;
   const float *hs = reinterpret_cast<float *>(raw); // [BM][R+1]: h rows
   float *ghs = reinterpret_cast<float *>(raw) + BM * LDH; // [BM][R+1]: G h
   const int tid = threadIdx.x;
@@ -1702,19 +1763,23 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
 }
 
 /// hyp_bwd_dy_body on tensor cores (same outputs, same meaning).
-template <int BM, int R, int THREADS, int NDIM, bool HAS_G>
+template <int BM, int R, int THREADS, int NDIM, bool HAS_G, int SPLIT>
 HYP_DEVICE_INLINE void
 hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B,
                    const float *__restrict__ w, const float *__restrict__ stats,
                    const float *__restrict__ G, const float *kp, const float *sp,
                    float *__restrict__ dH, float *__restrict__ beta, float *Racc, float *dk,
-                   float *ds, long long M, float scaling) {
+                   float *ds, long long M, float scaling, float *parts, float *tickets) {
   typedef HypTcRow<BM, R, THREADS> T;
   constexpr int LDH = T::LDH;
   alignas(16) __shared__ unsigned char raw[T::RAW_BYTES];
   __shared__ float rowsc[BM * 4]; // f, dz, dk part, ds part
   const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, NDIM, true, false>(dY, B, M, m0, raw, nullptr);
+  hyp_tc_row_dot<BM, R, THREADS, NDIM, true, false, SPLIT>(dY, B, M, m0, raw, nullptr);
+  if constexpr (SPLIT > 1)
+    if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, false>(
+            reinterpret_cast<float *>(raw), nullptr, parts, tickets, M, m0))
+      return;
   const float *Ps = reinterpret_cast<float *>(raw);        // [BM][R+1]: P = dY B
   float *hs = reinterpret_cast<float *>(raw) + BM * LDH;   // [BM][R+1]: h = w / f
   float *ghs = reinterpret_cast<float *>(raw) + 2 * BM * LDH; // [BM][R+1]: G h

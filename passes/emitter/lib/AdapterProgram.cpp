@@ -186,10 +186,12 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
 // M = 1024 point), for 19 compiles per layer shape instead of 41.
 constexpr int64_t kTcThreads = 256;
 
-/// Row-reduce on tensor cores: BLOCK_M rows {8, 16, 32} (those that fit).
+/// Row-reduce on tensor cores: BLOCK_M rows {16, 32, 64} (those that fit;
+/// with the reduction split over grid.y (rowSplit) 16-row blocks fill the GPU
+/// at M = 1024, and 64-row ones read the weight from L2 half as often as 32).
 std::vector<Tunable> tcRowTunables(const std::string &prefix, int64_t r) {
   std::vector<int64_t> blocks;
-  for (int64_t bm : {8, 16, 32})
+  for (int64_t bm : {16, 32, 64})
     if (tcRowSmem(bm, r, kTcThreads) <= kSmemLimitBytes)
       blocks.push_back(bm);
   int64_t def = std::find(blocks.begin(), blocks.end(), 32) != blocks.end() ? 32 : blocks.back();
@@ -202,6 +204,13 @@ Tunable tcRowsTunable(const std::string &prefix, int64_t defaultRows) {
   Tunable t{prefix + "ROWS", {64, 128, 256, 512}, defaultRows};
   t.launchOnly = true;
   return t;
+}
+/// Blocks a tensor-core row-reduce splits its reduction of `len` columns
+/// into (grid.y; hyp_tc_row_split_meet joins them): slices of about `cols`
+/// columns (AdapterSpec::rowSplitCols, 1024 by default), at most 16; none
+/// below two slices' worth, where a row block's stream is short anyway.
+int64_t rowSplit(int64_t len, int64_t cols) {
+  return cols <= 0 || len < 2 * cols ? 1 : std::min<int64_t>(16, len / cols);
 }
 /// Tiles (16 x 8) per warp of an mt x nt accumulator tile.
 int64_t tilesPerWarp(int64_t mt, int64_t nt, int64_t threads) {
@@ -263,6 +272,9 @@ llvm::Error hyp::emitter::validateSpec(const AdapterSpec &spec) {
       return bad("adapter clamps (eps attributes) must be finite and > 0");
   if (!std::isfinite(spec.smallTh) || spec.smallTh < 1)
     return bad("small_th must be finite and >= 1");
+  if (spec.rowSplitCols < 0)
+    return bad("row_split_cols must be >= 0 (0: no split-K), got " +
+               llvm::Twine(spec.rowSplitCols));
   return llvm::Error::success();
 }
 
@@ -294,6 +306,18 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   // ROWS is a template argument of the SIMT column skeletons only (the
   // tensor-core ones take their row chunk from the grid: launch-only).
   auto rowsArg = [&](const char *prefix) { return tc ? std::string() : std::string(prefix) + "ROWS, "; };
+  // Split-K of the tensor-core row-reduces (rowSplit): the skeleton's SPLIT
+  // argument and, when split, its scratch (partial sums, arrival tickets).
+  const int64_t downSplit = tc ? rowSplit(spec.inFeatures, spec.rowSplitCols) : 1;
+  const int64_t dySplit = tc ? rowSplit(spec.outFeatures, spec.rowSplitCols) : 1;
+  auto splitArg = [&](int64_t split) { return tc ? ", " + std::to_string(split) : std::string(); };
+  auto splitPtrs = [&](int64_t split, const char *prefix) {
+    if (!tc)
+      return std::string();
+    if (split == 1)
+      return std::string(", nullptr, nullptr");
+    return std::string(", ") + prefix + "parts, " + prefix + "tickets";
+  };
 
   if (hasG) {
     KernelDef k;
@@ -321,14 +345,20 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.params.push_back(ptr("stats", "f32", "write"));
     k.params.push_back(i64("M"));
     k.params.push_back(f32("scaling"));
+    if (downSplit > 1) {
+      k.params.push_back(ptr("down_parts", "f32", "write"));
+      k.params.push_back(ptr("down_tickets", "f32", "accumulate"));
+    }
     k.grid[0] = GridAxis::over("M", "FWD_DOWN_BLOCK_M");
-    k.grid[1] = k.grid[2] = GridAxis::fixed(1);
+    k.grid[1] = GridAxis::fixed(downSplit);
+    k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_DOWN_THREADS";
     k.tunables = tc ? tcRowTunables("FWD_DOWN_", spec.rank)
                     : rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
     k.body = llvm::formatv("{0}fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
-                           "{1}HYP_K, {2}>(x, A, {3}, {4}, {5}, w, stats, M, scaling);",
-                           skel, rowVec("FWD_DOWN_"), flag(hasG), gArg(), kArg(), sArg())
+                           "{1}HYP_K, {2}{6}>(x, A, {3}, {4}, {5}, w, stats, M, scaling{7});",
+                           skel, rowVec("FWD_DOWN_"), flag(hasG), gArg(), kArg(), sArg(),
+                           splitArg(downSplit), splitPtrs(downSplit, "down_"))
                  .str();
     prog.kernels.push_back(k);
   }
@@ -357,6 +387,11 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.grid[1] = GridAxis::over("M", "FWD_UP_ROWS");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_UP_THREADS";
+    // Five 4-warp blocks an SM at r <= 32: ptxas fits the kernel in 96
+    // registers without spilling (128 otherwise: four blocks). At r = 64 it
+    // would spill.
+    if (tc && spec.rank <= 32)
+      k.minBlocksPerSM = 5;
     prog.kernels.push_back(k);
   }
   {
@@ -376,17 +411,23 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     if (hasS) k.params.push_back(ptr("ds", "f32", "accumulate"));
     k.params.push_back(i64("M"));
     k.params.push_back(f32("scaling"));
+    if (dySplit > 1) {
+      k.params.push_back(ptr("dy_parts", "f32", "write"));
+      k.params.push_back(ptr("dy_tickets", "f32", "accumulate"));
+    }
     k.grid[0] = GridAxis::over("M", "BWD_DY_BLOCK_M");
-    k.grid[1] = k.grid[2] = GridAxis::fixed(1);
+    k.grid[1] = GridAxis::fixed(dySplit);
+    k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DY_THREADS";
     k.tunables = tc ? tcRowTunables("BWD_DY_", spec.rank)
                     : rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
     k.body = llvm::formatv("{0}bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, {1}HYP_N, "
-                           "{2}>(dY, B, w, stats, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "
-                           "scaling);",
+                           "{2}{10}>(dY, B, w, stats, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "
+                           "scaling{11});",
                            skel, rowVec("BWD_DY_"), flag(hasG), gArg(), kArg(), sArg(),
                            hasG ? "beta" : "nullptr", hasG ? "R" : "nullptr",
-                           hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr")
+                           hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr", splitArg(dySplit),
+                           splitPtrs(dySplit, "dy_"))
                  .str();
     prog.kernels.push_back(k);
   }
@@ -480,7 +521,20 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   buf("stats", {"M", "4"}, "f32", "saved", "per-row scalars saved for the backward");
   prog.buffers.back().columns = {"xnorm2", "unorm2", "c", "scaled_g"};
   if (hasG) buf("G", {"r", "r"}, "f32", "scratch", "B^T B (accumulate: zero before each program)");
+  auto splitBuffers = [&](int64_t split, const std::string &prefix, const char *kernel,
+                          const char *what) {
+    if (split == 1)
+      return;
+    buf(prefix + "parts", {"M", std::to_string(split * (spec.rank + 1))}, "f32", "scratch",
+        std::string("split-K partial sums of ") + what + " (" + kernel + ", " +
+            std::to_string(split) + " splits)");
+    buf(prefix + "tickets", {"M"}, "f32", "scratch",
+        std::string("split-K arrivals per row block of ") + kernel +
+            " (accumulate: zero before each program)");
+  };
+  splitBuffers(downSplit, "down_", "hyp_fwd_down", "h and |x|^2");
   buf("dY", {"M", "N"}, act, "input", "backward: gradient of y");
+  splitBuffers(dySplit, "dy_", "hyp_bwd_dy", "P = dY B");
   buf("dH", {"M", "r"}, "f32", "scratch", "gradient w.r.t. h = A x");
   if (hasG) {
     buf("beta", {"M"}, "f32", "scratch", "dx += beta * x (the norm's gradient)");

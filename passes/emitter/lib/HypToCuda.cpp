@@ -85,7 +85,7 @@ void setCompilerVersion(std::string version) {
 const std::string &compilerVersion() { return versionStorage(); }
 
 FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint,
-                                        bool tensorCores) {
+                                        bool tensorCores, int64_t rowSplitCols) {
   func::FuncOp forward;
   module.walk([&](func::FuncOp f) {
     bool hasStats = false;
@@ -123,6 +123,7 @@ FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint
 
   AdapterSpec spec = hint ? *hint : AdapterSpec();
   spec.tensorCores |= tensorCores;
+  spec.rowSplitCols = rowSplitCols;
   spec.inFeatures = A.getDimSize(1);
   spec.outFeatures = B.getDimSize(0);
   spec.rank = A.getDimSize(0);
@@ -170,8 +171,17 @@ static llvm::cl::opt<bool> clTensorCores(
     llvm::cl::desc("hyp-to-cuda / hyp-to-kernel-metadata: bf16 kernels on tensor cores"),
     llvm::cl::init(false));
 
+/// libhypc's row-split-cols=N (AdapterSpec::rowSplitCols).
+static llvm::cl::opt<int64_t> clRowSplitCols(
+    "hyp-row-split-cols",
+    llvm::cl::desc("hyp-to-cuda / hyp-to-kernel-metadata: split-K slice of the tensor-core "
+                   "row-reduces, in columns (0: no split)"),
+    llvm::cl::init(AdapterSpec::kDefaultRowSplitCols));
+
 LogicalResult translateModuleToCuda(ModuleOp module, llvm::raw_ostream &os) {
-  auto prog = programFromModule(module, nullptr, clTensorCores);
+  if (clRowSplitCols < 0)
+    return module.emitError("hyp-to-cuda: --hyp-row-split-cols must be >= 0");
+  auto prog = programFromModule(module, nullptr, clTensorCores, clRowSplitCols);
   if (failed(prog))
     return failure();
   os << printCudaSource(*prog, compilerVersion());
@@ -179,7 +189,9 @@ LogicalResult translateModuleToCuda(ModuleOp module, llvm::raw_ostream &os) {
 }
 
 LogicalResult translateModuleToMetadata(ModuleOp module, llvm::raw_ostream &os) {
-  auto prog = programFromModule(module, nullptr, clTensorCores);
+  if (clRowSplitCols < 0)
+    return module.emitError("hyp-to-kernel-metadata: --hyp-row-split-cols must be >= 0");
+  auto prog = programFromModule(module, nullptr, clTensorCores, clRowSplitCols);
   if (failed(prog))
     return failure();
   os << printMetadataJson(*prog, compilerVersion());

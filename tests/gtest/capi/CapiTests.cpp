@@ -210,6 +210,12 @@ TEST(Capi, BadOptionsAreReported) {
   Compiled c = compile(&d, "emit=ptx");
   EXPECT_NE(c.rc, 0);
   EXPECT_NE(c.error.find("emit must be"), std::string::npos) << c.error;
+  for (const char *bad : {"row-split-cols=-1", "row-split-cols=lots", "row-split-cols="}) {
+    Compiled r = compile(&d, bad);
+    EXPECT_NE(r.rc, 0) << bad;
+    EXPECT_NE(r.error.find("row-split-cols must be an integer in [0, 2^30]"), std::string::npos)
+        << r.error;
+  }
 }
 
 TEST(Capi, TensorCoresOnlyWhenAskedFor) {

@@ -17,6 +17,7 @@
 #pragma once
 #define HYP_CPU_EMULATION 1
 
+#include <atomic>
 #include <barrier>
 #include <cmath>
 #include <cstdint>
@@ -50,6 +51,17 @@ inline float atomicAdd(float *p, float v) {
   *p = old + v;
   return old;
 }
+
+inline unsigned atomicAdd(unsigned *p, unsigned v) {
+  std::lock_guard<std::mutex> lock(hyp_emu_atomic_mutex);
+  unsigned old = *p;
+  *p = old + v;
+  return old;
+}
+// Blocks run one after another here: the split-K meeting point's fences
+// and L2 loads (HypTensorCore.cuh) need no more than ordinary memory.
+inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+inline float __ldcg(const float *p) { return *p; }
 
 inline float __uint_as_float(unsigned u) {
   float f;

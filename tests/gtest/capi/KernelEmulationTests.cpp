@@ -283,10 +283,10 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
   for (const char *k : {"FWD_DOWN_THREADS", "BWD_DY_THREADS", "FWD_UP_THREADS",
                         "BWD_DB_THREADS", "BWD_DX_THREADS"})
     smallTc[k] = 128;
-  // 8 warps; BWD_DY_BLOCK_M 8 with r <= 16 has one MMA tile: k split over all warps.
+  // 8 warps; BWD_DY_BLOCK_M 16 with r <= 16 has one rank tile: k split over all warps.
   // hyp_fwd_up: 128 threads is its only value for r <= 64 (a 64-row step).
   std::map<std::string, int64_t> wideTc = {
-      {"FWD_DOWN_BLOCK_M", 32}, {"FWD_DOWN_THREADS", 256}, {"BWD_DY_BLOCK_M", 8},
+      {"FWD_DOWN_BLOCK_M", 32}, {"FWD_DOWN_THREADS", 256}, {"BWD_DY_BLOCK_M", 16},
       {"BWD_DY_THREADS", 256},  {"FWD_UP_THREADS", 128},   {"FWD_UP_ROWS", 64},
       {"BWD_DB_THREADS", 128},  {"BWD_DB_ROWS", 64},       {"BWD_DX_THREADS", 128},
       {"BWD_DX_ROWS", 64}};
@@ -298,6 +298,7 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
   // stages) wrapping around: 32-row steps, 5 of them in a 512-row block of
   // M = 160, over 3 column blocks with a tail (K = 136, N = 136).
   std::map<std::string, int64_t> ringTcDx = {{"BWD_DX_ROWS", 512}, {"BWD_DB_ROWS", 512}};
+  std::map<std::string, int64_t> splitTc = {{"FWD_DOWN_BLOCK_M", 16}, {"BWD_DY_BLOCK_M", 16}};
   std::map<std::string, int64_t> large = {
       {"FWD_DOWN_BLOCK_M", 64}, {"FWD_DOWN_THREADS", 256}, {"FWD_DOWN_VEC", 4},
       {"BWD_DY_BLOCK_M", 32},   {"BWD_DY_THREADS", 256},   {"BWD_DY_VEC", 1},
@@ -340,6 +341,15 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
        false, "tensor-cores=1"},
       {"tc_hyplora_lorentz_bf16_r32_k136_n136_rings", "hyplora", "lorentz", "bf16", 136, 136, 32,
        160, ringTcDx, false, "tensor-cores=1"},
+      // Split-K row-reduces (AdapterProgram.cpp rowSplit) with small slices:
+      // K = 200 in 3 splits of 2, 2 and 0 chunks of 64 columns (an empty one
+      // still takes its ticket), a 16-row block's tail at M = 70; then
+      // N = 200 (hyp_bwd_dy) in 4 splits of one chunk (the last 8 columns
+      // wide), r = 32, 32-row blocks.
+      {"tc_hyplora_lorentz_bf16_r16_k200_split", "hyplora", "lorentz", "bf16", 200, 24, 16, 70,
+       splitTc, false, "tensor-cores=1 row-split-cols=64"},
+      {"tc_hyplora_reference_bf16_r32_n200_split", "hyplora", "reference", "bf16", 40, 200, 32,
+       37, {}, false, "tensor-cores=1 row-split-cols=48"},
       // The direct path (HYPLORA.md formulas, no pipeline) must agree too.
       {"direct_hyplora_reference_bf16", "hyplora", "reference", "bf16", 64, 40, 8, 37, {}, false,
        "emit=direct"},

@@ -22,8 +22,9 @@
 // TC-LABEL: hyp_fwd_down: row-reduce over x
 // TC: #define FWD_DOWN_BLOCK_M 32
 // TC-NOT: FWD_DOWN_VEC
+// K = 576: one block per row block does the whole reduction (no split-K).
 // TC: hyp_fwd_down(
-// TC-NEXT: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true>(x, A, G, k, s, w, stats, M, scaling);
+// TC-NEXT: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, 1>(x, A, G, k, s, w, stats, M, scaling, nullptr, nullptr);
 // TC-LABEL: hyp_fwd_up: row-update of y
 // TC-NOT: FWD_UP_MMA
 // ROWS is launch-only on tensor cores: no macro, the kernel takes its row
@@ -33,7 +34,7 @@
 // TC-NEXT: hyp_tc_fwd_up_body<64, FWD_UP_THREADS, HYP_R, HYP_N>(w, B, y, M);
 // TC-LABEL: hyp_bwd_dy: row-reduce over dY
 // TC: hyp_bwd_dy(
-// TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling);
+// TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 1>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling, nullptr, nullptr);
 // TC-LABEL: hyp_bwd_db: column-reduce over dY
 // TC: __launch_bounds__(BWD_DB_THREADS) hyp_bwd_db(
 // TC-NEXT: hyp_tc_bwd_db_body<64, BWD_DB_THREADS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);

@@ -17,10 +17,12 @@ namespace hyp::emitter {
 /// variant's kernel parameters), its hyp.kernel ops the skeleton of each
 /// kernel. `hint` (libhypc knows the descriptor) fills what IR cannot say
 /// (convention and clamp values for the header comment and metadata).
-/// `tensorCores`: AdapterSpec::tensorCores for the module (or the hint's).
-mlir::FailureOr<ProgramDef> programFromModule(mlir::ModuleOp module,
-                                              const AdapterSpec *hint = nullptr,
-                                              bool tensorCores = false);
+/// `tensorCores`: AdapterSpec::tensorCores for the module (or the hint's);
+/// `rowSplitCols`: AdapterSpec::rowSplitCols.
+mlir::FailureOr<ProgramDef>
+programFromModule(mlir::ModuleOp module, const AdapterSpec *hint = nullptr,
+                  bool tensorCores = false,
+                  int64_t rowSplitCols = AdapterSpec::kDefaultRowSplitCols);
 
 mlir::LogicalResult translateModuleToCuda(mlir::ModuleOp module, llvm::raw_ostream &os);
 mlir::LogicalResult translateModuleToMetadata(mlir::ModuleOp module, llvm::raw_ostream &os);

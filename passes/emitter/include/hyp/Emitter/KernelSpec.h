@@ -40,6 +40,13 @@ struct AdapterSpec {
   // torch JIT asks by default (HYP_TENSOR_CORES=0 does not), since they passed
   // on a GPU and measured faster (docs/KERNELS.md).
   bool tensorCores = false;
+  // Split-K of the tensor-core row-reduces: a reduction of at least twice this
+  // many columns is cut into slices of about this many, one block each (0:
+  // never). libhypc option row-split-cols=N, hyp-translate
+  // --hyp-row-split-cols=N (the tests use small ones to reach the split path
+  // at small shapes).
+  int64_t rowSplitCols = kDefaultRowSplitCols;
+  static constexpr int64_t kDefaultRowSplitCols = 1024;
   // Clamps of HYPLORA.md section 3 (the hyp.adapter attributes).
   double normEps = 1e-7, curvatureEps = 1e-6, timeEps = 1e-6, smallTh = 1.01,
          smallThEps = 1e-6, acoshEps = 1e-7, outNormEps = 1e-7;
