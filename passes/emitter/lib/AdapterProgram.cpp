@@ -186,12 +186,13 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
 // M = 1024 point), for 19 compiles per layer shape instead of 41.
 constexpr int64_t kTcThreads = 256;
 
-/// Row-reduce on tensor cores: BLOCK_M rows {16, 32, 64} (those that fit;
-/// with the reduction split over grid.y (rowSplit) 16-row blocks fill the GPU
-/// at M = 1024, and 64-row ones read the weight from L2 half as often as 32).
-std::vector<Tunable> tcRowTunables(const std::string &prefix, int64_t r) {
+/// Row-reduce on tensor cores: BLOCK_M rows {8, 16, 32}, or {16, 32, 64}
+/// when the reduction is split over grid.y (rowSplit: then 16-row blocks
+/// fill the GPU at M = 1024, and 64-row ones read the weight from L2 half as
+/// often as 32); those that fit.
+std::vector<Tunable> tcRowTunables(const std::string &prefix, int64_t r, int64_t split) {
   std::vector<int64_t> blocks;
-  for (int64_t bm : {16, 32, 64})
+  for (int64_t bm : split > 1 ? std::vector<int64_t>{16, 32, 64} : std::vector<int64_t>{8, 16, 32})
     if (tcRowSmem(bm, r, kTcThreads) <= kSmemLimitBytes)
       blocks.push_back(bm);
   int64_t def = std::find(blocks.begin(), blocks.end(), 32) != blocks.end() ? 32 : blocks.back();
@@ -207,8 +208,8 @@ Tunable tcRowsTunable(const std::string &prefix, int64_t defaultRows) {
 }
 /// Blocks a tensor-core row-reduce splits its reduction of `len` columns
 /// into (grid.y; hyp_tc_row_split_meet joins them): slices of about `cols`
-/// columns (AdapterSpec::rowSplitCols, 1024 by default), at most 16; none
-/// below two slices' worth, where a row block's stream is short anyway.
+/// columns (AdapterSpec::rowSplitCols), at most 16; none below two slices'
+/// worth, where a row block's stream is short anyway.
 int64_t rowSplit(int64_t len, int64_t cols) {
   return cols <= 0 || len < 2 * cols ? 1 : std::min<int64_t>(16, len / cols);
 }
@@ -272,8 +273,8 @@ llvm::Error hyp::emitter::validateSpec(const AdapterSpec &spec) {
       return bad("adapter clamps (eps attributes) must be finite and > 0");
   if (!std::isfinite(spec.smallTh) || spec.smallTh < 1)
     return bad("small_th must be finite and >= 1");
-  if (spec.rowSplitCols < 0)
-    return bad("row_split_cols must be >= 0 (0: no split-K), got " +
+  if (spec.rowSplitCols < AdapterSpec::kAutoRowSplit)
+    return bad("row_split_cols must be >= 0 (0: no split-K) or -1 (auto), got " +
                llvm::Twine(spec.rowSplitCols));
   return llvm::Error::success();
 }
@@ -308,8 +309,11 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   auto rowsArg = [&](const char *prefix) { return tc ? std::string() : std::string(prefix) + "ROWS, "; };
   // Split-K of the tensor-core row-reduces (rowSplit): the skeleton's SPLIT
   // argument and, when split, its scratch (partial sums, arrival tickets).
-  const int64_t downSplit = tc ? rowSplit(spec.inFeatures, spec.rowSplitCols) : 1;
-  const int64_t dySplit = tc ? rowSplit(spec.outFeatures, spec.rowSplitCols) : 1;
+  // (AdapterSpec::rowSplitCols says why auto splits hyp_bwd_dy only.)
+  const bool autoSplit = spec.rowSplitCols == AdapterSpec::kAutoRowSplit;
+  const int64_t downSplit = tc && !autoSplit ? rowSplit(spec.inFeatures, spec.rowSplitCols) : 1;
+  const int64_t dySplit =
+      tc ? rowSplit(spec.outFeatures, autoSplit ? 1024 : spec.rowSplitCols) : 1;
   auto splitArg = [&](int64_t split) { return tc ? ", " + std::to_string(split) : std::string(); };
   auto splitPtrs = [&](int64_t split, const char *prefix) {
     if (!tc)
@@ -353,7 +357,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.grid[1] = GridAxis::fixed(downSplit);
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_DOWN_THREADS";
-    k.tunables = tc ? tcRowTunables("FWD_DOWN_", spec.rank)
+    k.tunables = tc ? tcRowTunables("FWD_DOWN_", spec.rank, downSplit)
                     : rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
     k.body = llvm::formatv("{0}fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
                            "{1}HYP_K, {2}{6}>(x, A, {3}, {4}, {5}, w, stats, M, scaling{7});",
@@ -419,7 +423,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.grid[1] = GridAxis::fixed(dySplit);
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DY_THREADS";
-    k.tunables = tc ? tcRowTunables("BWD_DY_", spec.rank)
+    k.tunables = tc ? tcRowTunables("BWD_DY_", spec.rank, dySplit)
                     : rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
     k.body = llvm::formatv("{0}bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, {1}HYP_N, "
                            "{2}{10}>(dY, B, w, stats, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "

@@ -283,10 +283,10 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
   for (const char *k : {"FWD_DOWN_THREADS", "BWD_DY_THREADS", "FWD_UP_THREADS",
                         "BWD_DB_THREADS", "BWD_DX_THREADS"})
     smallTc[k] = 128;
-  // 8 warps; BWD_DY_BLOCK_M 16 with r <= 16 has one rank tile: k split over all warps.
+  // 8 warps; BWD_DY_BLOCK_M 8 with r <= 16 has one MMA tile: k split over all warps.
   // hyp_fwd_up: 128 threads is its only value for r <= 64 (a 64-row step).
   std::map<std::string, int64_t> wideTc = {
-      {"FWD_DOWN_BLOCK_M", 32}, {"FWD_DOWN_THREADS", 256}, {"BWD_DY_BLOCK_M", 16},
+      {"FWD_DOWN_BLOCK_M", 32}, {"FWD_DOWN_THREADS", 256}, {"BWD_DY_BLOCK_M", 8},
       {"BWD_DY_THREADS", 256},  {"FWD_UP_THREADS", 128},   {"FWD_UP_ROWS", 64},
       {"BWD_DB_THREADS", 128},  {"BWD_DB_ROWS", 64},       {"BWD_DX_THREADS", 128},
       {"BWD_DX_ROWS", 64}};

@@ -40,13 +40,15 @@ struct AdapterSpec {
   // torch JIT asks by default (HYP_TENSOR_CORES=0 does not), since they passed
   // on a GPU and measured faster (docs/KERNELS.md).
   bool tensorCores = false;
-  // Split-K of the tensor-core row-reduces: a reduction of at least twice this
-  // many columns is cut into slices of about this many, one block each (0:
-  // never). libhypc option row-split-cols=N, hyp-translate
-  // --hyp-row-split-cols=N (the tests use small ones to reach the split path
-  // at small shapes).
-  int64_t rowSplitCols = kDefaultRowSplitCols;
-  static constexpr int64_t kDefaultRowSplitCols = 1024;
+  // Split-K of the tensor-core row-reduces: a reduction of at least twice N
+  // columns is cut into slices of about N, one block each. N > 0: both
+  // row-reduces; 0: neither; kAutoRowSplit (the default): hyp_bwd_dy in
+  // 1024-column slices, hyp_fwd_down whole (measured on an H200 at 4096x4096,
+  // M = 8192: split, bwd_dy 62 -> 50 us but fwd_down 52 -> 72 us). libhypc
+  // option row-split-cols=N, hyp-translate --hyp-row-split-cols=N (the tests
+  // use small N to reach the split path at small shapes).
+  static constexpr int64_t kAutoRowSplit = -1;
+  int64_t rowSplitCols = kAutoRowSplit;
   // Clamps of HYPLORA.md section 3 (the hyp.adapter attributes).
   double normEps = 1e-7, curvatureEps = 1e-6, timeEps = 1e-6, smallTh = 1.01,
          smallThEps = 1e-6, acoshEps = 1e-7, outNormEps = 1e-7;
