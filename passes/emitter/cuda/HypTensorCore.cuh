@@ -402,9 +402,8 @@ HYP_DEVICE_INLINE void hyp_f4_tile_each(const hyp_f32x4 (&v)[HypF4Tile<TR, TC, T
 // dx[row][k] += sum_j dH[row][j] A[j][k] + beta[row] x[row][k], and
 // dA[j][k] += sum_rows dH[row][j] x[row][k], the staged kernel (r > 64; the
 // ring kernel below takes r <= 64, where its A strip and ring fit 48 KiB).
-// Block (bx, by): columns
-// [bx*BK, bx*BK + BK), the row chunk by (hyp_tc_block_rows) in steps of SUBM. Per step: dH rows
-// split into both layouts, x tile transposed into shared memory (the dA
+// Block (bx, by): columns [bx*BK, bx*BK + BK), row chunk by
+// (hyp_tc_block_rows) in steps of SUBM. Per step: dH rows split into both layouts, x tile transposed into shared memory (the dA
 // operand, and beta x), dx straight into the MMA accumulators (each lane its
 // own C fragments, as in y += w B^T: a first version staged dx + beta x as an
 // fp32 tile in shared memory and spent most of its time there); dx MMA
@@ -581,7 +580,8 @@ template <int N> HYP_DEVICE_INLINE void hyp_cp_async_wait() {
 
 //===----------------------------------------------------------------------===//
 // y[row][n] += sum_j w[row][j] B[n][j] on tensor cores. Block (bx, by):
-// columns [bx*BN, bx*BN + BN), BN = 64, the row chunk by (hyp_tc_block_rows) in steps of SUBM.
+// columns [bx*BN, bx*BN + BN), BN = 64, row chunk by (hyp_tc_block_rows) in
+// steps of SUBM.
 // A warp owns a 16-row x WN-column tile of every step (WN / 8 MMA n-tiles
 // sharing one set of w fragments).
 // * y streams through a 3-stage cp.async ring (two steps in flight, none of
@@ -704,6 +704,31 @@ HYP_DEVICE_INLINE void hyp_tc_ring_issue(const hyp_u16 *__restrict__ src, hyp_u1
   }
 }
 
+/// This lane's A-fragment values of a row-update's fp32 left operand P (rows
+/// of R floats; w in y += w B^T, dH in dx += dH A), k permuted as in the
+/// row-reduce: v[kk][h][i] = P(row0 + 8h, 16 kk + 4t + i), zero at or past
+/// row r1 or rank R; one 16-byte read per row and k-step when `vec`.
+template <int KS, int R>
+HYP_DEVICE_INLINE void hyp_tc_load_a_rows(float (&v)[KS][2][4], const float *__restrict__ P,
+                                          long long row0, long long r1, bool vec) {
+  const int t = threadIdx.x & 3;
+#pragma unroll
+  for (int kk = 0; kk < KS; ++kk)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const long long row = row0 + 8 * h;
+      const int k = kk * 16 + 4 * t;
+      if (row < r1 && k < R && vec) {
+        const hyp_f32x4 q = *reinterpret_cast<const hyp_f32x4 *>(P + row * R + k);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) v[kk][h][i] = q.e[i];
+      } else {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) v[kk][h][i] = (row < r1 && k + i < R) ? P[row * R + k + i] : 0.f;
+      }
+    }
+}
+
 /// One k-step of y += w B^T for a warp's NT n-tiles: w rows g, g + 8 of the
 /// warp's tile (wv[h][i] = w(row g + 8h, k0 + 4t + i), fp32; the emulation
 /// reads all 16 k of its rows from `wrow[h]`, null past M) times the B strip
@@ -786,21 +811,7 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
   const bool wvec = ((unsigned long long)w) % 16ull == 0ull;
   // This lane's w values of the step at s0: rows g, g + 8 of its tile, k = 4t..
   auto load_w = [&](float (&wv)[G::KS][2][4], long long s0) {
-#pragma unroll
-    for (int kk = 0; kk < G::KS; ++kk)
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const long long row = s0 + ti * 16 + g + 8 * h;
-        const int k = kk * 16 + 4 * t;
-        if (row < r1 && k < R && wvec) {
-          const hyp_f32x4 q = *reinterpret_cast<const hyp_f32x4 *>(w + row * R + k);
-#pragma unroll
-          for (int i = 0; i < 4; ++i) wv[kk][h][i] = q.e[i];
-        } else {
-#pragma unroll
-          for (int i = 0; i < 4; ++i) wv[kk][h][i] = (row < r1 && k + i < R) ? w[row * R + k + i] : 0.f;
-        }
-      }
+    hyp_tc_load_a_rows<G::KS, R>(wv, w, s0 + ti * 16 + g, r1, wvec);
   };
   float wnext[G::KS][2][4];
   load_w(wnext, r0);
@@ -864,9 +875,9 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
 //===----------------------------------------------------------------------===//
 // dx[row][c] += sum_j dH[row][j] A[j][c] + beta[row] x[row][c] and
 // dA[j][c] += sum_rows dH[row][j] x[row][c] for r <= 64, on the pattern of
-// y += w B^T above. Block (bx, by): columns [bx*64, bx*64 + 64), rows
-// chunk by (hyp_tc_block_rows) in steps of SUBM = 16 * warps / 2; a warp owns a 16-row x
-// 32-column dx tile of every step.
+// y += w B^T above. Block (bx, by): columns [bx*64, bx*64 + 64), row chunk
+// by (hyp_tc_block_rows) in steps of SUBM = 16 * warps / 2; a warp owns a
+// 16-row x 32-column dx tile of every step.
 // * x and dx stream through one 3-stage cp.async ring (both 64-half rows,
 //   chunks swizzled by hyp_tc_ring_chunk).
 // * dx: the lane reads its C fragments (one 16-byte piece per row: columns
@@ -882,8 +893,8 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
 //   then dH^T's fragment is dH at rows 4t .. 4t + 3 of the lane's two ranks,
 //   read from global memory a step ahead and split in registers.
 // (The staged kernel above: x transposed by 2-byte shared stores, dH split
-// into two shared layouts, dx as 4-byte pairs through registers, 238 us at
-// 4096x4096, M = 8192 on an H200, 0.8 TB/s; docs/KERNELS.md.)
+// into two shared layouts, dx as 4-byte pairs through registers: 241 us at
+// 4096x4096, M = 8192 on an H200, 0.8 TB/s; this one 113 us; docs/KERNELS.md.)
 //===----------------------------------------------------------------------===//
 /// How NWARPS warps share a rank x 64-column W^T X accumulator tile (16 x 8
 /// MMA tiles, hyp_tc_ring_wtx_kstep): warp w takes column group w % DCG (DNT
@@ -1019,21 +1030,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   const bool hvec = ((unsigned long long)dH) % 16ull == 0ull;
   // dx's A operand, a step ahead: dH(row ti*16 + g + 8h, rank 16 kk + 4t + i).
   auto load_dh = [&](float (&dh)[KS][2][4], long long s0) {
-#pragma unroll
-    for (int kk = 0; kk < KS; ++kk)
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const long long row = s0 + ti * 16 + g + 8 * h;
-        const int j = kk * 16 + 4 * t;
-        if (row < r1 && j < R && hvec) {
-          const hyp_f32x4 q = *reinterpret_cast<const hyp_f32x4 *>(dH + row * R + j);
-#pragma unroll
-          for (int i = 0; i < 4; ++i) dh[kk][h][i] = q.e[i];
-        } else {
-#pragma unroll
-          for (int i = 0; i < 4; ++i) dh[kk][h][i] = (row < r1 && j + i < R) ? dH[row * R + j + i] : 0.f;
-        }
-      }
+    hyp_tc_load_a_rows<KS, R>(dh, dH, s0 + ti * 16 + g, r1, hvec);
   };
   float dacc[RPW][DNT][4];
 #pragma unroll
@@ -1155,14 +1152,14 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x,
 // dB[n][j] += sum_rows dY[row][n] w[row][j] (+ 2 (B R)[n][j] once, by the
 // blocks of row chunk 0, when HAS_G), as dB^T = w^T dY with the dA product
 // of the dx ring kernel: block (bx, by) owns columns [bx*64, bx*64 + 64) and
-// the row chunk by (hyp_tc_block_rows) in 32-row steps; dY streams through a 4-stage cp.async
-// ring (three steps in flight) and reaches the MMAs by ldmatrix.trans; w^T's
+// row chunk by (hyp_tc_block_rows) in 32-row steps; dY streams through a
+// 4-stage cp.async ring (three steps in flight) and reaches the MMAs by ldmatrix.trans; w^T's
 // fragments (w at rows 4t .. 4t + 3 of the lane's two ranks, L2 hits) are
 // loaded a step ahead and split in registers. The rank x 64 result stays in
 // the warps' accumulators over the row chunk; one atomicAdd per element per
 // block at the end. (The previous kernel transposed dY into shared memory
 // with 2-byte stores and split w into a transposed shared tile per step: 99 us
-// at 4096x4096, M = 8192 on an H200, 0.65 TB/s; docs/KERNELS.md.)
+// at 4096x4096, M = 8192 on an H200, 0.65 TB/s; this one 49 us; docs/KERNELS.md.)
 //===----------------------------------------------------------------------===//
 template <int R, int THREADS> struct HypTcDbRing {
   static constexpr int BN = 64;                // block columns
@@ -1291,7 +1288,9 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
 // a fragment is one 8-byte (X) or 16-byte (A) shared-memory read; the row
 // strides make those reads bank-conflict free.
 // Afterwards the per-row epilogue (row scalars, dual numbers) reads h (or P)
-// from shared memory, in the same meaning as the SIMT skeleton's.
+// from shared memory, in the same meaning as the SIMT skeleton's. With SPLIT
+// > 1 (split-K over grid.y) a block reduces only its slice of the chunks and
+// the blocks of a row block meet in hyp_tc_row_split_meet before the epilogue.
 //===----------------------------------------------------------------------===//
 /// Row stride (elements) of a KC-column stage tile: 2*LD mod 128 bytes is 32
 /// or 96 (bf16 X rows, 8-byte reads by 4 rows x 4 lanes) and LD mod 32 == 16
