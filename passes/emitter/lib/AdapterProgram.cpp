@@ -183,7 +183,8 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
 // 256 threads win 90 of 91 row-reduce and 74-84 of 91 column tunings, and
 // BLOCK_M = 64 win none; restricted to what is left, the tuned time lost on
 // average <= 1% (worst: 5% fwd_down, 8% bwd_db, 23% bwd_dx at one r = 64,
-// M = 1024 point), for 19 compiles per layer shape instead of 41.
+// M = 1024 point), for 19 configs per layer shape instead of 41 (compiled in
+// 10 NVRTC runs since ROWS became launch-only).
 constexpr int64_t kTcThreads = 256;
 
 /// Row-reduce on tensor cores: BLOCK_M rows {8, 16, 32}, or {16, 32, 64}
