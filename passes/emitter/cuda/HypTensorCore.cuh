@@ -938,8 +938,9 @@ template <int DNT, int R>
 HYP_DEVICE_INLINE void hyp_tc_ring_wtx_kstep(float (&acc)[DNT][4], const float (&dv)[2][4],
                                           const float *dhs, long long rows, const hyp_u16 *xs,
                                           int nt0, int kk, int rt) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int lane = threadIdx.x & 31;
 #ifdef HYP_MMA_SCALAR
+  const int g = lane >> 2, t = lane & 3;
   (void)dv;
   for (int i = 0; i < DNT; ++i)
     for (int e = 0; e < 4; ++e) { // rank j, column c
