@@ -40,7 +40,8 @@ def _dir_bytes(path: str) -> tuple[int, int]:
 
 
 _POOL_RE = re.compile(r"hyprt: precompiled (\d+) configs \((\d+) NVRTC runs\) in ([0-9.]+) ms: "
-                      r"([0-9.]+) ms summed, longest ([0-9.]+) ms")
+                      r"([0-9.]+) ms summed, longest ([0-9.]+) ms"
+                      r"(?:; NVRTC (\S+) (\S+), (\d+) threads)?")
 
 
 def parse_compile_pools(lines: list[str]) -> list[dict]:
@@ -49,9 +50,12 @@ def parse_compile_pools(lines: list[str]) -> list[dict]:
     for line in lines:
         m = _POOL_RE.search(line)
         if m and int(m.group(2)) > 0:
-            pools.append({"configs": int(m.group(1)), "nvrtc_runs": int(m.group(2)),
-                          "wall_ms": float(m.group(3)), "summed_ms": float(m.group(4)),
-                          "longest_ms": float(m.group(5))})
+            pool = {"configs": int(m.group(1)), "nvrtc_runs": int(m.group(2)),
+                    "wall_ms": float(m.group(3)), "summed_ms": float(m.group(4)),
+                    "longest_ms": float(m.group(5))}
+            if m.group(6):  # which NVRTC library, how many pool threads
+                pool.update(nvrtc=m.group(6), nvrtc_path=m.group(7), threads=int(m.group(8)))
+            pools.append(pool)
     return pools
 
 

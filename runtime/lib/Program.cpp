@@ -771,10 +771,13 @@ void precompileEntry(Program::Impl &impl, const CudaDriver &drv, ContextState &c
     for (const CompileResult &c : compiled)
       if (!c.memoryHit && !c.diskHit)
         sum += c.ms, longest = std::max(longest, c.ms), ++fresh;
+    // Which NVRTC and how many threads: the same pool took 1.2 s or 5-9 s on
+    // the GPU machine while hyp-nvrtc-check compiled its configs in 0.5 s.
     fprintf(stderr,
             "hyprt: precompiled %zu configs (%zu NVRTC runs) in %.0f ms: %.0f ms summed, "
-            "longest %.0f ms\n",
-            work.size(), fresh, msSince(t0), sum, longest);
+            "longest %.0f ms; NVRTC %s %s, %u threads\n",
+            work.size(), fresh, msSince(t0), sum, longest, nvrtcVersion().c_str(),
+            nvrtcLibraryPath().c_str(), llvm::hardware_concurrency().compute_thread_count());
   }
 }
 

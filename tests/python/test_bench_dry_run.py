@@ -372,11 +372,17 @@ def test_cold_start_parses_compile_pools_and_splits_host_cpu_time(tmp_path):
     from bench import cold_start
     lines = ["hyprt: precompiled 19 configs (19 NVRTC runs) in 6847 ms: 96821 ms summed, longest 6843 ms",
              "hyprt: precompiled 11 configs (0 NVRTC runs) in 2 ms: 0 ms summed, longest 0 ms",
-             "hyprt: autotune hyp_gram [sm_90, ] 1 candidates in 1.1 ms (absent)"]
+             "hyprt: autotune hyp_gram [sm_90, ] 1 candidates in 1.1 ms (absent)",
+             "hyprt: precompiled 19 configs (10 NVRTC runs) in 7344 ms: 64005 ms summed, longest "
+             "7340 ms; NVRTC 13.0 /usr/local/cuda/lib64/libnvrtc.so.13, 32 threads"]
     pools = cold_start.parse_compile_pools(lines)
-    # Only the pool that compiled something; memory hits are not a compile pool.
+    # Only the pools that compiled something; memory hits are not a compile pool.
+    # The older line format (no NVRTC suffix) still parses.
     assert pools == [{"configs": 19, "nvrtc_runs": 19, "wall_ms": 6847.0, "summed_ms": 96821.0,
-                      "longest_ms": 6843.0}]
+                      "longest_ms": 6843.0},
+                     {"configs": 19, "nvrtc_runs": 10, "wall_ms": 7344.0, "summed_ms": 64005.0,
+                      "longest_ms": 7340.0, "nvrtc": "13.0",
+                      "nvrtc_path": "/usr/local/cuda/lib64/libnvrtc.so.13", "threads": 32}]
     # user nice system idle iowait irq softirq steal
     before = [100, 0, 50, 800, 10, 0, 0, 40]
     after = [300, 0, 100, 1000, 10, 0, 0, 140]
