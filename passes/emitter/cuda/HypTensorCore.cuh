@@ -1663,7 +1663,7 @@ HYP_DEVICE_INLINE void hyp_tc_gram_rows(const float *__restrict__ G, const float
 /// partial sums (part: [BM][R+1] in shared memory; with WANT_SQ also the
 /// |x|^2 pieces sqpart[BM][CPR]) to `parts` (M x SPLIT x (R+1) fp32: row,
 /// split, then R sums and |x|^2), then counts itself in tickets[blockIdx.x]
-/// (zero on entry: an accumulate buffer). The block that arrives last sums
+/// (zero on entry: an accumulate buffer; left zero). The block that arrives last sums
 /// the SPLIT partials in split order (the result does not depend on which
 /// block that is) back into part and sqpart (piece 0), and returns true: it
 /// runs the row epilogue; the others return false. Why: at M = 8192 a row
@@ -1689,8 +1689,16 @@ HYP_DEVICE_INLINE bool hyp_tc_row_split_meet(float *part, float *sqpart, float *
   }
   __threadfence(); // this block's partials are visible before its ticket is
   __syncthreads();
-  if (tid == 0)
-    last = atomicAdd(reinterpret_cast<unsigned int *>(tickets) + blockIdx.x, 1u) == SPLIT - 1;
+  if (tid == 0) {
+    unsigned int *ticket = reinterpret_cast<unsigned int *>(tickets) + blockIdx.x;
+    last = atomicAdd(ticket, 1u) == SPLIT - 1;
+    // The last arrival re-arms the ticket (every other block of the row block
+    // has counted itself): a launch that follows on the stream finds zeros
+    // again, as the autotuner's back-to-back timing launches need (without
+    // it, launches after the first skipped the epilogue and timed short).
+    if (last)
+      *ticket = 0u;
+  }
   __syncthreads();
   if (!last)
     return false;
