@@ -44,7 +44,8 @@ struct AdapterSpec {
   // columns is cut into slices of about N, one block each. N > 0: both
   // row-reduces; 0: neither; kAutoRowSplit (the default): hyp_bwd_dy in
   // 1024-column slices, hyp_fwd_down whole (measured on an H200 at 4096x4096,
-  // M = 8192: split, bwd_dy 62 -> 50 us but fwd_down 52 -> 72 us). libhypc
+  // M = 8192: split, bwd_dy 62 -> 50 us (LoRA's 57 -> 50) but fwd_down 52 ->
+  // 72 us; the split times were short by the epilogue, docs/KERNELS.md). libhypc
   // option row-split-cols=N, hyp-translate --hyp-row-split-cols=N (the tests
   // use small N to reach the split path at small shapes).
   static constexpr int64_t kAutoRowSplit = -1;
