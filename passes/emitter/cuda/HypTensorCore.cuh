@@ -105,6 +105,27 @@ HYP_DEVICE_INLINE void hyp_mma_bf16(float (&acc)[4], const hyp_u32 (&a)[4], cons
 }
 #endif
 
+#ifdef HYP_MMA_SCALAR
+/// One k of an emulated split product (the scalar paths of the k-steps
+/// below): v, fp32, split hi + lo as the fragments split it, times an exact
+/// bf16 b; the small term goes to slo, the large one to shi (the caller adds
+/// slo first, as the MMAs are issued).
+HYP_DEVICE_INLINE void hyp_emu_split_fma(float v, float b, float &slo, float &shi) {
+  hyp_u16 hi, lo;
+  hyp_split_bf16(v, &hi, &lo);
+  slo = fmaf(hyp_bf16_bits_to_f32(lo), b, slo);
+  shi = fmaf(hyp_bf16_bits_to_f32(hi), b, shi);
+}
+/// The same with b = bh + bl split too: lo*bh + hi*bl to slo, hi*bh to shi.
+HYP_DEVICE_INLINE void hyp_emu_split_fma(float v, float bh, float bl, float &slo, float &shi) {
+  hyp_u16 hi, lo;
+  hyp_split_bf16(v, &hi, &lo);
+  slo = fmaf(hyp_bf16_bits_to_f32(lo), bh, slo);
+  slo = fmaf(hyp_bf16_bits_to_f32(hi), bl, slo);
+  shi = fmaf(hyp_bf16_bits_to_f32(hi), bh, shi);
+}
+#endif
+
 HYP_DEVICE_INLINE void hyp_mma_tile_16x8(float (&acc)[4], const hyp_u16 *a, int lda,
                                          const hyp_u16 *b, int ldb) {
 #ifdef HYP_MMA_SCALAR
@@ -422,11 +443,11 @@ template <int R, int BK> struct HypTcDx {
 
 template <int BK, int THREADS, int R, int KDIM, bool HAS_BETA>
 HYP_DEVICE_INLINE void hyp_tc_bwd_dx_staged(const hyp_act_t *__restrict__ x_act,
-                                          const float *__restrict__ A,
-                                          const float *__restrict__ dH,
-                                          const float *__restrict__ beta,
-                                          hyp_act_t *__restrict__ dx_act, float *dA,
-                                          long long M) {
+                                            const float *__restrict__ A,
+                                            const float *__restrict__ dH,
+                                            const float *__restrict__ beta,
+                                            hyp_act_t *__restrict__ dx_act, float *dA,
+                                            long long M) {
   typedef HypTcDx<R, BK> G;
   constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, LDM = G::LDM;
   constexpr int NWARPS = THREADS / 32;
@@ -746,14 +767,8 @@ HYP_DEVICE_INLINE void hyp_tc_up_kstep(float (&acc)[NT][4], const float (&wv)[2]
       const int n = 8 * i + 2 * t + (e & 1);
       float slo = 0.f, shi = 0.f;
       for (int k = k0; k < k0 + 16; ++k) {
-        const float v = (wr && k < R) ? wr[k] : 0.f;
-        hyp_u16 hi, lo;
-        hyp_split_bf16(v, &hi, &lo);
-        const float bh = hyp_bf16_bits_to_f32(bhi[n * LDB + k]);
-        const float bl = hyp_bf16_bits_to_f32(blo[n * LDB + k]);
-        slo = fmaf(hyp_bf16_bits_to_f32(lo), bh, slo);
-        slo = fmaf(hyp_bf16_bits_to_f32(hi), bl, slo);
-        shi = fmaf(hyp_bf16_bits_to_f32(hi), bh, shi);
+        hyp_emu_split_fma((wr && k < R) ? wr[k] : 0.f, hyp_bf16_bits_to_f32(bhi[n * LDB + k]),
+                          hyp_bf16_bits_to_f32(blo[n * LDB + k]), slo, shi);
       }
       acc[i][e] += slo;
       acc[i][e] += shi;
@@ -949,11 +964,9 @@ HYP_DEVICE_INLINE void hyp_tc_ring_wtx_kstep(float (&acc)[DNT][4], const float (
       for (int mm = 0; mm < 16; ++mm) {
         const int m = kk * 16 + mm;
         const float v = (j < R && m < rows) ? dhs[(long long)m * R + j] : 0.f;
-        hyp_u16 hi, lo;
-        hyp_split_bf16(v, &hi, &lo);
-        const float xv = hyp_bf16_bits_to_f32(xs[m * 64 + 8 * hyp_tc_ring_chunk(m, c >> 3) + (c & 7)]);
-        slo = fmaf(hyp_bf16_bits_to_f32(lo), xv, slo);
-        shi = fmaf(hyp_bf16_bits_to_f32(hi), xv, shi);
+        hyp_emu_split_fma(
+            v, hyp_bf16_bits_to_f32(xs[m * 64 + 8 * hyp_tc_ring_chunk(m, c >> 3) + (c & 7)]), slo,
+            shi);
       }
       acc[i][e] += slo;
       acc[i][e] += shi;
@@ -1360,11 +1373,7 @@ HYP_DEVICE_INLINE void hyp_tc_row_kstep(float (&acc)[NT][4], const float *ws, co
       float slo = 0.f, shi = 0.f;
       for (int k = c0; k < c0 + 16; ++k) {
         const float v = r >= R ? 0.f : (W_IS_KxR ? ws[k * LDB + r] : ws[r * LD + k]);
-        hyp_u16 hi, lo;
-        hyp_split_bf16(v, &hi, &lo);
-        const float x = hyp_bf16_bits_to_f32(xs[m * LD + k]);
-        slo = fmaf(hyp_bf16_bits_to_f32(lo), x, slo);
-        shi = fmaf(hyp_bf16_bits_to_f32(hi), x, shi);
+        hyp_emu_split_fma(v, hyp_bf16_bits_to_f32(xs[m * LD + k]), slo, shi);
       }
       acc[j][e] += slo;
       acc[j][e] += shi;
