@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile ncu analysis analyze-model finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile ncu split analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with
@@ -132,6 +132,18 @@ for stage in "$@"; do
                   --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
                   --section Occupancy --section LaunchStats --section SchedulerStats \
                   python3 bench/kernel_steps.py --K "$k" --N "$n" --M "$m" --variant "${v:-hyplora}" --steps 1
+              done ;;
+  split)      # split-K policies of the row-reduces (HYP_ROW_SPLIT_COLS; "auto" = the
+              # compiler's default) per "K N M" in HYP_SPLIT_CASES: tuned step time and,
+              # from a fresh cache each, every kernel's tuned candidates
+              IFS=';' read -ra cases <<< "${HYP_SPLIT_CASES:-4096 4096 8192;14336 4096 8192;4096 14336 8192}"
+              for kn in "${cases[@]}"; do read -r k n m <<< "$kn"
+                for pol in ${HYP_SPLIT_POLICIES:-auto 0 1024 512}; do
+                  cache=$(mktemp -d); split_arg=(); [ "$pol" != auto ] && split_arg=(--row-split-cols "$pol")
+                  HYP_CACHE_DIR=$cache HYP_PRINT_AUTOTUNING=1 stage_run "split-$k-$n-$m-$pol" 120 \
+                    python3 bench/kernel_steps.py --K "$k" --N "$n" --M "$m" --steps 1 --time-reps 50 "${split_arg[@]}"
+                  rm -rf "$cache"
+                done
               done ;;
   analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
   analyze-model)  # `hyplora analyze` on the embedded model: exact delta of every distinct token on the GPU

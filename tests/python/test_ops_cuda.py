@@ -104,3 +104,21 @@ def test_jit_refuses_a_malformed_tensor_core_setting(monkeypatch):
     L = to_cuda(make_layer(16, 40, 24, 8, torch.bfloat16))
     with pytest.raises(RuntimeError, match="HYP_TENSOR_CORES must be 0 or 1, got 'yes'"):
         run_op(L, 2.0, "hyplora", "reference", torch.randn(16, 24, device="cuda").bfloat16())
+
+
+def test_jit_row_split_override_matches_float64_and_refuses_bad_values(monkeypatch):
+    """HYP_ROW_SPLIT_COLS=N overrides the compiler's split-K policy: 64 splits
+    both row-reduces of a 200 -> 136 layer (3 and 2 parts; the bench's policy
+    comparisons use this), and the result still matches float64; a bad value
+    is an error naming the option, not a silent default."""
+    if not hyplora.jit.available():
+        pytest.skip(f"JIT not in use: {hyplora.jit.unavailable_reason()}")
+    monkeypatch.setenv("HYP_ROW_SPLIT_COLS", "64")
+    L = to_cuda(make_layer(257, 200, 136, 16, torch.bfloat16))
+    check_against_reference(L, 2.0, "hyplora", "reference", torch.bfloat16)
+    assert any(k.endswith("/split64") and "K200/N136/r16" in k
+               for k in hyplora.jit.loaded_programs())
+    monkeypatch.setenv("HYP_ROW_SPLIT_COLS", "-3")
+    L = to_cuda(make_layer(16, 40, 24, 8, torch.bfloat16))
+    with pytest.raises(RuntimeError, match="row-split-cols must be an integer in \\[0, 2\\^30\\], got '-3'"):
+        run_op(L, 2.0, "hyplora", "reference", torch.randn(16, 24, device="cuda").bfloat16())

@@ -244,10 +244,30 @@ bool tensorCoresRequested() {
   return value == "1";
 }
 
+/// Split-K of the row-reduce kernels (libhypc row-split-cols=N): unset leaves
+/// the compiler's default (docs/KERNELS.md); HYP_ROW_SPLIT_COLS=N overrides it
+/// per call, like HYP_TENSOR_CORES, so the bench can time the policies side by
+/// side. libhypc validates the value and names it in its error.
+std::string rowSplitColsRequested() {
+  const char *e = std::getenv("HYP_ROW_SPLIT_COLS");
+  return e ? std::string(e) : std::string();
+}
+
+/// The libhypc options string of the policies above.
+std::string compileOptions() {
+  std::string opts = tensorCoresRequested() ? "tensor-cores=1" : "";
+  const std::string split = rowSplitColsRequested();
+  if (!split.empty())
+    opts += (opts.empty() ? "" : " ") + std::string("row-split-cols=") + split;
+  return opts;
+}
+
 std::string layerKey(const AdapterConfig &cfg, const char *act, int64_t K, int64_t N, int64_t r) {
+  const std::string split = rowSplitColsRequested();
   return cfg.variantName + '/' + cfg.conventionName + '/' + act + "/K" + std::to_string(K) +
          "/N" + std::to_string(N) + "/r" + std::to_string(r) + "/amax" +
-         std::to_string(cfg.maxSinhArg) + (tensorCoresRequested() ? "/tc" : "");
+         std::to_string(cfg.maxSinhArg) + (tensorCoresRequested() ? "/tc" : "") +
+         (split.empty() ? "" : "/split" + split);
 }
 
 /// Compiles (libhypc) and loads (libhyprt) the program of one layer shape.
@@ -271,11 +291,12 @@ std::shared_ptr<JitProgram> programFor(const AdapterConfig &cfg, const char *act
   desc.rank = r;
   desc.max_sinh_arg = cfg.maxSinhArg;
   hypc_output *out = nullptr;
-  const int rc =
-      hypc_compile_adapter(&desc, tensorCoresRequested() ? "tensor-cores=1" : nullptr, &out);
+  const std::string options = compileOptions();
+  const int rc = hypc_compile_adapter(&desc, options.c_str(), &out);
   std::unique_ptr<hypc_output, void (*)(hypc_output *)> guard(out, hypc_output_free);
   TORCH_CHECK(rc == 0 && out, "hyplora JIT: compiling adapter ", key, " failed: ",
-              out ? hypc_output_error(out) : "no output", " (set HYP_JIT=0 to use the ATen path)");
+              out ? hypc_output_error(out) : "no output", " (libhypc options '", options,
+              "' from HYP_TENSOR_CORES / HYP_ROW_SPLIT_COLS; set HYP_JIT=0 to use the ATen path)");
   auto jp = std::make_shared<JitProgram>();
   hyp::rt::Status st = hyp::rt::loadProgram(hypc_output_cuda_source(out),
                                             hypc_output_metadata_json(out), &jp->program);

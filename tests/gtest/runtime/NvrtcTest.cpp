@@ -211,7 +211,9 @@ TEST(ProgramLoad, RejectsInconsistentInput) {
   EXPECT_FALSE(st.ok);
   EXPECT_NE(st.message.find("empty CUDA source"), std::string::npos) << st.message;
   std::string src = kTestSource;
-  src.replace(src.find("hyp_test_rownorm"), 16, "hyp_test_rowNORM");
+  // Every mention (the definition and its HYP_ONLY_ guard) misspelt.
+  for (size_t at; (at = src.find("hyp_test_rownorm")) != std::string::npos;)
+    src.replace(at, 16, "hyp_test_rowNORM");
   st = loadProgram(src, kTestMetadata, &p);
   EXPECT_FALSE(st.ok);
   EXPECT_NE(st.message.find("'hyp_test_rownorm' of the metadata does not appear"),
