@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile ncu split analysis analyze-model finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile ncu ncu-source split analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with
@@ -133,6 +133,15 @@ for stage in "$@"; do
                   --section Occupancy --section LaunchStats --section SchedulerStats \
                   python3 bench/kernel_steps.py --K "$k" --N "$n" --M "$m" --variant "${v:-hyplora}" --steps 1
               done ;;
+  ncu-source) # per-SASS-instruction counters (executed instructions, stall samples) of the
+              # kernels matching HYP_NCU_KERNELS in tuned 4096x4096, M = 8192 steps: where a
+              # kernel's instructions go, beyond the ncu stage's summaries
+              stage_run ncu-source-profile 240 ncu --profile-from-start off \
+                -k "regex:${HYP_NCU_KERNELS:-hyp_(fwd_down|bwd_dy)}" --launch-count "${HYP_NCU_LAUNCHES:-2}" \
+                --section SourceCounters --section InstructionStats --section WarpStateStats \
+                --section SpeedOfLight --import-source no -f -o "$R/ncu-source" \
+                python3 bench/kernel_steps.py --K 4096 --N 4096 --M 8192 --steps 1
+              stage_run ncu-source-sass 120 ncu -i "$R/ncu-source.ncu-rep" --page source --csv --print-source sass ;;
   split)      # split-K policies of the row-reduces (HYP_ROW_SPLIT_COLS; "auto" = the
               # compiler's default) per "K N M" in HYP_SPLIT_CASES: tuned step time and,
               # from a fresh cache each, every kernel's tuned candidates

@@ -29,9 +29,9 @@ struct CompileOptions {
   std::string emit = "mlir";
   /// "tensor-cores=1": AdapterSpec::tensorCores (bf16 kernels on mma.sync).
   bool tensorCores = false;
-  /// "row-split-cols=N": AdapterSpec::rowSplitCols (N >= 0; 0: no split-K;
-  /// absent: the measured policy, kAutoRowSplit).
-  int64_t rowSplitCols = hyp::emitter::AdapterSpec::kAutoRowSplit;
+  /// "row-split-cols=N": AdapterSpec::rowSplitCols (N >= 0; 0, the default:
+  /// no split-K).
+  int64_t rowSplitCols = 0;
   std::string pipelineOptions;
 };
 /// Parses "emit=direct hoist-row-scale=false ..."; false + *error on bad text.

@@ -274,8 +274,8 @@ llvm::Error hyp::emitter::validateSpec(const AdapterSpec &spec) {
       return bad("adapter clamps (eps attributes) must be finite and > 0");
   if (!std::isfinite(spec.smallTh) || spec.smallTh < 1)
     return bad("small_th must be finite and >= 1");
-  if (spec.rowSplitCols < AdapterSpec::kAutoRowSplit)
-    return bad("row_split_cols must be >= 0 (0: no split-K) or -1 (auto), got " +
+  if (spec.rowSplitCols < 0)
+    return bad("row_split_cols must be >= 0 (0: no split-K), got " +
                llvm::Twine(spec.rowSplitCols));
   return llvm::Error::success();
 }
@@ -310,11 +310,9 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   auto rowsArg = [&](const char *prefix) { return tc ? std::string() : std::string(prefix) + "ROWS, "; };
   // Split-K of the tensor-core row-reduces (rowSplit): the skeleton's SPLIT
   // argument and, when split, its scratch (partial sums, arrival tickets).
-  // (AdapterSpec::rowSplitCols says why auto splits hyp_bwd_dy only.)
-  const bool autoSplit = spec.rowSplitCols == AdapterSpec::kAutoRowSplit;
-  const int64_t downSplit = tc && !autoSplit ? rowSplit(spec.inFeatures, spec.rowSplitCols) : 1;
-  const int64_t dySplit =
-      tc ? rowSplit(spec.outFeatures, autoSplit ? 1024 : spec.rowSplitCols) : 1;
+  // (AdapterSpec::rowSplitCols says why it is off by default.)
+  const int64_t downSplit = tc ? rowSplit(spec.inFeatures, spec.rowSplitCols) : 1;
+  const int64_t dySplit = tc ? rowSplit(spec.outFeatures, spec.rowSplitCols) : 1;
   auto splitArg = [&](int64_t split) { return tc ? ", " + std::to_string(split) : std::string(); };
   auto splitPtrs = [&](int64_t split, const char *prefix) {
     if (!tc)

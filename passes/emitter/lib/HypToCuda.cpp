@@ -175,11 +175,11 @@ static llvm::cl::opt<bool> clTensorCores(
 static llvm::cl::opt<int64_t> clRowSplitCols(
     "hyp-row-split-cols",
     llvm::cl::desc("hyp-to-cuda / hyp-to-kernel-metadata: split-K slice of the tensor-core "
-                   "row-reduces, in columns (0: no split; default: the measured policy)"),
-    llvm::cl::init(AdapterSpec::kAutoRowSplit));
+                   "row-reduces, in columns (0, the default: no split)"),
+    llvm::cl::init(0));
 
 LogicalResult translateModuleToCuda(ModuleOp module, llvm::raw_ostream &os) {
-  if (clRowSplitCols.getNumOccurrences() && clRowSplitCols < 0)
+  if (clRowSplitCols < 0)
     return module.emitError("hyp-to-cuda: --hyp-row-split-cols must be >= 0");
   auto prog = programFromModule(module, nullptr, clTensorCores, clRowSplitCols);
   if (failed(prog))
@@ -189,7 +189,7 @@ LogicalResult translateModuleToCuda(ModuleOp module, llvm::raw_ostream &os) {
 }
 
 LogicalResult translateModuleToMetadata(ModuleOp module, llvm::raw_ostream &os) {
-  if (clRowSplitCols.getNumOccurrences() && clRowSplitCols < 0)
+  if (clRowSplitCols < 0)
     return module.emitError("hyp-to-kernel-metadata: --hyp-row-split-cols must be >= 0");
   auto prog = programFromModule(module, nullptr, clTensorCores, clRowSplitCols);
   if (failed(prog))

@@ -22,7 +22,7 @@ namespace hyp::emitter {
 mlir::FailureOr<ProgramDef>
 programFromModule(mlir::ModuleOp module, const AdapterSpec *hint = nullptr,
                   bool tensorCores = false,
-                  int64_t rowSplitCols = AdapterSpec::kAutoRowSplit);
+                  int64_t rowSplitCols = 0);
 
 mlir::LogicalResult translateModuleToCuda(mlir::ModuleOp module, llvm::raw_ostream &os);
 mlir::LogicalResult translateModuleToMetadata(mlir::ModuleOp module, llvm::raw_ostream &os);

@@ -42,14 +42,15 @@ struct AdapterSpec {
   bool tensorCores = false;
   // Split-K of the tensor-core row-reduces: a reduction of at least twice N
   // columns is cut into slices of about N, one block each. N > 0: both
-  // row-reduces; 0: neither; kAutoRowSplit (the default): hyp_bwd_dy in
-  // 1024-column slices, hyp_fwd_down whole (measured on an H200 at 4096x4096,
-  // M = 8192: split, bwd_dy 62 -> 50 us (LoRA's 57 -> 50) but fwd_down 52 ->
-  // 72 us; the split times were short by the epilogue, docs/KERNELS.md). libhypc
-  // option row-split-cols=N, hyp-translate --hyp-row-split-cols=N (the tests
-  // use small N to reach the split path at small shapes).
-  static constexpr int64_t kAutoRowSplit = -1;
-  int64_t rowSplitCols = kAutoRowSplit;
+  // row-reduces; 0 (the default): neither. Off by default because it lost on
+  // every shape measured (H200, M = 8192, r = 32, tuned, tickets re-armed:
+  // fwd_down 52 -> 77-80 us at 4096 columns and 160 -> 189-207 us at 14336;
+  // bwd_dy 62 -> 71-83 us at 4096 and 185 -> 198-201 us at 14336, slices of
+  // 512 or 1024; docs/KERNELS.md). Kept as an option for other cards and
+  // shapes: libhypc row-split-cols=N, hyp-translate --hyp-row-split-cols=N,
+  // HYP_ROW_SPLIT_COLS=N in the torch JIT (the tests use small N to reach the
+  // split path at small shapes).
+  int64_t rowSplitCols = 0;
   // Clamps of HYPLORA.md section 3 (the hyp.adapter attributes).
   double normEps = 1e-7, curvatureEps = 1e-6, timeEps = 1e-6, smallTh = 1.01,
          smallThEps = 1e-6, acoshEps = 1e-7, outNormEps = 1e-7;
