@@ -43,6 +43,10 @@ typedef unsigned int hyp_u32;
 struct alignas(16) hyp_u16x8 {
   hyp_u16 e[8];
 };
+/// The same 16 bytes as four words (bf16 pairs, the lower element in the low half).
+struct alignas(16) hyp_u32x4 {
+  hyp_u32 e[4];
+};
 
 HYP_DEVICE_INLINE float hyp_bf16_bits_to_f32(hyp_u16 h) {
   return __uint_as_float(((hyp_u32)h) << 16);
@@ -565,18 +569,33 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_staged(const hyp_act_t *__restrict__ x_act,
 // The emulation and pre-sm_80 devices copy synchronously: the kernel's
 // barriers order those copies just the same.
 //===----------------------------------------------------------------------===//
+/// A cp.async destination: on the device its 32-bit shared-window address,
+/// converted from the generic pointer once per kernel rather than per copy
+/// (the conversion and the 64-bit arithmetic around it were about a third of
+/// the row-reduce's copy instructions: Nsight Compute source counters,
+/// 2026-11-26); in the CPU emulation the pointer itself. Either way `+ bytes`
+/// moves it.
+#ifdef HYP_MMA_SCALAR
+typedef unsigned char *hyp_smem_addr;
+HYP_DEVICE_INLINE hyp_smem_addr hyp_to_smem_addr(void *p) { return static_cast<unsigned char *>(p); }
+#else
+typedef hyp_u32 hyp_smem_addr;
+HYP_DEVICE_INLINE hyp_smem_addr hyp_to_smem_addr(void *p) {
+  hyp_u32 saddr;
+  asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }\n" : "=r"(saddr) : "l"(p));
+  return saddr;
+}
+#endif
+
 /// Copies BYTES (4, 8 or 16; dst and src aligned to it) when `live`, else
 /// zero-fills dst (src is not read).
 template <int BYTES>
-HYP_DEVICE_INLINE void hyp_cp_async(void *dst, const void *src, bool live) {
+HYP_DEVICE_INLINE void hyp_cp_async_to(hyp_smem_addr dst, const void *src, bool live) {
 #ifdef HYP_MMA_SCALAR
-  unsigned char *d = static_cast<unsigned char *>(dst);
   const unsigned char *s = static_cast<const unsigned char *>(src);
-  for (int i = 0; i < BYTES; ++i) d[i] = live ? s[i] : (unsigned char)0;
+  for (int i = 0; i < BYTES; ++i) dst[i] = live ? s[i] : (unsigned char)0;
 #else
-  hyp_u32 saddr;
-  asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }\n"
-               : "=r"(saddr) : "l"(dst));
+  const hyp_u32 saddr = dst;
   const int n = live ? BYTES : 0;
   if constexpr (BYTES == 16)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(saddr), "l"(src), "r"(n)
@@ -586,6 +605,11 @@ HYP_DEVICE_INLINE void hyp_cp_async(void *dst, const void *src, bool live) {
                  "n"(BYTES), "r"(n)
                  : "memory");
 #endif
+}
+/// The same from a generic pointer into shared memory.
+template <int BYTES>
+HYP_DEVICE_INLINE void hyp_cp_async(void *dst, const void *src, bool live) {
+  hyp_cp_async_to<BYTES>(hyp_to_smem_addr(dst), src, live);
 }
 HYP_DEVICE_INLINE void hyp_cp_async_commit() {
 #ifndef HYP_MMA_SCALAR
@@ -1470,13 +1494,20 @@ HYP_DEVICE_INLINE void hyp_tc_row_issue(const hyp_u16 *__restrict__ X,
 /// source pointers, stage offsets and row masks are computed once (the
 /// per-chunk index arithmetic was a large share of the kernel's instructions;
 /// Nsight Compute, 2026-11-26: 0.42 issued instructions per scheduler-cycle).
+/// Destinations are byte offsets from the stage's shared address; when KDIM
+/// is a whole number of chunks no column is ever past the end, so a copy's
+/// liveness is its row's, fixed per thread (the per-chunk column test, the
+/// selects it fed and the generic-to-shared conversion of every destination
+/// were 70 of the main loop's ~150 instructions per warp and chunk at
+/// 4096x4096: Nsight Compute source counters, 2026-11-26).
 template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR> struct HypTcRowCopies {
   typedef HypTcRow<BM, R, THREADS> T;
   static constexpr int XP = (BM * T::CPR + THREADS - 1) / THREADS;
   static constexpr int WPIECES = W_IS_KxR ? T::KC * (R / 2) : T::RP * (T::KC / 4);
   static constexpr int WP = (WPIECES + THREADS - 1) / THREADS;
+  static constexpr bool WHOLE_CHUNKS = KDIM % T::KC == 0;
   const hyp_u16 *xsrc[XP];
-  int xdst[XP], xcol[XP];
+  int xdst[XP], xcol[XP]; // xdst, wdst: bytes from the stage's start
   bool xlive[XP];
   const float *wsrc[WP];
   int wdst[WP], wcol[WP]; // wcol: column (A) or k row (B) within the chunk
@@ -1489,7 +1520,7 @@ template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR> struct HypTcRowCo
       const int e = threadIdx.x + i * THREADS, m = e / CPR, col = (e % CPR) * 8;
       xlive[i] = e < BM * CPR && m0 + m < M;
       xsrc[i] = xlive[i] ? X + (m0 + m) * KDIM + col : X;
-      xdst[i] = m * T::LD + col;
+      xdst[i] = (m * T::LD + col) * 2;
       xcol[i] = col;
     }
 #pragma unroll
@@ -1500,35 +1531,44 @@ template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR> struct HypTcRowCo
         const int j = e / QPR, col = (e % QPR) * 4;
         wlive[i] = e < WPIECES && j < R;
         wsrc[i] = wlive[i] ? Wt + (long long)j * KDIM + col : Wt;
-        wdst[i] = j * T::LD + col;
+        wdst[i] = T::STAGE_X + (j * T::LD + col) * 4;
         wcol[i] = col;
       } else {
         constexpr int PPR = R / 2;
         const int kk = e / PPR, j = (e % PPR) * 2;
         wlive[i] = e < WPIECES;
         wsrc[i] = Wt + (long long)kk * R + j;
-        wdst[i] = kk * T::LDB + j;
+        wdst[i] = T::STAGE_X + (kk * T::LDB + j) * 4;
         wcol[i] = kk;
       }
     }
   }
-  /// The copies of chunk c into stage tiles xs, ws (columns past KDIM zero-filled).
-  __device__ __forceinline__ void issue(int c, hyp_u16 *xs, float *ws) const {
+  /// The copies of chunk c into the stage at shared address `stage` (X tile,
+  /// then the weight's; columns past KDIM zero-filled). A dead copy's source
+  /// is not read: with whole chunks it is X (or Wt) moved by k0 < KDIM.
+  __device__ __forceinline__ void issue(int c, hyp_smem_addr stage) const {
     const int k0 = c * T::KC;
 #pragma unroll
     for (int i = 0; i < XP; ++i) {
-      if (threadIdx.x + i * THREADS >= BM * T::CPR) break;
-      const bool live = xlive[i] && k0 + xcol[i] < KDIM;
-      hyp_cp_async<16>(xs + xdst[i], live ? xsrc[i] + k0 : xsrc[i], live);
+      if constexpr ((BM * T::CPR) % THREADS != 0)
+        if (threadIdx.x + i * THREADS >= BM * T::CPR) break;
+      if constexpr (WHOLE_CHUNKS) {
+        hyp_cp_async_to<16>(stage + xdst[i], xsrc[i] + k0, xlive[i]);
+      } else {
+        const bool live = xlive[i] && k0 + xcol[i] < KDIM;
+        hyp_cp_async_to<16>(stage + xdst[i], live ? xsrc[i] + k0 : xsrc[i], live);
+      }
     }
 #pragma unroll
     for (int i = 0; i < WP; ++i) {
-      if (threadIdx.x + i * THREADS >= WPIECES) break;
-      const bool live = wlive[i] && k0 + wcol[i] < KDIM;
+      if constexpr (WPIECES % THREADS != 0)
+        if (threadIdx.x + i * THREADS >= WPIECES) break;
+      const bool live = WHOLE_CHUNKS ? wlive[i] : wlive[i] && k0 + wcol[i] < KDIM;
       if constexpr (!W_IS_KxR)
-        hyp_cp_async<16>(ws + wdst[i], live ? wsrc[i] + k0 : wsrc[i], live);
+        hyp_cp_async_to<16>(stage + wdst[i], live || WHOLE_CHUNKS ? wsrc[i] + k0 : wsrc[i], live);
       else
-        hyp_cp_async<8>(ws + wdst[i], live ? wsrc[i] + (long long)k0 * R : wsrc[i], live);
+        hyp_cp_async_to<8>(stage + wdst[i],
+                           live || WHOLE_CHUNKS ? wsrc[i] + (long long)k0 * R : wsrc[i], live);
     }
   }
 };
@@ -1570,8 +1610,9 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
   HypTcRowCopies<BM, R, THREADS, KDIM, W_IS_KxR> copies;
   const bool fast = xvec && wvec;
   if (fast) copies.init(X, Wt, M, m0);
+  const hyp_smem_addr ring = hyp_to_smem_addr(raw);
   auto issue = [&](int c, int st) {
-    if (fast) copies.issue(c, xs_of(st), ws_of(st));
+    if (fast) copies.issue(c, ring + st * T::STAGE_BYTES);
     else hyp_tc_row_issue<BM, R, THREADS, KDIM, W_IS_KxR>(X, Wt, M, m0, c, xs_of(st), ws_of(st),
                                                           xvec, wvec);
   };
@@ -1581,24 +1622,32 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
     if (cbeg + st < NCH) issue(cbeg + st, st);
     hyp_cp_async_commit();
   }
+  // Chunk c sits in stage `stage`; chunk c + STAGES - 1 goes to the one before
+  // it, freed by the barrier. A counter, not (c - cbeg) % STAGES: the division
+  // was a dozen instructions a chunk.
+  int stage = 0;
   for (int c = cbeg; c < NCH; ++c) {
     hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of chunk c landed
     __syncthreads();                 // everyone's did; chunk c - 1's stage is free
     const int nc = c + STAGES - 1;
-    if (nc < NCH) issue(nc, (nc - cbeg) % STAGES);
+    if (nc < NCH) issue(nc, stage == 0 ? STAGES - 1 : stage - 1);
     hyp_cp_async_commit(); // one group per iteration, empty or not: the wait counts them
-    const hyp_u16 *xs = xs_of((c - cbeg) % STAGES);
-    const float *ws = ws_of((c - cbeg) % STAGES);
+    const hyp_u16 *xs = xs_of(stage);
+    const float *ws = ws_of(stage);
+    stage = stage == STAGES - 1 ? 0 : stage + 1;
     if (WANT_SQ) {
 #pragma unroll
       for (int i = 0; i < T::CH; ++i) {
         const int e = tid + i * THREADS;
         if (e >= BM * CPR) continue;
-        const hyp_u16x8 v = *reinterpret_cast<const hyp_u16x8 *>(xs + (e / CPR) * LD + (e % CPR) * 8);
+        // Two bf16 a 32-bit word, the lower first (the order of the sum as
+        // element by element): each widens with one shift or mask.
+        const hyp_u32x4 v = *reinterpret_cast<const hyp_u32x4 *>(xs + (e / CPR) * LD + (e % CPR) * 8);
 #pragma unroll
-        for (int q = 0; q < 8; ++q) {
-          const float f = hyp_bf16_bits_to_f32(v.e[q]);
-          sq[i] = fmaf(f, f, sq[i]);
+        for (int q = 0; q < 4; ++q) {
+          const float lo = __uint_as_float(v.e[q] << 16), hi = __uint_as_float(v.e[q] & 0xffff0000u);
+          sq[i] = fmaf(lo, lo, sq[i]);
+          sq[i] = fmaf(hi, hi, sq[i]);
         }
       }
     }

@@ -347,6 +347,11 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
        false, "tensor-cores=1"},
       {"tc_hyplora_lorentz_bf16_r32_k136_n136_rings", "hyplora", "lorentz", "bf16", 136, 136, 32,
        160, ringTcDx, false, "tensor-cores=1"},
+      // Whole chunks (K = 128, N = 192: multiples of the row-reduces' 64-column
+      // chunk), where each copy's liveness is its row's alone (HypTcRowCopies
+      // WHOLE_CHUNKS), and dead rows past M = 70 in the last row block.
+      {"tc_hyplora_reference_bf16_r32_k128_n192_whole", "hyplora", "reference", "bf16", 128, 192,
+       32, 70, {}, false, "tensor-cores=1"},
       // Split-K row-reduces (AdapterProgram.cpp rowSplit) with small slices:
       // K = 200 in 3 splits of 2, 2 and 0 chunks of 64 columns (an empty one
       // still takes its ticket), a 16-row block's tail at M = 70; then
