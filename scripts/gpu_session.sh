@@ -141,7 +141,9 @@ for stage in "$@"; do
                 --section SourceCounters --section InstructionStats --section WarpStateStats \
                 --section SpeedOfLight --import-source no -f -o "$R/ncu-source" \
                 python3 bench/kernel_steps.py --K 4096 --N 4096 --M 8192 --steps 1
-              stage_run ncu-source-sass 120 ncu -i "$R/ncu-source.ncu-rep" --page source --csv --print-source sass ;;
+              stage_run ncu-source-sass 120 ncu -i "$R/ncu-source.ncu-rep" --page source --csv --print-source sass
+              stage_run ncu-source-summary 30 python3 bench/ncu_sass_summary.py "$R/ncu-source-sass.log" \
+                --json "$R/ncu-source-summary.json" ;;
   split)      # split-K policies of the row-reduces (HYP_ROW_SPLIT_COLS; "auto" = the
               # compiler's default) per "K N M" in HYP_SPLIT_CASES: tuned step time and,
               # from a fresh cache each, every kernel's tuned candidates

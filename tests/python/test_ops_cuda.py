@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import hyplora
-from conftest import TOL, VARIANT_CONVENTIONS, make_layer, rel_err, requires_cuda
+from conftest import TOL, VARIANT_CONVENTIONS, make_layer, reference_grads, rel_err, requires_cuda
 from test_ops import check_against_reference, run_op
 
 pytestmark = requires_cuda
@@ -39,6 +39,11 @@ def test_cuda_edge_rows(dtype):
 
 
 def test_cuda_and_cpu_agree():
+    """The CUDA and CPU paths on the same float32 inputs. dk and ds are sums
+    over rows that cancel, so their own-size relative error says nothing (2.1e-3
+    between two correct float32 sums on an H100, 2026-11-26): they are held to
+    the scale of their terms (the float64 reference's sum of |per-row terms|), as
+    check_against_reference holds them."""
     L = make_layer(100, 64, 48, 16, torch.float32)
     gy = torch.randn(100, 48)
     _, _, _, g_cpu = run_op(L, 2.0, "hyplora", "reference", gy)
@@ -46,9 +51,14 @@ def test_cuda_and_cpu_agree():
     Lc = to_cuda(L)
     y_gpu, _, _, g_gpu = run_op(Lc, 2.0, "hyplora", "reference", gy.cuda())
     assert rel_err(y_gpu, y_cpu) < TOL[torch.float32]
-    for a, b in zip(g_gpu, g_cpu):
-        if b.numel():
-            assert rel_err(a, b) < 1e-3
+    ref = reference_grads(L, 2.0, "hyplora", "reference", gy)
+    for a, b, name in zip(g_gpu, g_cpu, ["x", "xa", "A", "B", "k", "s"]):
+        if not b.numel():
+            continue
+        if name in ("k", "s"):
+            assert abs(a.item() - b.item()) <= TOL[torch.float32] * ref[name + "_scale"], name
+        else:
+            assert rel_err(a, b) < 1e-3, name
 
 
 def test_cuda_opcheck():
