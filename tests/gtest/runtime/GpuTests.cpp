@@ -372,17 +372,28 @@ Status forwardOnce(Program &p, TestRun &run) {
   return streamSynchronize(nullptr);
 }
 
+/// The start of the compile-pool tests: a fresh cache, autotuning on, the test
+/// program's first forward run (every candidate compiled and tuned) and checked.
+struct FirstTunedForward {
+  TempDir tmp;
+  ScopedEnv env{"HYP_CACHE_DIR", tmp.path()};
+  std::shared_ptr<Program> p;
+  TestRun run{300, 130, 5};
+  void start() {
+    setAutotuneMode(AutotuneMode::On);
+    ASSERT_TRUE(loadProgram(kTestSource, kTestMetadata, &p).ok);
+    Status st = forwardOnce(*p, run);
+    ASSERT_TRUE(st.ok) << st.message;
+    EXPECT_EQ(run.check(), "");
+  }
+};
+
 TEST(Gpu, AnEntryCompilesAllItsKernelsConfigsInOnePoolFirst) {
   REQUIRE_GPU();
-  TempDir tmp;
-  ScopedEnv env("HYP_CACHE_DIR", tmp.path());
-  setAutotuneMode(AutotuneMode::On);
-  std::shared_ptr<Program> p;
-  ASSERT_TRUE(loadProgram(kTestSource, kTestMetadata, &p).ok);
-  TestRun run(300, 130, 5);
-  Status st = forwardOnce(*p, run);
-  ASSERT_TRUE(st.ok) << st.message;
-  EXPECT_EQ(run.check(), "");
+  FirstTunedForward f;
+  ASSERT_NO_FATAL_FAILURE(f.start());
+  auto &p = f.p;
+  auto &run = f.run;
   // Both kernels' candidates were compiled before either was timed, once each.
   size_t candidates = 0;
   for (const ChosenConfig &c : p->chosenConfigs())
@@ -404,17 +415,10 @@ TEST(Gpu, AnEntryCompilesAllItsKernelsConfigsInOnePoolFirst) {
 // its files tell what each compile built.
 TEST(Gpu, EachCompileBuildsOnlyItsKernel) {
   REQUIRE_GPU();
-  TempDir tmp;
-  ScopedEnv env("HYP_CACHE_DIR", tmp.path());
-  setAutotuneMode(AutotuneMode::On);
-  std::shared_ptr<Program> p;
-  ASSERT_TRUE(loadProgram(kTestSource, kTestMetadata, &p).ok);
-  TestRun run(300, 130, 5);
-  Status st = forwardOnce(*p, run);
-  ASSERT_TRUE(st.ok) << st.message;
-  EXPECT_EQ(run.check(), "");
+  FirstTunedForward f;
+  ASSERT_NO_FATAL_FAILURE(f.start());
   size_t cubins = 0, norms = 0, scales = 0;
-  for (const auto &entry : std::filesystem::directory_iterator(tmp.path() + "/kernels")) {
+  for (const auto &entry : std::filesystem::directory_iterator(f.tmp.path() + "/kernels")) {
     if (entry.path().extension() != ".cubin")
       continue;
     std::string bytes = readFile(entry.path().string());
@@ -425,7 +429,7 @@ TEST(Gpu, EachCompileBuildsOnlyItsKernel) {
     norms += norm;
     scales += scale;
   }
-  EXPECT_EQ(cubins, p->stats().compiles);
+  EXPECT_EQ(cubins, f.p->stats().compiles);
   EXPECT_GT(norms, 0u);
   EXPECT_GT(scales, 0u);
 }
