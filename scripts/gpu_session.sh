@@ -15,6 +15,9 @@ here="$(cd "$(dirname "$0")/.." && pwd)"; cd "$here"
 OUT=${OUT:-$here/gpu-out}; mkdir -p "$OUT"
 lane=${HYP_LANE:-main}
 R="$OUT/results-$lane"; mkdir -p "$R"
+# A second invocation of the same lane in one call adds to its results: unpack
+# what the first packed (the pack at the end replaces the archive).
+[ -f "$OUT/results-$lane.tar.gz" ] && tar -C "$OUT" -xzf "$OUT/results-$lane.tar.gz"
 # The JIT's kernel cache lives on the machine, not under $OUT: a later call on
 # the still-warm machine reuses it (a cold cache cost the CUDA suite ~6 s a test
 # on 2026-11-26 and the call's budget ended it). Keys hash the source: safe
@@ -144,12 +147,12 @@ for stage in "$@"; do
               stage_run ncu-source-sass 120 ncu -i "$R/ncu-source.ncu-rep" --page source --csv --print-source sass
               stage_run ncu-source-summary 30 python3 bench/ncu_sass_summary.py "$R/ncu-source-sass.log" \
                 --json "$R/ncu-source-summary.json" ;;
-  split)      # split-K policies of the row-reduces (HYP_ROW_SPLIT_COLS; "auto" = the
-              # compiler's default) per "K N M" in HYP_SPLIT_CASES: tuned step time and,
+  split)      # split-K policies of the row-reduces (HYP_ROW_SPLIT_COLS; "auto" = unset, the
+              # compiler's default: 0) per "K N M" in HYP_SPLIT_CASES: tuned step time and,
               # from a fresh cache each, every kernel's tuned candidates
               IFS=';' read -ra cases <<< "${HYP_SPLIT_CASES:-4096 4096 8192;14336 4096 8192;4096 14336 8192}"
               for kn in "${cases[@]}"; do read -r k n m <<< "$kn"
-                for pol in ${HYP_SPLIT_POLICIES:-auto 0 1024 512}; do
+                for pol in ${HYP_SPLIT_POLICIES:-auto 1024 512}; do
                   cache=$(mktemp -d); split_arg=(); [ "$pol" != auto ] && split_arg=(--row-split-cols "$pol")
                   HYP_CACHE_DIR=$cache HYP_PRINT_AUTOTUNING=1 stage_run "split-$k-$n-$m-$pol" 120 \
                     python3 bench/kernel_steps.py --K "$k" --N "$n" --M "$m" --steps 1 --time-reps 50 "${split_arg[@]}"

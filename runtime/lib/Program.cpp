@@ -778,8 +778,9 @@ void precompileEntry(Program::Impl &impl, const CudaDriver &drv, ContextState &c
     for (const CompileResult &c : compiled)
       if (!c.memoryHit && !c.diskHit)
         sum += c.ms, longest = std::max(longest, c.ms), ++fresh;
-    // Which NVRTC and how many threads: the same pool took 1.2 s or 5-9 s on
-    // the GPU machine while hyp-nvrtc-check compiled its configs in 0.5 s.
+    // Which NVRTC and how many threads, so a slow pool can be told apart from
+    // a slow library or a small machine (the 5-9 s pools of 2026-11-26 were
+    // whole-source compiles: see compileVariant).
     fprintf(stderr,
             "hyprt: precompiled %zu configs (%zu NVRTC runs) in %.0f ms: %.0f ms summed, "
             "longest %.0f ms; NVRTC %s %s, %u threads\n",
