@@ -702,6 +702,20 @@ HYP_DEVICE_INLINE hyp_u32 hyp_pack_bf16x2(float lo, float hi) {
 #endif
 }
 
+/// Four consecutive fp32 values split hi + lo into hi[0..3], lo[0..3] (4-byte
+/// aligned), two at a time and stored as words: the same bits as
+/// hyp_split_bf16 on each (but for NaN payloads), in fewer instructions.
+HYP_DEVICE_INLINE void hyp_split_bf16x4(const hyp_f32x4 &v, hyp_u16 *hi, hyp_u16 *lo) {
+#pragma unroll
+  for (int p = 0; p < 2; ++p) {
+    const float v0 = v.e[2 * p], v1 = v.e[2 * p + 1];
+    const hyp_u32 top = hyp_pack_bf16x2(v0, v1);
+    reinterpret_cast<hyp_u32 *>(hi)[p] = top;
+    reinterpret_cast<hyp_u32 *>(lo)[p] = hyp_pack_bf16x2(v0 - __uint_as_float(top << 16),
+                                                         v1 - __uint_as_float(top & 0xffff0000u));
+  }
+}
+
 #ifndef HYP_MMA_SCALAR
 /// An A fragment of fp32 values held by the lane, split hi + lo: wv[h][i] is
 /// row g + 8h, k = 4t + i of a 16-wide k-step whose k index is permuted (lane t
@@ -856,12 +870,22 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
   hyp_tc_ring_issue<SUBM, THREADS, NDIM>(y, ring + SUBM * LDY, r0 + SUBM, r1, n0, yvec);
   hyp_cp_async_commit();
   {
-    hyp_f32x4 bq[HypF4Tile<BN, RP, THREADS>::PER];
+    typedef HypF4Tile<BN, RP, THREADS> Q;
+    hyp_f32x4 bq[Q::PER];
     hyp_f4_tile_load<BN, RP, THREADS>(bq, B, R, n0, NDIM, 0, R, hyp_f4_vec_ok(B, R));
-    hyp_f4_tile_each<BN, RP, THREADS>(bq, [&](int n, int j, float v) {
+    // A quad is ranks j .. j + 3 of column n, contiguous in the strip's MMA row
+    // (LDR and j are multiples of 4): split and stored a word at a time rather
+    // than element by element (the block's setup was half of this kernel's
+    // instructions at the tuned row chunks; Nsight Compute, 2026-11-26).
+    static_assert(LDR % 4 == 0, "4-byte aligned quads in the B strip");
+#pragma unroll
+    for (int i = 0; i < Q::PER; ++i) {
+      const int q = tid + i * THREADS;
+      if (q >= Q::QUADS) continue;
+      const int n = q / Q::QPR, j = (q % Q::QPR) * 4;
       const int row = (n / WN) * WN + hyp_tc_up_mma_row(n % WN);
-      hyp_split_bf16(v, &Bhi[row * LDR + j], &Blo[row * LDR + j]);
-    });
+      hyp_split_bf16x4(bq[i], &Bhi[row * LDR + j], &Blo[row * LDR + j]);
+    }
   }
   const bool wvec = ((unsigned long long)w) % 16ull == 0ull;
   // This lane's w values of the step at s0: rows g, g + 8 of its tile, k = 4t..
