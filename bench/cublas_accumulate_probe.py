@@ -6,7 +6,9 @@ y (or dx) in our kernel; writing the term *first* and letting cuBLAS add the
 product into it (``y.addmm_(x, W^T)``: beta = 1, C read in the GEMM epilogue,
 overlapped with other tiles' main loops) costs only a write in our kernel. This
 probe times, per shape, the plain GEMM against the accumulating one (forward
-and backward orientation) and a bare write of the output, on rotating inputs
+and backward orientation), a bare write of the output, an in-place read and
+write of it (the floor of an accumulating kernel) and cuBLAS's own rank-32
+accumulation into it (hyp_fwd_up's job with bf16 operands), on rotating inputs
 (never zeros), CUDA events, median of ``--reps``:
 
     python3 bench/cublas_accumulate_probe.py --out probe.json
@@ -50,6 +52,9 @@ def probe_shape(M: int, K: int, N: int, reps: int) -> dict:
     ys = [torch.randn(M, N, device=dev, dtype=dt) for _ in range(sets)]
     dxs = [torch.randn(M, K, device=dev, dtype=dt) for _ in range(sets)]
     Wt = W.t()
+    # A rank-32 update of y through cuBLAS (what hyp_fwd_up does, bf16 operands).
+    ws = [torch.randn(M, 32, device=dev, dtype=dt) for _ in range(sets)]
+    Bt = (torch.randn(N, 32, device=dev, dtype=dt) / 32**0.5).t()
     # Accumulation must match the plain product plus the start value.
     y0 = ys[0].clone()
     ys[0].addmm_(xs[0], Wt)
@@ -61,6 +66,8 @@ def probe_shape(M: int, K: int, N: int, reps: int) -> dict:
         "bwd_mm_us": median_us(lambda i: torch.mm(dys[i], W), sets, reps),
         "bwd_addmm_beta1_us": median_us(lambda i: dxs[i].addmm_(dys[i], W), sets, reps),
         "write_y_us": median_us(lambda i: ys[i].fill_(0.5), sets, reps),
+        "read_write_y_us": median_us(lambda i: ys[i].mul_(0.5), sets, reps),
+        "rank32_addmm_y_us": median_us(lambda i: ys[i].addmm_(ws[i], Bt), sets, reps),
         "write_dx_us": median_us(lambda i: dxs[i].fill_(0.5), sets, reps),
         "zeros_dx_us": median_us(lambda i: torch.zeros(M, K, device=dev, dtype=dt), sets, reps),
         "addmm_abs_err": err,
