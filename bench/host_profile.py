@@ -43,6 +43,10 @@ def profile_step(step, n_sets: int, steps: int) -> dict:
     device_us = sum(e.self_device_time_total for e in events if e.device_type.name == "CUDA")
     host = sorted((e for e in events if e.device_type.name == "CPU"),
                   key=lambda e: e.self_cpu_time_total, reverse=True)
+    # The kernels too: at large M the step is device bound, and the GPU time
+    # not spent in our kernels or the frozen GEMMs is what to look for.
+    device = sorted((e for e in events if e.device_type.name == "CUDA"),
+                    key=lambda e: e.self_device_time_total, reverse=True)
     return {
         "step_wall_ms": wall_ms,
         "kernels_ms_per_step": device_us / 1e3 / steps,
@@ -52,6 +56,9 @@ def profile_step(step, n_sets: int, steps: int) -> dict:
         "host_ops": [{"op": e.key, "calls_per_step": e.count / steps,
                       "self_cpu_us_per_step": e.self_cpu_time_total / steps}
                      for e in host[:30]],
+        "device_ops": [{"kernel": e.key[:160], "calls_per_step": e.count / steps,
+                        "device_us_per_step": e.self_device_time_total / steps}
+                       for e in device[:20]],
     }
 
 
@@ -81,9 +88,11 @@ def main() -> int:
         except Exception as e:  # one contender failing must not hide the others
             report["contenders"][c.name] = {"error": f"{type(e).__name__}: {e}"}
         r = report["contenders"][c.name]
-        print(c.name, {k: v for k, v in r.items() if k != "host_ops"})
+        print(c.name, {k: v for k, v in r.items() if k not in ("host_ops", "device_ops")})
         for op in r.get("host_ops", [])[:15]:
             print(f"   {op['self_cpu_us_per_step']:8.1f} us  x{op['calls_per_step']:5.1f}  {op['op']}")
+        for op in r.get("device_ops", [])[:12]:
+            print(f"   {op['device_us_per_step']:8.1f} us  x{op['calls_per_step']:5.1f}  (GPU) {op['kernel'][:100]}")
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "host-profile.json"), "w") as f:
         json.dump(report, f, indent=1)

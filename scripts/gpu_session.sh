@@ -123,9 +123,12 @@ for stage in "$@"; do
               if [ ${#gpus[@]} -gt 1 ]; then
                 stage_run bench-merge 60 python3 bench/report.py --merge "$R"/bench/*-shard*of${#gpus[@]}.json --out "$R/bench"
               fi ;;
-  host-profile)  # where the host time of an M = 1024 step goes (torch.profiler)
-              for kn in "4096 1024" "4096 4096"; do read -r k n <<< "$kn"
-                stage_run "host-profile-$k-$n" 180 python3 bench/host_profile.py --K "$k" --N "$n" --out "$R/host-profile-$k-$n"
+  host-profile)  # where the host and device time of a step goes (torch.profiler), per
+              # "K N M" in HYP_PROFILE_CASES (';'-separated; default: the M = 1024 shapes)
+              IFS=';' read -ra cases <<< "${HYP_PROFILE_CASES:-4096 1024 1024;4096 4096 1024}"
+              for kn in "${cases[@]}"; do read -r k n m <<< "$kn"
+                stage_run "host-profile-$k-$n-$m" 180 python3 bench/host_profile.py --K "$k" --N "$n" --M "$m" \
+                  --out "$R/host-profile-$k-$n-$m"
               done ;;
   ncu)        # Nsight Compute on our kernels of tuned steps (bench/kernel_steps.py), per
               # "K N M variant" in HYP_NCU_CASES (';'-separated)
