@@ -136,6 +136,11 @@ int64_t tcUpSmem(int64_t r, int64_t threads) {
   int64_t wn = r <= 64 ? 64 : 32, subm = 16 * (threads / 32) / (kTcUpCols / wn);
   return 2 * kTcUpCols * ldr * 2 + 3 * subm * kTcUpCols * 2;
 }
+/// hyp_tc_fwd_up_wide_body (HypTensorCoreWide.cuh) at r <= 32: 256 columns a
+/// block, 128 threads, B in registers; it reads w from L2 a quarter as often
+/// as the 64-column kernel. Its ROWS go to 1024: each block loads its B slice
+/// once, so long row chunks cut that traffic (r / ROWS of y's bytes).
+constexpr int64_t kTcUpWideCols = 256, kTcUpWideMaxRank = 32;
 /// THREADS of hyp_tc_fwd_up: 128 (fits every r <= 128: at r = 128 the B
 /// strip and the ring take the 48 KiB exactly), else 64 as a fallback.
 std::vector<int64_t> tcUpThreads(int64_t r) {
@@ -202,8 +207,9 @@ std::vector<Tunable> tcRowTunables(const std::string &prefix, int64_t r, int64_t
 /// ROWS {64, 128, 256, 512} of a tensor-core column kernel: rows per block,
 /// launch-only (the kernel takes its row chunk from the grid,
 /// hyp_tc_block_rows), so its values share one compile.
-Tunable tcRowsTunable(const std::string &prefix, int64_t defaultRows) {
-  Tunable t{prefix + "ROWS", {64, 128, 256, 512}, defaultRows};
+Tunable tcRowsTunable(const std::string &prefix, int64_t defaultRows,
+                      std::vector<int64_t> values = {64, 128, 256, 512}) {
+  Tunable t{prefix + "ROWS", std::move(values), defaultRows};
   t.launchOnly = true;
   return t;
 }
@@ -371,8 +377,14 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.summary = "row-update of y: y += w B^T (y holds W x + b on entry)";
     k.params = {ptr("w", "f32", "read"), ptr("B", "f32", "read"), ptr("y", act, "readwrite"),
                 i64("M")};
-    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, tc ? kTcUpCols : cols));
-    if (tc) {
+    const bool wideUp = tc && spec.rank <= kTcUpWideMaxRank;
+    k.grid[0] = GridAxis::fixed(
+        ceilDiv(spec.outFeatures, wideUp ? kTcUpWideCols : tc ? kTcUpCols : cols));
+    if (wideUp) {
+      k.tunables = {{"FWD_UP_THREADS", {128}, 128},
+                    tcRowsTunable("FWD_UP_", 256, {64, 128, 256, 512, 1024})};
+      k.body = "hyp_tc_fwd_up_wide_body<HYP_R, HYP_N>(w, B, y, M);";
+    } else if (tc) {
       const std::vector<int64_t> threads = tcUpThreads(spec.rank);
       k.tunables = {{"FWD_UP_THREADS", threads, threads.front()},
                     tcRowsTunable("FWD_UP_", 128)};
@@ -390,11 +402,10 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.grid[1] = GridAxis::over("M", "FWD_UP_ROWS");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_UP_THREADS";
-    // Five 4-warp blocks an SM at r <= 32: ptxas fits the kernel in 96
-    // registers without spilling (128 otherwise: four blocks). At r = 64 it
-    // would spill.
-    if (tc && spec.rank <= 32)
-      k.minBlocksPerSM = 5;
+    // Four blocks an SM: ptxas fits the wide kernel in 128 registers without
+    // spilling (130 otherwise: three blocks).
+    if (wideUp)
+      k.minBlocksPerSM = 4;
     prog.kernels.push_back(k);
   }
   {

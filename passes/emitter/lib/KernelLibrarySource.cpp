@@ -1,7 +1,8 @@
 //===- KernelLibrarySource.cpp - the skeleton library, embedded ------------===//
 //
 // HypKernelLib.cuh (dual numbers, SIMT skeletons) followed by HypTensorCore.cuh
-// (mma.sync skeletons for bf16 activations, which use HypKernelLib's helpers).
+// (mma.sync skeletons for bf16 activations, which use HypKernelLib's helpers)
+// and HypTensorCoreWide.cuh (wide column strips, on HypTensorCore's helpers).
 //
 //===----------------------------------------------------------------------===//
 #include "hyp/Emitter/AdapterProgram.h"
@@ -10,6 +11,7 @@
 
 #include "HypKernelLib.inc"
 #include "HypTensorCore.inc"
+#include "HypTensorCoreWide.inc"
 
 llvm::StringRef hyp::emitter::kernelLibrarySource() {
   static const std::string text = [] {
@@ -18,6 +20,9 @@ llvm::StringRef hyp::emitter::kernelLibrarySource() {
       s += chunk;
     s += "\n";
     for (const char *chunk : hyp_tensor_core_chunks)
+      s += chunk;
+    s += "\n";
+    for (const char *chunk : hyp_tensor_core_wide_chunks)
       s += chunk;
     return s;
   }();

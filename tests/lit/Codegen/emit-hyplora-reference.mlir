@@ -30,8 +30,9 @@
 // ROWS is launch-only on tensor cores: no macro, the kernel takes its row
 // chunk from the grid.
 // TC-NOT: FWD_UP_ROWS
-// TC: hyp_fwd_up(
-// TC-NEXT: hyp_tc_fwd_up_body<64, FWD_UP_THREADS, HYP_R, HYP_N>(w, B, y, M);
+// r = 32: the wide skeleton (256 columns a block; emit-fwd-up-wide.mlir).
+// TC: __launch_bounds__(FWD_UP_THREADS, 4) hyp_fwd_up(
+// TC-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N>(w, B, y, M);
 // TC-LABEL: hyp_bwd_dy: row-reduce over dY
 // TC: hyp_bwd_dy(
 // TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 1>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling, nullptr, nullptr);
