@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile ncu ncu-source split accumulate-probe analysis analyze-model finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile ncu ncu-source split accumulate-probe triton-probe analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with
@@ -164,6 +164,8 @@ for stage in "$@"; do
               done ;;
   accumulate-probe) # what cuBLAS charges to accumulate into y / dx (beta = 1) vs a plain GEMM
               stage_run accumulate-probe 200 python3 bench/cublas_accumulate_probe.py --out "$R/accumulate-probe.json" ;;
+  triton-probe) # y += w B^T written in Triton over tile shapes: the card's rate for our update
+              stage_run triton-probe 200 python3 bench/triton_update_probe.py --out "$R/triton-probe.json" ;;
   analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
   analyze-model)  # `hyplora analyze` on the embedded model: exact delta of every distinct token on the GPU
               for set in mawps SVAMP gsm8k; do
