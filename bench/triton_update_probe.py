@@ -65,6 +65,8 @@ def main() -> int:
     p.add_argument("--r", type=int, default=32)
     p.add_argument("--reps", type=int, default=30)
     p.add_argument("--out", default="")
+    p.add_argument("--only", default="",
+                   help="one tile BMxBNxWARPS (e.g. 32x256x4) with the dot: for a profiler")
     a = p.parse_args()
     if triton is None or not torch.cuda.is_available():
         print("triton_update_probe: needs Triton and a CUDA device (skipped)")
@@ -78,8 +80,9 @@ def main() -> int:
         mul = median_us(lambda: ys[0].mul_(1.0), a.reps)
         ref = ys[1].float() + w.float() @ B.float().t()
         ys[1].copy_(ys[1])
-        for dot in (True, False):
-            for BM, BN, warps, stages in ((64, 64, 4, 1), (64, 128, 4, 1), (128, 64, 4, 1),
+        tiles = [tuple(int(v) for v in a.only.split("x")) + (1,)] if a.only else None
+        for dot in ((True,) if a.only else (True, False)):
+            for BM, BN, warps, stages in tiles or ((64, 64, 4, 1), (64, 128, 4, 1), (128, 64, 4, 1),
                                           (128, 128, 4, 1), (128, 128, 8, 1), (32, 256, 4, 1),
                                           (64, 256, 8, 1), (16, 512, 4, 1), (256, 64, 8, 1)):
                 grid = (triton.cdiv(a.M, BM), triton.cdiv(N, BN))

@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile ncu ncu-source split accumulate-probe triton-probe analysis analyze-model finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile ncu ncu-source split accumulate-probe triton-probe ncu-triton analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with
@@ -135,7 +135,7 @@ for stage in "$@"; do
               IFS=';' read -ra cases <<< "${HYP_NCU_CASES:-4096 4096 8192 hyplora;4096 4096 1024 hyplora}"
               for kn in "${cases[@]}"; do read -r k n m v <<< "$kn"
                 stage_run "ncu-$k-$n-$m-$v" 200 ncu --profile-from-start off -k "regex:hyp_" --launch-count 7 \
-                  --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
+                  --section SpeedOfLight --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Tables --section WarpStateStats \
                   --section Occupancy --section LaunchStats --section SchedulerStats \
                   python3 bench/kernel_steps.py --K "$k" --N "$n" --M "$m" --variant "${v:-hyplora}" --steps 1
               done ;;
@@ -166,6 +166,12 @@ for stage in "$@"; do
               stage_run accumulate-probe 200 python3 bench/cublas_accumulate_probe.py --out "$R/accumulate-probe.json" ;;
   triton-probe) # y += w B^T written in Triton over tile shapes: the card's rate for our update
               stage_run triton-probe 200 python3 bench/triton_update_probe.py --out "$R/triton-probe.json" ;;
+  ncu-triton) # the ncu stage's sections on that Triton update (one tile shape): what it does
+              # differently from hyp_fwd_up on the same card
+              stage_run ncu-triton 120 ncu -k "regex:_update" --launch-count 1 \
+                --section SpeedOfLight --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Tables \
+                --section WarpStateStats --section Occupancy --section LaunchStats --section SchedulerStats \
+                python3 bench/triton_update_probe.py --only "${HYP_TRITON_TILE:-32x256x4}" --N 4096 --reps 3 ;;
   analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
   analyze-model)  # `hyplora analyze` on the embedded model: exact delta of every distinct token on the GPU
               for set in mawps SVAMP gsm8k; do
