@@ -39,6 +39,17 @@ template <int R> struct HypTcUpWide {
   static constexpr int SMEM_BYTES = STAGES * STAGE_BYTES;
 };
 
+/// Orders a warp's shared-memory writes before its lanes read each other's:
+/// __syncwarp on the device; the CPU emulation runs lanes as threads of one
+/// block barrier, which every thread of the block reaches here too.
+HYP_DEVICE_INLINE void hyp_warp_sync() {
+#ifdef HYP_CPU_EMULATION
+  __syncthreads();
+#else
+  __syncwarp();
+#endif
+}
+
 /// Physical 16-byte chunk of logical chunk c of row m in a ring row of any
 /// multiple of 64 halves: hyp_tc_ring_chunk inside each 128-byte group (the
 /// groups all start at bank 0, so the same swizzle keeps a quarter-warp's two
@@ -219,8 +230,8 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_wide_body(const float *__restrict__ w,
                                  s0 + (STAGES - 1) * SUBM, r1, n0, yvec, wvec);
       hyp_cp_async_commit(); // (possibly empty: keeps the group count)
     }
-    const unsigned char *st = ring + stage * G::STAGE_BYTES;
-    const hyp_u16 *ys = reinterpret_cast<const hyp_u16 *>(st);
+    unsigned char *st = ring + stage * G::STAGE_BYTES;
+    hyp_u16 *ys = reinterpret_cast<hyp_u16 *>(st);
     const float *ws = reinterpret_cast<const float *>(st + G::Y_HALVES * 2);
     // C fragments: lane piece v of row g + 8h is columns 32v + 8t .. + 7 of
     // the warp's 64, element ce = 8v + c -> n-tile ce / 2, slot 2h + ce % 2.
@@ -236,7 +247,6 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_wide_body(const float *__restrict__ w,
         for (int c = 0; c < 8; ++c)
           acc[(8 * v + c) >> 1][2 * h + (c & 1)] = hyp_bf16_bits_to_f32(q.e[c]);
       }
-    const long long rowg = s0 + g;
 #pragma unroll
     for (int kk = 0; kk < KS; ++kk) {
       float wv[2][4];
@@ -250,6 +260,11 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_wide_body(const float *__restrict__ w,
       }
       hyp_tc_wide_kstep<NT, KS, R, NDIM, G::WQ>(acc, wv, bhi, blo, kk, ws, B, n0w);
     }
+    // The result goes back into the stage where this lane read y, and out
+    // from there in whole 128-byte lines (8 lanes a row): stored straight
+    // from the fragments, each instruction wrote half lines (64 bytes of 8
+    // rows), and the L2 took in ~3.3x y's sectors (Nsight Compute "L2
+    // compression input sectors", H100, 2026-11-26; Triton's update: 1x).
 #pragma unroll
     for (int h = 0; h < 2; ++h)
 #pragma unroll
@@ -261,8 +276,18 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_wide_body(const float *__restrict__ w,
           o.e[2 * k] = (hyp_u16)(p & 0xffffu);
           o.e[2 * k + 1] = (hyp_u16)(p >> 16);
         }
-        hyp_tc_store8<NDIM>(y, rowg + 8 * h, n0w + 32 * v + 8 * t, r1, yvec, o);
+        const int m = g + 8 * h;
+        *reinterpret_cast<hyp_u16x8 *>(ys + m * BN +
+                                        8 * hyp_tc_wide_chunk(m, warp * (WN / 8) + 4 * v + t)) = o;
       }
+    hyp_warp_sync();
+    constexpr int CPW = WN / 8; // chunks of a warp's row
+#pragma unroll
+    for (int i = 0; i < SUBM * CPW / 32; ++i) {
+      const int m = i * (32 / CPW) + lane / CPW, c = warp * CPW + lane % CPW;
+      const hyp_u16x8 o = *reinterpret_cast<const hyp_u16x8 *>(ys + m * BN + 8 * hyp_tc_wide_chunk(m, c));
+      hyp_tc_store8<NDIM>(y, s0 + m, n0 + 8 * c, r1, yvec, o);
+    }
     stage = stage == STAGES - 1 ? 0 : stage + 1;
   }
   hyp_cp_async_wait<0>(); // no copy may outlive the block

@@ -12,7 +12,7 @@
 // RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores %t.r64.mlir | FileCheck %s --check-prefix=NARROWMETA
 
 // WIDE-LABEL: hyp_fwd_up: row-update of y
-// WIDE: __launch_bounds__(FWD_UP_THREADS, 4) hyp_fwd_up(
+// WIDE: __launch_bounds__(FWD_UP_THREADS, 3) hyp_fwd_up(
 // WIDE-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N>(w, B, y, M);
 // WIDE-LABEL: hyp_bwd_dy: row-reduce over dY
 // WIDE-NOT: hyp_tc_fwd_up_body<

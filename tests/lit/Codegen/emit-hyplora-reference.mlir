@@ -31,7 +31,7 @@
 // chunk from the grid.
 // TC-NOT: FWD_UP_ROWS
 // r = 32: the wide skeleton (256 columns a block; emit-fwd-up-wide.mlir).
-// TC: __launch_bounds__(FWD_UP_THREADS, 4) hyp_fwd_up(
+// TC: __launch_bounds__(FWD_UP_THREADS, 3) hyp_fwd_up(
 // TC-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N>(w, B, y, M);
 // TC-LABEL: hyp_bwd_dy: row-reduce over dY
 // TC: hyp_bwd_dy(
