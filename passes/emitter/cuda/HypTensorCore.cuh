@@ -779,6 +779,28 @@ HYP_DEVICE_INLINE void hyp_tc_ring_issue(const hyp_u16 *__restrict__ src, hyp_u1
   }
 }
 
+/// Stores ring stage `stage` (rows [s0, s0 + SUBM) x columns [c0, c0 + 64),
+/// chunks swizzled as hyp_tc_ring_issue left them) to dst in whole 128-byte
+/// lines: 8 threads a row, a warp 4 rows. The row-updates put their results
+/// back into the stage they read and store them from there: stored straight
+/// from the MMA fragments, each instruction wrote half lines (64 bytes of 8
+/// rows) and the L2 took in 2.6-3.3x the output's sectors (Nsight Compute "L2
+/// compression input sectors", H100, 2026-11-26); fwd_up 101 -> ~60 us.
+/// Rows at or past r1 and columns past LEN are not written.
+template <int SUBM, int THREADS, int LEN>
+HYP_DEVICE_INLINE void hyp_tc_ring_store(hyp_u16 *__restrict__ dst, const hyp_u16 *stage,
+                                         long long s0, long long r1, int c0, bool vec) {
+  constexpr int CPR = 8, PIECES = (SUBM * CPR + THREADS - 1) / THREADS;
+#pragma unroll
+  for (int i = 0; i < PIECES; ++i) {
+    const int e = threadIdx.x + i * THREADS;
+    if ((SUBM * CPR) % THREADS != 0 && e >= SUBM * CPR) break;
+    const int m = e / CPR, c = e % CPR;
+    const hyp_u16x8 o = *reinterpret_cast<const hyp_u16x8 *>(stage + m * 64 + 8 * hyp_tc_ring_chunk(m, c));
+    hyp_tc_store8<LEN>(dst, s0 + m, c0 + 8 * c, r1, vec, o);
+  }
+}
+
 /// This lane's A-fragment values of a row-update's fp32 left operand P (rows
 /// of R floats; w in y += w B^T, dH in dx += dH A), k permuted as in the
 /// row-reduce: v[kk][h][i] = P(row0 + 8h, 16 kk + 4t + i), zero at or past
@@ -933,6 +955,9 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
 #pragma unroll
     for (int kk = 0; kk < G::KS; ++kk)
       hyp_tc_up_kstep<NT, R, LDR>(acc, wv[kk], wrow, bh, bl, kk * 16);
+    // Back into the stage where this lane read y, then out in whole lines
+    // (hyp_tc_ring_store; at r > 64 two warps share a row: a block barrier).
+    hyp_u16 *yw = ring + stage * SUBM * LDY + (ti * 16) * LDY;
 #pragma unroll
     for (int h = 0; h < 2; ++h)
 #pragma unroll
@@ -944,8 +969,11 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
           o.e[2 * k] = (hyp_u16)(p & 0xffffu);
           o.e[2 * k + 1] = (hyp_u16)(p >> 16);
         }
-        hyp_tc_store8<NDIM>(y, rowg + 8 * h, n0 + cg * WN + 32 * v + 8 * t, r1, yvec, o);
+        const int chunk = hyp_tc_ring_chunk(g + 8 * h, cg * (WN / 8) + 4 * v + t);
+        *reinterpret_cast<hyp_u16x8 *>(yw + (g + 8 * h) * LDY + 8 * chunk) = o;
       }
+    __syncthreads();
+    hyp_tc_ring_store<SUBM, THREADS, NDIM>(y, ring + stage * SUBM * LDY, s0, r1, n0, yvec);
     stage = stage == STAGES - 1 ? 0 : stage + 1;
   }
   hyp_cp_async_wait<0>(); // no copy may outlive the block
@@ -1175,6 +1203,10 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
 #pragma unroll
     for (int kk = 0; kk < KS; ++kk)
       hyp_tc_up_kstep<NT, R, LDR>(acc, dh[kk], hrow, ah, al, kk * 16);
+    // dx back into its stage where this lane read it (the dA part below
+    // reads only x), then out in whole lines after the barrier: the two
+    // column-group warps of a row share its 128-byte line (hyp_tc_ring_store).
+    hyp_u16 *dw = ring + stage * 2 * TILE + TILE;
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       hyp_u16x8 o;
@@ -1184,7 +1216,8 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
         o.e[2 * k] = (hyp_u16)(p & 0xffffu);
         o.e[2 * k + 1] = (hyp_u16)(p >> 16);
       }
-      hyp_tc_store8<KDIM>(dx, rowg + 8 * h, k0 + cg * WN + 8 * t, r1, dvec, o);
+      const int m = ti * 16 + g + 8 * h;
+      *reinterpret_cast<hyp_u16x8 *>(dw + m * 64 + 8 * hyp_tc_ring_chunk(m, cg * (WN / 8) + t)) = o;
     }
 #pragma unroll
     for (int kk = 0; kk < MS; ++kk)
@@ -1195,6 +1228,8 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
           hyp_tc_ring_wtx_kstep<DNT, R>(dacc[p], dht[kk][p], dH + s0 * R, r1 - s0, xs,
                                      dcg * DNT, kk, rt);
       }
+    __syncthreads();
+    hyp_tc_ring_store<SUBM, THREADS, KDIM>(dx, dw, s0, r1, k0, dvec);
     stage = stage == STAGES - 1 ? 0 : stage + 1;
   }
   hyp_cp_async_wait<0>(); // no copy may outlive the block
