@@ -781,11 +781,11 @@ HYP_DEVICE_INLINE void hyp_tc_ring_issue(const hyp_u16 *__restrict__ src, hyp_u1
 
 /// Stores ring stage `stage` (rows [s0, s0 + SUBM) x columns [c0, c0 + 64),
 /// chunks swizzled as hyp_tc_ring_issue left them) to dst in whole 128-byte
-/// lines: 8 threads a row, a warp 4 rows. The row-updates put their results
-/// back into the stage they read and store them from there: stored straight
-/// from the MMA fragments, each instruction wrote half lines (64 bytes of 8
-/// rows) and the L2 took in 2.6-3.3x the output's sectors (Nsight Compute "L2
-/// compression input sectors", H100, 2026-11-26); fwd_up 101 -> ~60 us.
+/// lines: 8 threads a row, a warp 4 rows. y += w B^T puts its result back
+/// into the stage it read and stores it from there: stored straight from the
+/// MMA fragments, each instruction wrote half lines (64 bytes of 8 rows) and
+/// the L2 took in ~3.3x y's sectors (Nsight Compute "L2 compression input
+/// sectors", H100, 2026-11-26); with the wide kernel, fwd_up 101 -> 62 us.
 /// Rows at or past r1 and columns past LEN are not written.
 template <int SUBM, int THREADS, int LEN>
 HYP_DEVICE_INLINE void hyp_tc_ring_store(hyp_u16 *__restrict__ dst, const hyp_u16 *stage,
@@ -1203,10 +1203,10 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
 #pragma unroll
     for (int kk = 0; kk < KS; ++kk)
       hyp_tc_up_kstep<NT, R, LDR>(acc, dh[kk], hrow, ah, al, kk * 16);
-    // dx back into its stage where this lane read it (the dA part below
-    // reads only x), then out in whole lines after the barrier: the two
-    // column-group warps of a row share its 128-byte line (hyp_tc_ring_store).
-    hyp_u16 *dw = ring + stage * 2 * TILE + TILE;
+    // dx is stored straight from the fragments (half lines): storing it
+    // through the stage in whole lines, as y is, measured slower here (110 ->
+    // 128 us tuned at 4096 x 4096, M = 8192, H100, 2026-11-26: a second
+    // barrier a step, and the L2 took in more sectors, not fewer).
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       hyp_u16x8 o;
@@ -1216,8 +1216,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
         o.e[2 * k] = (hyp_u16)(p & 0xffffu);
         o.e[2 * k + 1] = (hyp_u16)(p >> 16);
       }
-      const int m = ti * 16 + g + 8 * h;
-      *reinterpret_cast<hyp_u16x8 *>(dw + m * 64 + 8 * hyp_tc_ring_chunk(m, cg * (WN / 8) + t)) = o;
+      hyp_tc_store8<KDIM>(dx, rowg + 8 * h, k0 + cg * WN + 8 * t, r1, dvec, o);
     }
 #pragma unroll
     for (int kk = 0; kk < MS; ++kk)
@@ -1228,8 +1227,6 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
           hyp_tc_ring_wtx_kstep<DNT, R>(dacc[p], dht[kk][p], dH + s0 * R, r1 - s0, xs,
                                      dcg * DNT, kk, rt);
       }
-    __syncthreads();
-    hyp_tc_ring_store<SUBM, THREADS, KDIM>(dx, dw, s0, r1, k0, dvec);
     stage = stage == STAGES - 1 ? 0 : stage + 1;
   }
   hyp_cp_async_wait<0>(); // no copy may outlive the block
