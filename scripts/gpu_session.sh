@@ -54,10 +54,19 @@ stage_run() {  # name timeout cmd...
 }
 # One shard of a job per GPU, at once: sharded NAME TIMEOUT "GPU..." cmd...
 # runs `cmd... --shard I/N` on each listed GPU (stage NAME-gpuG) and waits.
+# Each shard gets its own share of the CPU cores (taskset, and torch.compile's
+# worker pool sized to it): bench-full b8fdac9 on 2 x H100 timed our
+# 4096->1024, M = 8192 step at 0.77 ms while the other shard compiled, where
+# the same step alone profiles at 0.43 ms (host-launch bound for a while).
 sharded() {
   local name=$1 limit=$2 gpus=($3) i=0; shift 3
+  local n=${#gpus[@]} cores; cores=$(nproc)
+  local per=$(( cores / n > 0 ? cores / n : 1 ))
   for g in "${gpus[@]}"; do
-    CUDA_VISIBLE_DEVICES=$g stage_run "$name-gpu$g" "$limit" "$@" --shard "$i/${#gpus[@]}" &
+    local pin=()
+    command -v taskset > /dev/null && pin=(taskset -c "$(( i * per ))-$(( i * per + per - 1 ))")
+    CUDA_VISIBLE_DEVICES=$g TORCHINDUCTOR_COMPILE_THREADS=$per \
+      stage_run "$name-gpu$g" "$limit" "${pin[@]}" "$@" --shard "$i/$n" &
     i=$(( i + 1 ))
   done
   wait
