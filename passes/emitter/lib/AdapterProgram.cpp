@@ -141,6 +141,12 @@ int64_t tcUpSmem(int64_t r, int64_t threads) {
 /// as the 64-column kernel. Its ROWS go to 1024: each block loads its B slice
 /// once, so long row chunks cut that traffic (r / ROWS of y's bytes).
 constexpr int64_t kTcUpWideCols = 256, kTcUpWideMaxRank = 32;
+/// ROWS of the column kernels that keep per-block state over their row chunk
+/// (the wide fwd_up's B slice, bwd_db's and bwd_dx's persistent dB / dA
+/// tiles, flushed by atomics at the end): 1024 too, which halves those loads
+/// and atomics again; the tuner picked the largest offered (512) for both
+/// backward kernels at every M = 8192 shape of bench-full b8fdac9 (H100).
+const std::vector<int64_t> kTcLongRows = {64, 128, 256, 512, 1024};
 /// THREADS of hyp_tc_fwd_up: 128 (fits every r <= 128: at r = 128 the B
 /// strip and the ring take the 48 KiB exactly), else 64 as a fallback.
 std::vector<int64_t> tcUpThreads(int64_t r) {
@@ -382,7 +388,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
         ceilDiv(spec.outFeatures, wideUp ? kTcUpWideCols : tc ? kTcUpCols : cols));
     if (wideUp) {
       k.tunables = {{"FWD_UP_THREADS", {128}, 128},
-                    tcRowsTunable("FWD_UP_", 256, {64, 128, 256, 512, 1024})};
+                    tcRowsTunable("FWD_UP_", 256, kTcLongRows)};
       k.body = "hyp_tc_fwd_up_wide_body<HYP_R, HYP_N>(w, B, y, M);";
     } else if (tc) {
       const std::vector<int64_t> threads = tcUpThreads(spec.rank);
@@ -460,7 +466,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     if (tc) {
       const int64_t threads = tcDbThreads(spec.rank);
       k.tunables = {{"BWD_DB_THREADS", {threads}, threads},
-                    tcRowsTunable("BWD_DB_", 256)};
+                    tcRowsTunable("BWD_DB_", 256, kTcLongRows)};
     } else {
       k.tunables = stripTunables("BWD_DB_", spec, /*registerAccumulators=*/true, 256);
     }
@@ -487,7 +493,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     const int64_t bk = tc ? tcDxCols(spec.rank) : cols, rp = roundUp(spec.rank, 16);
     if (tc && spec.rank <= 64)
       k.tunables = {{"BWD_DX_THREADS", {kTcDxRingThreads}, kTcDxRingThreads},
-                    tcRowsTunable("BWD_DX_", 256)};
+                    tcRowsTunable("BWD_DX_", 256, kTcLongRows)};
     else
       k.tunables = tc ? tcTunables("BWD_DX_", [&](int64_t t) { return tilesPerWarp(rp, bk, t); }, 256)
                       : stripTunables("BWD_DX_", spec, /*registerAccumulators=*/true, 256);

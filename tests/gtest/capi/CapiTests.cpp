@@ -226,10 +226,11 @@ TEST(Capi, TensorCoresOnlyWhenAskedFor) {
   // Same program text either way but for the skeletons the kernels call.
   EXPECT_EQ(plain.cuda.find("hyp_tc_bwd_dx_body<"), std::string::npos);
   EXPECT_NE(tc.cuda.find("hyp_tc_bwd_dx_body<"), std::string::npos);
-  // y += w B^T: the MMA skeleton alone (its SIMT alternative, FWD_UP_MMA = 0,
-  // never won a tuning and was retired).
-  EXPECT_EQ(plain.cuda.find("hyp_tc_fwd_up_body<"), std::string::npos);
-  EXPECT_NE(tc.cuda.find("hyp_tc_fwd_up_body<"), std::string::npos);
+  // y += w B^T: the MMA skeletons alone (the SIMT alternative, FWD_UP_MMA = 0,
+  // never won a tuning and was retired); r <= 32 takes the wide one.
+  EXPECT_EQ(plain.cuda.find("hyp_tc_fwd_up_wide_body<"), std::string::npos);
+  EXPECT_NE(tc.cuda.find("hyp_tc_fwd_up_wide_body<"), std::string::npos);
+  EXPECT_EQ(tc.cuda.find("hyp_tc_fwd_up_body<"), std::string::npos);
   EXPECT_EQ(tc.metadata.find("FWD_UP_MMA"), std::string::npos);
   // dx's kernel asks for four blocks an SM where that costs no spills (r <= 32).
   EXPECT_NE(tc.cuda.find("__launch_bounds__(BWD_DX_THREADS, 4) hyp_bwd_dx("), std::string::npos);
@@ -237,6 +238,8 @@ TEST(Capi, TensorCoresOnlyWhenAskedFor) {
   Compiled tcWide = compile(&wide, "tensor-cores=1");
   ASSERT_EQ(tcWide.rc, 0) << tcWide.error;
   EXPECT_NE(tcWide.cuda.find("__launch_bounds__(BWD_DX_THREADS) hyp_bwd_dx("), std::string::npos);
+  EXPECT_NE(tcWide.cuda.find("hyp_tc_fwd_up_body<"), std::string::npos);
+  EXPECT_EQ(tcWide.cuda.find("hyp_tc_fwd_up_wide_body<"), std::string::npos);
   // The option means bf16 on tensor cores: other dtypes keep the SIMT skeletons.
   hypc_adapter_desc f32 = desc("hyplora", "f32", 256, 128, 32);
   Compiled tcF32 = compile(&f32, "tensor-cores=1");
