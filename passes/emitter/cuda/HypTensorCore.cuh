@@ -1029,10 +1029,8 @@ template <int R, int THREADS> struct HypTcDxRing {
   static constexpr int LDR = hyp_tc_up_ldr(RP);
   static constexpr int NT = WN / 8;            // dx n-tiles of a warp tile
   typedef HypTcWtxTiles<R, NWARPS> DA;         // the dA tile's warps
+  static constexpr int STAGES = 3;
   static constexpr int TILE = SUBM * BK;       // halves of one activation tile
-  // Four stages (three steps of x and dx in flight) where they fit the 48
-  // KiB beside the A strip (r <= 32), else three.
-  static constexpr int STAGES = 2 * BK * LDR * 2 + 4 * 2 * TILE * 2 <= 48 * 1024 ? 4 : 3;
   static constexpr int SMEM_BYTES = 2 * BK * LDR * 2 + STAGES * 2 * TILE * 2;
   static_assert(NWARPS % CG == 0 && TI >= 1, "tile geometry");
 };
@@ -1123,11 +1121,10 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
     hyp_tc_ring_issue<SUBM, THREADS, KDIM>(x, ring + st * 2 * TILE, s0, r1, k0, xvec);
     hyp_tc_ring_issue<SUBM, THREADS, KDIM>(dx, ring + st * 2 * TILE + TILE, s0, r1, k0, dvec);
   };
-#pragma unroll
-  for (int st = 0; st < STAGES - 1; ++st) {
-    issue(st, r0 + st * SUBM);
-    hyp_cp_async_commit();
-  }
+  issue(0, r0);
+  hyp_cp_async_commit();
+  issue(1, r0 + SUBM);
+  hyp_cp_async_commit();
   {
     hyp_f32x4 aq[HypF4Tile<RP, BK, THREADS>::PER];
     hyp_f4_tile_load<RP, BK, THREADS>(aq, A, KDIM, 0, R, k0, KDIM, hyp_f4_vec_ok(A, KDIM));
@@ -1151,9 +1148,9 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   const hyp_u16 *ah = Ahi + cg * WN * LDR, *al = Alo + cg * WN * LDR;
   int stage = 0;
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
-    hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of this step have landed
-    __syncthreads();                 // everyone's; and the stage refilled below is free
-    issue(stage == 0 ? STAGES - 1 : stage - 1, s0 + (STAGES - 1) * SUBM);
+    hyp_cp_async_wait<1>(); // this thread's copies of this step have landed
+    __syncthreads();        // everyone's; and the stage refilled below is free
+    issue(stage == 0 ? STAGES - 1 : stage - 1, s0 + 2 * SUBM);
     hyp_cp_async_commit(); // (possibly empty: keeps the group count)
     const hyp_u16 *xs = ring + stage * 2 * TILE, *ds = xs + TILE;
     float dh[KS][2][4];

@@ -156,15 +156,14 @@ std::vector<int64_t> tcUpThreads(int64_t r) {
   return {};
 }
 /// Mirrors HypTcDxRing<R, kTcDxRingThreads> (r <= 64: the A strip, hi + lo in
-/// MMA order, and a 4-stage ring of x and dx steps of 16 * warps / 2 rows
-/// where it fits, else 3) and HypTcDx<R, BK> (r > 64, the staged kernel).
+/// MMA order, and a 3-stage ring of x and dx steps of 16 * warps / 2 rows)
+/// and HypTcDx<R, BK> (r > 64, the staged kernel).
 constexpr int64_t kTcDxRingThreads = 128;
 int64_t tcDxSmem(int64_t r) {
   int64_t rp = roundUp(r, 16), bk = tcDxCols(r);
   if (r <= 64) {
     int64_t ldr = rp % 32 == 16 ? rp : rp + 16, subm = 16 * (kTcDxRingThreads / 32) / 2;
-    int64_t strip = 2 * bk * ldr * 2, stage = 2 * subm * bk * 2;
-    return strip + (strip + 4 * stage <= kSmemLimitBytes ? 4 : 3) * stage;
+    return 2 * bk * ldr * 2 + 3 * 2 * subm * bk * 2;
   }
   int64_t subm = 16, ldr = tcLd(rp), ldm = tcLd(subm);
   return 2 * bk * ldr * 2 + 2 * subm * ldr * 2 + 2 * rp * ldm * 2 + bk * ldm * 2 + subm * 4;
