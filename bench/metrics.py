@@ -123,8 +123,12 @@ def evaluate_targets(report: dict) -> list[dict]:
             return None
         # Bytes beyond PEFT's, in MiB; <= 0 means no more than PEFT.
         return (a["peak_extra_bytes"] - b["peak_extra_bytes"]) / 2**20
-    every_point(OURS_MAIN, "peft_lora_eager", f"{OURS_MAIN} extra peak memory - PEFT LoRA's (MiB)",
-                mem, 0.0, "<=")
+    # Every variant of ours that ran (the tensor-core one is the JIT default;
+    # judged on the plain name alone, this read "no data" whenever the SIMT
+    # contenders were left out, as in every bench-full since 2026-11-26).
+    for main in mains:
+        every_point(main, "peft_lora_eager", f"{main} extra peak memory - PEFT LoRA's (MiB)",
+                    mem, 0.0, "<=")
 
     cs = report.get("cold_start") or {}
     first = (cs.get("first_call") or {}).get("first_call_s")

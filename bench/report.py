@@ -372,6 +372,9 @@ def main(argv=None) -> int:
     p.add_argument("result", nargs="?", help="a JSON written by bench/run.py")
     p.add_argument("--merge", nargs="+", metavar="SHARD_JSON", help="join the shards of one run")
     p.add_argument("--out", help="output directory (default: next to the JSON)")
+    p.add_argument("--rejudge", action="store_true",
+                   help="recompute the targets with this checkout's bench/metrics.py and write "
+                        "them back into the JSON (marked targets_rejudged_by); the timings are untouched")
     a = p.parse_args(argv)
     if bool(a.result) == bool(a.merge):
         p.error("give one result JSON, or --merge with the shards' JSONs")
@@ -394,6 +397,12 @@ def main(argv=None) -> int:
         return 0
     with open(a.result) as f:
         report = json.load(f)
+    if a.rejudge:
+        from bench import metrics
+        report["targets"] = metrics.evaluate_targets(report)
+        report["targets_rejudged_by"] = "bench/metrics.py at " + os.environ.get("HYP_COMMIT", "HEAD")
+        with open(a.result, "w") as f:
+            json.dump(report, f, indent=1, default=str)
     stem = os.path.splitext(os.path.basename(a.result))[0]
     md, png = write_all(report, a.out or os.path.dirname(os.path.abspath(a.result)), stem)
     print(f"wrote {md}" + (f" and {png}" if png else " (no PNG: matplotlib unavailable)"))
