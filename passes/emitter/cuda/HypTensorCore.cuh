@@ -702,6 +702,21 @@ HYP_DEVICE_INLINE hyp_u32 hyp_pack_bf16x2(float lo, float hi) {
 #endif
 }
 
+/// The 8 bf16 of this lane's 16-byte output piece v in row g + 8h, from its C
+/// fragments (n-tiles 4v .. 4v + 3, elements 2h and 2h + 1: the permuted
+/// columns of the row-updates), rounded to nearest even.
+template <int NT>
+HYP_DEVICE_INLINE hyp_u16x8 hyp_tc_pack_piece(const float (&acc)[NT][4], int v, int h) {
+  hyp_u16x8 o;
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const hyp_u32 p = hyp_pack_bf16x2(acc[4 * v + k][2 * h], acc[4 * v + k][2 * h + 1]);
+    o.e[2 * k] = (hyp_u16)(p & 0xffffu);
+    o.e[2 * k + 1] = (hyp_u16)(p >> 16);
+  }
+  return o;
+}
+
 /// Four consecutive fp32 values split hi + lo into hi[0..3], lo[0..3] (4-byte
 /// aligned), two at a time and stored as words: the same bits as
 /// hyp_split_bf16 on each (but for NaN payloads), in fewer instructions.
@@ -962,15 +977,9 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
     for (int h = 0; h < 2; ++h)
 #pragma unroll
       for (int v = 0; v < NV; ++v) {
-        hyp_u16x8 o;
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-          const hyp_u32 p = hyp_pack_bf16x2(acc[4 * v + k][2 * h], acc[4 * v + k][2 * h + 1]);
-          o.e[2 * k] = (hyp_u16)(p & 0xffffu);
-          o.e[2 * k + 1] = (hyp_u16)(p >> 16);
-        }
         const int chunk = hyp_tc_ring_chunk(g + 8 * h, cg * (WN / 8) + 4 * v + t);
-        *reinterpret_cast<hyp_u16x8 *>(yw + (g + 8 * h) * LDY + 8 * chunk) = o;
+        *reinterpret_cast<hyp_u16x8 *>(yw + (g + 8 * h) * LDY + 8 * chunk) =
+            hyp_tc_pack_piece<NT>(acc, v, h);
       }
     __syncthreads();
     hyp_tc_ring_store<SUBM, THREADS, NDIM>(y, ring + stage * SUBM * LDY, s0, r1, n0, yvec);
@@ -1208,16 +1217,9 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
     // 128 us tuned at 4096 x 4096, M = 8192, H100, 2026-11-26: a second
     // barrier a step, and the L2 took in more sectors, not fewer).
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      hyp_u16x8 o;
-#pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        const hyp_u32 p = hyp_pack_bf16x2(acc[k][2 * h], acc[k][2 * h + 1]);
-        o.e[2 * k] = (hyp_u16)(p & 0xffffu);
-        o.e[2 * k + 1] = (hyp_u16)(p >> 16);
-      }
-      hyp_tc_store8<KDIM>(dx, rowg + 8 * h, k0 + cg * WN + 8 * t, r1, dvec, o);
-    }
+    for (int h = 0; h < 2; ++h)
+      hyp_tc_store8<KDIM>(dx, rowg + 8 * h, k0 + cg * WN + 8 * t, r1, dvec,
+                          hyp_tc_pack_piece<NT>(acc, 0, h));
 #pragma unroll
     for (int kk = 0; kk < MS; ++kk)
 #pragma unroll

@@ -269,16 +269,10 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_wide_body(const float *__restrict__ w,
     for (int h = 0; h < 2; ++h)
 #pragma unroll
       for (int v = 0; v < NV; ++v) {
-        hyp_u16x8 o;
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-          const hyp_u32 p = hyp_pack_bf16x2(acc[4 * v + k][2 * h], acc[4 * v + k][2 * h + 1]);
-          o.e[2 * k] = (hyp_u16)(p & 0xffffu);
-          o.e[2 * k + 1] = (hyp_u16)(p >> 16);
-        }
         const int m = g + 8 * h;
         *reinterpret_cast<hyp_u16x8 *>(ys + m * BN +
-                                        8 * hyp_tc_wide_chunk(m, warp * (WN / 8) + 4 * v + t)) = o;
+                                        8 * hyp_tc_wide_chunk(m, warp * (WN / 8) + 4 * v + t)) =
+            hyp_tc_pack_piece<NT>(acc, v, h);
       }
     hyp_warp_sync();
     constexpr int CPW = WN / 8; // chunks of a warp's row
