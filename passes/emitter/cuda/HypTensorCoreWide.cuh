@@ -2,22 +2,24 @@
 //
 // Pasted after HypTensorCore.cuh (uses its ring, split and MMA helpers).
 //
-// Why a second y += w B^T: Nsight Compute (H100, 4096 x 4096, M = 8192, r = 32,
-// 2026-11-26) put hyp_tc_fwd_up_body at 82% of L2 throughput and 33% of DRAM
-// bandwidth. Its 64-column blocks each re-read their rows' w from L2 (M x r
-// fp32 per strip: r / 64 = half of y's bytes in all) and each block staged its
-// own B strip (r / ROWS of y's bytes: another half at the tuned ROWS = 64), so
-// the L2 moved twice what DRAM did: 101 us where an in-place read + write of
-// y takes 49 us (torch mul_, same card).
+// y += w B^T for r <= 32, 256 columns a block (four warps side by side, 64
+// columns each). Each warp keeps its B slice (64 columns x r, split hi / lo)
+// in registers for the block's whole row chunk, and the step's rows of w are
+// staged once for all four warps through the same cp.async ring as y: no B
+// strip in shared memory, so the ring fits four stages (three steps in
+// flight), and w / B come from L2 at r / 256 and r / ROWS of y's bytes (the
+// 64-column hyp_tc_fwd_up_body: r / 64 and r / ROWS).
 //
-// Here a block covers 256 columns (four warps side by side, 64 columns each),
-// so w is read from L2 once per 256 columns (r / 256 = 1/8 of y's bytes) and
-// staged once per block step for all four warps, through the same cp.async
-// ring as y. Each warp keeps its B slice (64 columns x r, split hi / lo) in
-// registers for the block's whole row chunk: no B strip in shared memory, so
-// the ring fits four stages (three steps in flight), and with ROWS >= 256 the
-// B loads are <= 1/8 of y's bytes too. r <= 32 only: the B slice takes
-// 2 * NT * KS * 2 = 64 registers at r = 32 (r = 64 keeps hyp_tc_fwd_up_body).
+// What made it fast was not that traffic but the stores (H100, 4096 x 4096,
+// M = 8192, r = 32, 2026-11-26): built for the L2 re-reads, this layout ran
+// 109 us with stores straight from the MMA fragments, no better than the
+// 64-column kernel's 101. The same update in Triton took 51-55 us; Nsight
+// Compute showed ours putting ~3.3x y's sectors into the L2 (its 1x): each
+// fragment store wrote half of 8 lines. Results now go back into the stage
+// and leave in whole 128-byte lines: 62 us. A warp's 64 columns are exactly
+// one line of each of its rows, so that store needs only a warp barrier. The
+// B slice takes 2 * NT * KS * 2 = 64 registers at r = 32; larger ranks keep
+// hyp_tc_fwd_up_body (same store path, through a block barrier).
 //===----------------------------------------------------------------------===//
 
 template <int R> struct HypTcUpWide {
