@@ -17,28 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import os
 import sys
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.timing import median_call_us as median_us  # noqa: E402
+
 SHAPES = [(8192, 4096, 4096), (8192, 4096, 1024), (8192, 4096, 14336), (8192, 14336, 4096),
           (1024, 4096, 4096), (1024, 4096, 1024)]
-
-
-def median_us(fn, sets: int, reps: int) -> float:
-    """Median per-call time (us) of fn(i) over back-to-back calls, one event pair each."""
-    for i in range(3):
-        fn(i % sets)
-    torch.cuda.synchronize()
-    starts = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
-    ends = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
-    for i in range(reps):
-        starts[i].record()
-        fn(i % sets)
-        ends[i].record()
-    torch.cuda.synchronize()
-    return statistics.median(s.elapsed_time(e) * 1000.0 for s, e in zip(starts, ends))
 
 
 def probe_shape(M: int, K: int, N: int, reps: int) -> dict:
@@ -61,15 +49,15 @@ def probe_shape(M: int, K: int, N: int, reps: int) -> dict:
     err = (ys[0].float() - (y0.float() + xs[0].float() @ Wt.float())).abs().max().item()
     row = {
         "M": M, "K": K, "N": N,
-        "fwd_mm_us": median_us(lambda i: torch.mm(xs[i], Wt), sets, reps),
-        "fwd_addmm_beta1_us": median_us(lambda i: ys[i].addmm_(xs[i], Wt), sets, reps),
-        "bwd_mm_us": median_us(lambda i: torch.mm(dys[i], W), sets, reps),
-        "bwd_addmm_beta1_us": median_us(lambda i: dxs[i].addmm_(dys[i], W), sets, reps),
-        "write_y_us": median_us(lambda i: ys[i].fill_(0.5), sets, reps),
-        "read_write_y_us": median_us(lambda i: ys[i].mul_(0.5), sets, reps),
-        "rank32_addmm_y_us": median_us(lambda i: ys[i].addmm_(ws[i], Bt), sets, reps),
-        "write_dx_us": median_us(lambda i: dxs[i].fill_(0.5), sets, reps),
-        "zeros_dx_us": median_us(lambda i: torch.zeros(M, K, device=dev, dtype=dt), sets, reps),
+        "fwd_mm_us": median_us(lambda i: torch.mm(xs[i], Wt), reps, sets),
+        "fwd_addmm_beta1_us": median_us(lambda i: ys[i].addmm_(xs[i], Wt), reps, sets),
+        "bwd_mm_us": median_us(lambda i: torch.mm(dys[i], W), reps, sets),
+        "bwd_addmm_beta1_us": median_us(lambda i: dxs[i].addmm_(dys[i], W), reps, sets),
+        "write_y_us": median_us(lambda i: ys[i].fill_(0.5), reps, sets),
+        "read_write_y_us": median_us(lambda i: ys[i].mul_(0.5), reps, sets),
+        "rank32_addmm_y_us": median_us(lambda i: ys[i].addmm_(ws[i], Bt), reps, sets),
+        "write_dx_us": median_us(lambda i: dxs[i].fill_(0.5), reps, sets),
+        "zeros_dx_us": median_us(lambda i: torch.zeros(M, K, device=dev, dtype=dt), reps, sets),
         "addmm_abs_err": err,
     }
     row["fwd_extra_us"] = row["fwd_addmm_beta1_us"] - row["fwd_mm_us"]

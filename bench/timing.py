@@ -93,6 +93,12 @@ def time_steps(step: Callable[[int], object], n_sets: int, reps: int, warmup: in
     return summarize(samples)
 
 
+def median_call_us(fn: Callable[[int], object], reps: int, sets: int = 1) -> float:
+    """Median us of back-to-back CUDA calls fn(i % sets), 3 warm-up calls:
+    the probes' (bench/*_probe.py) single-kernel timing."""
+    return time_steps(fn, sets, reps, warmup=3, cuda=True)["median_ms"] * 1000.0
+
+
 def peak_extra_bytes(step: Callable[[int], object], cuda: bool) -> int | None:
     """Peak allocated bytes above what was allocated before one step.
 

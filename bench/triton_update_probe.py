@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import os
 import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.timing import median_call_us as median_us  # noqa: E402
 
 try:
     import triton
@@ -44,20 +47,6 @@ if triton is not None:
         tl.store(y_ptr + rows[:, None] * N + cols[None, :], acc.to(tl.bfloat16), mask=mask)
 
 
-def median_us(fn, reps: int) -> float:
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    s = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
-    e = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
-    for i in range(reps):
-        s[i].record()
-        fn()
-        e[i].record()
-    torch.cuda.synchronize()
-    return statistics.median(a.elapsed_time(b) * 1000.0 for a, b in zip(s, e))
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--M", type=int, default=8192)
@@ -77,7 +66,7 @@ def main() -> int:
         ys = [torch.randn(a.M, N, device=dev, dtype=torch.bfloat16) for _ in range(2)]
         w = torch.randn(a.M, a.r, device=dev, dtype=torch.bfloat16)
         B = torch.randn(N, a.r, device=dev, dtype=torch.bfloat16)
-        mul = median_us(lambda: ys[0].mul_(1.0), a.reps)
+        mul = median_us(lambda i: ys[0].mul_(1.0), a.reps)
         ref = ys[1].float() + w.float() @ B.float().t()
         ys[1].copy_(ys[1])
         tiles = [tuple(int(v) for v in a.only.split("x")) + (1,)] if a.only else None
@@ -86,7 +75,7 @@ def main() -> int:
                                           (128, 128, 4, 1), (128, 128, 8, 1), (32, 256, 4, 1),
                                           (64, 256, 8, 1), (16, 512, 4, 1), (256, 64, 8, 1)):
                 grid = (triton.cdiv(a.M, BM), triton.cdiv(N, BN))
-                fn = lambda: _update[grid](ys[0], w, B, a.M, N, a.r, BM, BN, dot,  # noqa: E731
+                fn = lambda i: _update[grid](ys[0], w, B, a.M, N, a.r, BM, BN, dot,  # noqa: E731
                                            num_warps=warps, num_stages=stages)
                 try:
                     us = median_us(fn, a.reps)

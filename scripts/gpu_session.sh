@@ -72,6 +72,11 @@ sharded() {
   wait
 }
 
+# The Nsight Compute sections of the ncu and ncu-triton stages (the same, so
+# our kernels and the Triton update compare line by line).
+ncu_sections=(--section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats
+              --section Occupancy --section LaunchStats --section SchedulerStats)
+
 for stage in "$@"; do
   case "$stage" in
   env)
@@ -144,9 +149,7 @@ for stage in "$@"; do
               IFS=';' read -ra cases <<< "${HYP_NCU_CASES:-4096 4096 8192 hyplora;4096 4096 1024 hyplora}"
               for kn in "${cases[@]}"; do read -r k n m v <<< "$kn"
                 stage_run "ncu-$k-$n-$m-$v" 200 ncu --profile-from-start off -k "regex:hyp_" --launch-count 7 \
-                  --section SpeedOfLight --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Tables --section WarpStateStats \
-                  --section Occupancy --section LaunchStats --section SchedulerStats \
-                  python3 bench/kernel_steps.py --K "$k" --N "$n" --M "$m" --variant "${v:-hyplora}" --steps 1
+                  "${ncu_sections[@]}" python3 bench/kernel_steps.py --K "$k" --N "$n" --M "$m" --variant "${v:-hyplora}" --steps 1
               done ;;
   ncu-source) # per-SASS-instruction counters (executed instructions, stall samples) of the
               # kernels matching HYP_NCU_KERNELS in tuned 4096x4096, M = 8192 steps: where a
@@ -177,9 +180,7 @@ for stage in "$@"; do
               stage_run triton-probe 200 python3 bench/triton_update_probe.py --out "$R/triton-probe.json" ;;
   ncu-triton) # the ncu stage's sections on that Triton update (one tile shape): what it does
               # differently from hyp_fwd_up on the same card
-              stage_run ncu-triton 120 ncu -k "regex:_update" --launch-count 1 \
-                --section SpeedOfLight --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Tables \
-                --section WarpStateStats --section Occupancy --section LaunchStats --section SchedulerStats \
+              stage_run ncu-triton 120 ncu -k "regex:_update" --launch-count 1 "${ncu_sections[@]}" \
                 python3 bench/triton_update_probe.py --only "${HYP_TRITON_TILE:-32x256x4}" --N 4096 --reps 3 ;;
   analysis)   stage_run analysis 600 python3 -m hyplora.analysis.bench_delta --n 4096 --out "$R/analysis-delta.json" ;;
   analyze-model)  # `hyplora analyze` on the embedded model: exact delta of every distinct token on the GPU
