@@ -103,7 +103,32 @@ def reference_grads(L, scaling, variant, convention, grad_y, x_adapter=None, per
     return out
 
 
-def assert_close_grad(got, ref, scale, tol, what):
+# How much worse than a direct fp32 evaluation of the formula (autograd) an
+# fp32 result may be where that evaluation itself misses the tolerance (inputs
+# ill-conditioned in fp32). Since the row math of the backward is in float64
+# (ReferenceKernels.cpp, the kernels' hyp_bwd_row_terms) the CPU op's worst
+# error on the worst shape of test_odd_shapes (M=5, K=1, N=3, r=1; 100000
+# checks) is 0.1x of this bound; with the row math in fp32 it was 2.9x the
+# direct error (lorentz dK). A bug gives errors of O(1), far above either bound.
+DIRECT_ERROR_FACTOR = 2.0
+
+
+def _within_direct(err, direct_err):
+    return direct_err is not None and err <= DIRECT_ERROR_FACTOR * direct_err
+
+
+def assert_close_rel(got, ref, tol, what, direct_err=None):
+    """Relative Frobenius error vs float64 below tol (or, for fp32 row math,
+    within DIRECT_ERROR_FACTOR of a direct fp32 evaluation's error)."""
+    got, ref = got.double().cpu(), ref.double().cpu()
+    err = (got - ref).norm().item()
+    if _within_direct(err, direct_err):
+        return
+    assert err <= tol * ref.norm().item() or (ref.norm() == 0 and err <= tol), \
+        f"{what} rel err {err / max(ref.norm().item(), 1e-300):.3g} > {tol:.3g}"
+
+
+def assert_close_grad(got, ref, scale, tol, what, direct_err=None):
     """A weight gradient vs float64: relative Frobenius error, except when the
     gradient is analytically ~zero (every row in the reference convention's
     dead zone: a CI seed once drew 5 such rows, grad_A 9e-18 vs 6e-18). Then
@@ -111,15 +136,17 @@ def assert_close_grad(got, ref, scale, tol, what):
     would have without the dead zone (|grad_y| |x| times the other factor)."""
     got, ref = got.double().cpu(), ref.double().cpu()
     err = (got - ref).norm().item()
+    if _within_direct(err, direct_err):
+        return
     bound = tol * max(ref.norm().item(), 1e-3 * scale)
     assert err <= bound, f"{what}: |got - ref| = {err:.3g} > {bound:.3g} (|ref| {ref.norm().item():.3g})"
 
 
 def assert_close_sum(got, ref, scale, tol, what, direct_err=None):
-    """For reductions that cancel: |got - ref| <= tol * (sum of |terms|), or at
-    most twice the error of a direct evaluation in the same precision."""
+    """For reductions that cancel: |got - ref| <= tol * (sum of |terms|), or
+    within DIRECT_ERROR_FACTOR of a direct evaluation in the same precision."""
     err = abs(float(got) - float(ref))
-    if direct_err is not None and err <= 2.0 * direct_err:
+    if _within_direct(err, direct_err):
         return
     # The floor covers terms that are zero analytically and only rounding noise
     # numerically (e.g. ds in the reference dead zone th < 1).

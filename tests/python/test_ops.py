@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import hyplora
-from conftest import (TOL, VARIANT_CONVENTIONS, assert_close_grad, assert_close_sum, make_layer,
-                      reference_grads, rel_err)
+from conftest import (TOL, VARIANT_CONVENTIONS, assert_close_grad, assert_close_rel,
+                      assert_close_sum, make_layer, reference_grads, rel_err)
 
 ops = torch.ops.hyplora
 DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
@@ -27,26 +27,29 @@ def run_op(L, scaling, variant, convention, grad_y, x_adapter=None, x_grads=None
     return y, w, stats, g
 
 
-def direct_low_precision_sums(L, scaling, variant, convention, grad_y, x_adapter, ref):
-    """Errors of dk and ds when the formula is evaluated directly (autograd) in
-    fp32, the op's row-math precision. dK of one row is itself a sum of terms
-    that cancel (lorentz, small |u|: both parts of dg/dK tend to +-1/(2K)), so
-    for low precision the op is held to "no worse than a direct fp32
-    evaluation" there, besides the tolerance on the per-row sums."""
+def direct_low_precision_errors(L, scaling, variant, convention, grad_y, x_adapter, ref):
+    """Errors (Frobenius, vs the float64 reference) of y and of every gradient
+    when the formula is evaluated directly (autograd) in fp32, the op's
+    row-math precision. Some inputs are ill-conditioned in fp32 whatever the
+    algorithm: dK of one row is itself a sum of terms that cancel (lorentz,
+    small |u|: both parts of dg/dK tend to +-1/(2K)), and a CI seed drew a
+    grad_A whose direct fp32 error was 5x the 3e-4 tolerance (K = 1, a row
+    with a near 12). There the op is held to "no worse than a direct fp32
+    evaluation" (conftest.DIRECT_ERROR_FACTOR) instead."""
     if L["x"].dtype == torch.float64 or variant == "lora":
         return {}
     from hyplora import reference
-    d = {n: L[n].detach().float() for n in L}
-    d["k"].requires_grad_(True)
-    d["s"].requires_grad_(True)
-    xa = d["x"] if x_adapter is None else x_adapter.detach().float()
+    d = {n: L[n].detach().float().clone() for n in L}
+    for n in ("x", "A", "B", "k", "s"):
+        d[n].requires_grad_(True)
+    xa = d["x"] if x_adapter is None else x_adapter.detach().float().requires_grad_(True)
     y = reference.adapted_linear(d["x"], xa, d["weight"], d["bias"], d["A"], d["B"], d["k"],
                                  d["s"], scaling, variant, convention)
-    gk, gs = torch.autograd.grad((y * grad_y.float()).sum(), [d["k"], d["s"]], allow_unused=True)
-    out = {"k": abs(gk.item() - ref["k"].item())}
-    if gs is not None:
-        out["s"] = abs(gs.item() - ref["s"].item())
-    return out
+    wrt = [d["x"], d["A"], d["B"], d["k"], d["s"]] + ([xa] if x_adapter is not None else [])
+    grads = torch.autograd.grad((y * grad_y.float()).sum(), wrt, allow_unused=True)
+    got = dict(zip(["x", "A", "B", "k", "s", "xa"], grads), y=y.detach())
+    return {n: (g.double().cpu() - ref[n].double().cpu()).norm().item()
+            for n, g in got.items() if g is not None and ref.get(n) is not None}
 
 
 def check_against_reference(L, scaling, variant, convention, dtype, x_adapter=None):
@@ -62,15 +65,17 @@ def check_against_reference(L, scaling, variant, convention, dtype, x_adapter=No
                                             torch.float32)
     for t, name in [(y, "y"), (gx, "grad_x"), (gA, "grad_A"), (gB, "grad_B")]:
         assert torch.isfinite(t).all(), f"{name} has NaN/Inf"
-    assert rel_err(y, ref["y"]) < tol, f"y rel err {rel_err(y, ref['y']):.3g}"
-    assert rel_err(gx, ref["x"]) < tol, f"grad_x rel err {rel_err(gx, ref['x']):.3g}"
+    direct = direct_low_precision_errors(L, scaling, variant, convention, grad_y, x_adapter, ref)
+    assert_close_rel(y, ref["y"], tol, "y", direct.get("y"))
+    assert_close_rel(gx, ref["x"], tol, "grad_x", direct.get("x"))
     if x_adapter is not None:
-        assert rel_err(gxa, ref["xa"]) < tol, f"grad_x_adapter rel err {rel_err(gxa, ref['xa']):.3g}"
+        assert_close_rel(gxa, ref["xa"], tol, "grad_x_adapter", direct.get("xa"))
     # The size these gradients have outside the dead zone: scaling |grad_y| |x| |B| (or |A|).
     gy_x = scaling * grad_y.double().cpu().norm().item() * L["x"].double().cpu().norm().item()
-    assert_close_grad(gA, ref["A"], gy_x * L["B"].double().cpu().norm().item(), tol, "grad_A")
-    assert_close_grad(gB, ref["B"], gy_x * L["A"].double().cpu().norm().item(), tol, "grad_B")
-    direct = direct_low_precision_sums(L, scaling, variant, convention, grad_y, x_adapter, ref)
+    assert_close_grad(gA, ref["A"], gy_x * L["B"].double().cpu().norm().item(), tol, "grad_A",
+                      direct.get("A"))
+    assert_close_grad(gB, ref["B"], gy_x * L["A"].double().cpu().norm().item(), tol, "grad_B",
+                      direct.get("B"))
     assert_close_sum(gk, ref["k"], ref["k_scale"], tol, "grad_k", direct.get("k"))
     assert_close_sum(gs, ref["s"], ref["s_scale"], tol, "grad_s", direct.get("s"))
     if variant == "lora":
@@ -162,6 +167,52 @@ def test_theta_near_one_and_switch_point(th, convention):
     L32 = _layer_with_theta(th, convention, torch.float32)
     y, _, _, g = run_op(L32, 1.0, "hyplora", convention, torch.randn(1, 8))
     assert torch.isfinite(y).all() and all(torch.isfinite(t).all() for t in g)
+
+
+def round_trip_layer(M, K, N, convention, device="cpu"):
+    """fp32 rows where the adapter nearly round-trips the hyperboloid: sinh
+    arguments a in [9, 11.8] (below the clamp) and |B A x| = |x| (1 +- 2..5e-2), so
+    arccosh(th) ~ a + log|B A x^| and each row's dK is a difference of terms
+    ~a^2 times itself. Rank 1, all rows along one direction, B scaled to hit it."""
+    from hyplora import reference
+    L = make_layer(M, K, N, 1, torch.float64, row_scales=torch.ones(M), k=0.5)
+    K_ = reference.curvature(L["k"])
+    direction = torch.nn.functional.normalize(torch.randn(K, dtype=torch.float64), dim=0)
+    a = 9 + 2.8 * torch.rand(M, dtype=torch.float64)
+    sign = torch.where(torch.rand(M) < 0.5, -1.0, 1.0).double()
+    L["x"] = (sign * a * L["s"] * K_.sqrt()).unsqueeze(1) * direction
+    # log(rho) of 2..5e-2, either sign: small enough to cancel, not so small
+    # that the rounding of A x in fp32 (any evaluation's) decides the sum.
+    rho = 1 + (0.02 + 0.03 * torch.rand(())).double() * sign[0]
+    L["B"] = L["B"] * rho / (L["B"].norm() * (L["A"] @ direction).abs())
+    return {n: v.to(device=device, dtype=torch.float32) for n, v in L.items()}
+
+
+def median_round_trip_errors(convention, device, layers=21):
+    """Median over `layers` random round-trip layers of |dk - ref| and |ds -
+    ref|, each over the float64 sum of |per-row terms|."""
+    errs = {"dk": [], "ds": []}
+    for _ in range(layers):
+        L = round_trip_layer(24, 16, 8, convention, device)
+        gy = torch.randn(24, 8, dtype=torch.float64).to(device=device, dtype=torch.float32)
+        _, _, _, (_, _, _, _, gk, gs) = run_op(L, 1.0, "hyplora", convention, gy)
+        ref = reference_grads(L, 1.0, "hyplora", convention, gy)
+        errs["dk"].append(abs(gk.item() - ref["k"].item()) / ref["k_scale"])
+        errs["ds"].append(abs(gs.item() - ref["s"].item()) / ref["s_scale"])
+    return {n: sorted(v)[len(v) // 2] for n, v in errs.items()}
+
+
+# The median, not each layer: one layer's error is one draw of rounding noise
+# with a long tail (the rounding of A x in fp32 alone reaches 7e-5 of the scale
+# in 1 of 600 layers). Row math in fp32 (before) gave medians 4.4e-5 / 5.3e-5
+# (reference / lorentz dk over 300 layers), float64 gives 4.4e-7.
+ROUND_TRIP_MEDIAN_BOUND = 5e-6
+
+
+@pytest.mark.parametrize("convention", ["reference", "lorentz"])
+def test_round_trip_rows_curvature_gradient(convention):
+    medians = median_round_trip_errors(convention, "cpu")
+    assert max(medians.values()) <= ROUND_TRIP_MEDIAN_BOUND, medians
 
 
 def test_forward_stats_and_w_meaning():

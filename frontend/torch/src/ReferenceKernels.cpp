@@ -173,12 +173,22 @@ BackwardResult referenceBackward(const at::Tensor &gradY, const at::Tensor &x,
   at::Tensor xa = xAdapter.to(ct);
   at::Tensor A = loraA.to(ct), B = loraB.to(ct);
   at::Tensor wc = w.to(ct);
-  at::Tensor h = at::matmul(xa, A.t()); // M x r
-  at::Tensor p = at::matmul(dy, B);     // M x r: dL/dw
   at::Tensor dB = at::matmul(dy.t(), wc); // N x r, through w directly
+  // The row math (r-wide and per-row: a few M x r tensors next to the M x K
+  // products) is in float64 whatever the activations: its chain rule carries c
+  // through both factors of w = g(c^2 z) c h, so dK of a row with a large sinh
+  // argument and |B A x| ~ |x| is a difference of terms ~a^2 times the result.
+  // In fp32 that lost ~1e-3 of the row's dK, several times what a direct fp32
+  // autograd evaluation loses (a CI seed failed on it). The big products stay
+  // in the compute dtype; their results are rounded once, like the direct
+  // evaluation's.
+  const at::ScalarType rt = at::kDouble;
+  at::Tensor h = at::matmul(xa, A.t()).to(rt); // M x r
+  at::Tensor p = at::matmul(dy, B).to(rt);     // M x r: dL/dw
+  B = B.to(rt);
   at::Tensor dh, dxRowCoef; // dL/dh and the coefficient of x in dL/dx_adapter
-  at::Tensor dK = at::zeros({}, xa.options()), ds = at::zeros({}, xa.options());
-  at::Tensor dk = at::zeros({}, xa.options());
+  at::Tensor dk = at::zeros({}, h.options()), ds = at::zeros({}, h.options());
+  at::Tensor dK;
 
   switch (cfg.variant) {
   case Variant::LoRA: {
@@ -186,9 +196,9 @@ BackwardResult referenceBackward(const at::Tensor &gradY, const at::Tensor &x,
     break;
   }
   case Variant::HypLoRA: {
-    Curvature cv(loraK, ct);
-    at::Tensor s = normScale.reshape({}).to(ct);
-    at::Tensor nRaw = at::linalg_vector_norm(xa, 2, {1});
+    Curvature cv(loraK, rt);
+    at::Tensor s = normScale.reshape({}).to(rt);
+    at::Tensor nRaw = at::linalg_vector_norm(xa, 2, {1}).to(rt);
     HypLoRARows r = hyploraInputSide(nRaw, cv, s, cfg.maxSinhArg);
     at::Tensor v = col(r.c) * h;
     at::Tensor G = at::matmul(B.t(), B);
@@ -198,7 +208,7 @@ BackwardResult referenceBackward(const at::Tensor &gradY, const at::Tensor &x,
 
     at::Tensor dgdq, dgdK, dSdK = 0.5 / cv.S;
     // d nu / d q (nu = max(sqrt q, 1e-7)).
-    at::Tensor dnudq = maskOf(r.uNorm >= kNormEps, ct) / (2.0 * r.uNorm.clamp_min(kNormEps));
+    at::Tensor dnudq = maskOf(r.uNorm >= kNormEps, rt) / (2.0 * r.uNorm.clamp_min(kNormEps));
     if (cfg.convention == Convention::Lorentz) {
       // g = asinh(z) / z with z = nu / S: dg/dz = (z / sqrt(1 + z^2) - asinh z) / z^2.
       at::Tensor z = r.nu / cv.S;
@@ -207,14 +217,14 @@ BackwardResult referenceBackward(const at::Tensor &gradY, const at::Tensor &x,
       dgdK = dgdz * (-r.nu / (cv.S * cv.S)) * dSdK;
     } else {
     // d ac / d th, zero where a clamp holds the value constant.
-    at::Tensor invAcSmall = maskOf(r.thm1 >= kThetaEps, ct) / r.ac;
+    at::Tensor invAcSmall = maskOf(r.thm1 >= kThetaEps, rt) / r.ac;
     at::Tensor thSafe = r.th.clamp_min(kThetaLin);
-    at::Tensor invAcLarge = maskOf(r.th >= kAcoshMin, ct) / at::sqrt(thSafe * thSafe - 1.0);
+    at::Tensor invAcLarge = maskOf(r.th >= kAcoshMin, rt) / at::sqrt(thSafe * thSafe - 1.0);
     at::Tensor dacdth = at::where(r.th < kThetaLin, invAcSmall, invAcLarge);
     at::Tensor dthdq = 1.0 / (2.0 * r.t * cv.S);
     dgdq = cv.S / r.nu * dacdth * dthdq - cv.S * r.ac / (r.nu * r.nu) * dnudq;
     // d offset / dK = -1/K^2 where K >= 1e-6 (offset = 1/max(K, 1e-6)).
-    at::Tensor doffdK = maskOf(cv.K >= kCurvEps, ct) * (-1.0 / (cv.K * cv.K));
+    at::Tensor doffdK = maskOf(cv.K >= kCurvEps, rt) * (-1.0 / (cv.K * cv.K));
     // th = t / S: dth/dK = (doff/dK K - t^2) / (2 t S^3) with t^2 = q + offset.
     at::Tensor constPart = doffdK * cv.K - timeOffset(cv, cfg.convention);
     at::Tensor dthdK = (constPart - q) / (2.0 * r.t * cv.S * cv.K);
@@ -225,12 +235,12 @@ BackwardResult referenceBackward(const at::Tensor &gradY, const at::Tensor &x,
     at::Tensor dq = dg * dgdq;
     at::Tensor dv = p * col(r.g * cfg.scaling) + 2.0 * col(dq) * Gv;
     // q = v^T (B^T B) v  =>  dB += 2 B (V^T diag(dq) V).
-    dB = dB + 2.0 * at::matmul(B, at::matmul(v.t(), col(dq) * v));
+    dB = dB + (2.0 * at::matmul(B, at::matmul(v.t(), col(dq) * v))).to(ct);
     dh = col(r.c) * dv;
     at::Tensor dc = rowDot(dv, h);
 
     // c = S sinh(a) / n with a = min(n / (s S), amax).
-    at::Tensor pass = maskOf((r.n / s / cv.S) <= cfg.maxSinhArg, ct);
+    at::Tensor pass = maskOf((r.n / s / cv.S) <= cfg.maxSinhArg, rt);
     at::Tensor dcda = cv.S * at::cosh(r.a) / r.n;
     at::Tensor dcdn = -cv.S * r.sinhA / (r.n * r.n);
     at::Tensor dcdS = r.sinhA / r.n;
@@ -243,12 +253,12 @@ BackwardResult referenceBackward(const at::Tensor &gradY, const at::Tensor &x,
     dK = (dg * dgdK).sum() + dSc.sum() * dSdK;
     dk = dK * softplusGrad(cv.k);
     // n = max(|x|, 1e-7): d n / d x = x / |x| where |x| >= 1e-7.
-    dxRowCoef = dn * maskOf(nRaw >= kNormEps, ct) / nRaw.clamp_min(kNormEps);
+    dxRowCoef = dn * maskOf(nRaw >= kNormEps, rt) / nRaw.clamp_min(kNormEps);
     break;
   }
   case Variant::Simplified: {
-    Curvature cv(loraK, ct);
-    at::Tensor n2 = (xa * xa).sum(1);
+    Curvature cv(loraK, rt);
+    at::Tensor n2 = (xa * xa).sum(1).to(rt);
     at::Tensor den = 1.0 + cv.K * n2;
     at::Tensor c = 2.0 / den;
     at::Tensor v = col(c) * h;
@@ -262,7 +272,7 @@ BackwardResult referenceBackward(const at::Tensor &gradY, const at::Tensor &x,
     at::Tensor dg = rowDot(p, v) * cfg.scaling;
     at::Tensor dq = dg * dgdq;
     at::Tensor dv = p * col(g * cfg.scaling) + 2.0 * col(dq) * Gv;
-    dB = dB + 2.0 * at::matmul(B, at::matmul(v.t(), col(dq) * v));
+    dB = dB + (2.0 * at::matmul(B, at::matmul(v.t(), col(dq) * v))).to(ct);
     dh = col(c) * dv;
     at::Tensor dc = rowDot(dv, h);
     at::Tensor dcdn2 = -2.0 * cv.K / (den * den);
@@ -274,13 +284,14 @@ BackwardResult referenceBackward(const at::Tensor &gradY, const at::Tensor &x,
   }
   }
 
+  dh = dh.to(ct);
   at::Tensor dA = at::matmul(dh.t(), xa); // r x K
   at::Tensor gradX = emptyLike0(x), gradXAdapter = emptyLike0(x);
   const bool fold = xGrads[0] && !xGrads[1];
   if (xGrads[0] || xGrads[1]) {
     at::Tensor dxa = at::matmul(dh, A);
     if (dxRowCoef.defined())
-      dxa = dxa + col(dxRowCoef) * xa;
+      dxa = dxa + col(dxRowCoef.to(ct)) * xa;
     if (xGrads[1])
       gradXAdapter = dxa.to(x.scalar_type());
     if (xGrads[0]) {

@@ -16,7 +16,8 @@
 //
 // Rules every skeleton keeps (docs/CONTRACTS.md section 2): any M (rows past M
 // are masked), any K/N (tails zero-filled), vector loads only when the base
-// pointer and the row length allow them, fp32 arithmetic throughout, no host
+// pointer and the row length allow them, fp32 arithmetic (the backward row
+// terms: float64 duals, see below) throughout, no host
 // synchronisation, cross-block sums by atomicAdd into caller-zeroed buffers.
 // No warp shuffles: block-level shared-memory reductions only, which keeps the
 // kernels runnable by the CPU emulation (tests/gtest/capi/CudaEmulation.h).
@@ -39,76 +40,98 @@ HYP_DEVICE_INLINE long long hyp_llmin(long long a, long long b) { return a < b ?
 // Dual numbers: value + 4 tangents (d/dn2, d/dz, d/dk, d/ds of the row scalars).
 // Comparisons and min/max/select act on the value and carry the chosen
 // operand's tangents, which is exactly the derivative of the clamped formula.
+//
+// The storage type F is double in the backward (hyp_bwd_row_terms): the row
+// program carries c through both factors of f = c * gs (q = c^2 z), so dK of
+// a row with a large sinh argument a and |B A x| ~ |x| is a difference of
+// terms ~a^2 times the result; in float that lost ~1e-3 of the row's dK where
+// a direct fp32 autograd evaluation lost ~1e-4 (a CI seed failed on it). The
+// inputs stay fp32 (stats, z, k, s); only the per-row chain rule (a few
+// dozen operations a row, next to the r-wide dot products) is in double.
 //===----------------------------------------------------------------------===//
-struct hyp_dual {
-  float v;
-  float d[4];
+template <class F> struct hyp_dual_t {
+  F v;
+  F d[4];
 };
-HYP_DEVICE_INLINE hyp_dual hyp_dual_const(float v) {
-  hyp_dual r;
+typedef hyp_dual_t<float> hyp_dual;
+typedef hyp_dual_t<double> hyp_dual64;
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_dual_const(F v) {
+  hyp_dual_t<F> r;
   r.v = v;
-  r.d[0] = r.d[1] = r.d[2] = r.d[3] = 0.f;
+  r.d[0] = r.d[1] = r.d[2] = r.d[3] = F(0);
   return r;
 }
-HYP_DEVICE_INLINE hyp_dual hyp_dual_seed(float v, int which) {
-  hyp_dual r = hyp_dual_const(v);
-  r.d[which] = 1.f;
+/// The input `v` of the row program, with d/d(input `which`) = 1.
+template <class T> HYP_DEVICE_INLINE T hyp_dual_seed(float v, int which) {
+  T r = hyp_dual_const<decltype(T::v)>(v);
+  r.d[which] = 1;
   return r;
 }
 /// f(a) with f'(a) = slope.
-HYP_DEVICE_INLINE hyp_dual hyp_dual_chain(const hyp_dual &a, float value, float slope) {
-  hyp_dual r;
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_dual_chain(const hyp_dual_t<F> &a, F value,
+                                                                  F slope) {
+  hyp_dual_t<F> r;
   r.v = value;
 #pragma unroll
   for (int i = 0; i < 4; ++i) r.d[i] = slope * a.d[i];
   return r;
 }
 HYP_DEVICE_INLINE float hyp_value(float a) { return a; }
-HYP_DEVICE_INLINE float hyp_value(const hyp_dual &a) { return a.v; }
+template <class F> HYP_DEVICE_INLINE F hyp_value(const hyp_dual_t<F> &a) { return a.v; }
 
-HYP_DEVICE_INLINE hyp_dual operator+(const hyp_dual &a, const hyp_dual &b) {
-  hyp_dual r;
+template <class F>
+HYP_DEVICE_INLINE hyp_dual_t<F> operator+(const hyp_dual_t<F> &a, const hyp_dual_t<F> &b) {
+  hyp_dual_t<F> r;
   r.v = a.v + b.v;
 #pragma unroll
   for (int i = 0; i < 4; ++i) r.d[i] = a.d[i] + b.d[i];
   return r;
 }
-HYP_DEVICE_INLINE hyp_dual operator-(const hyp_dual &a, const hyp_dual &b) {
-  hyp_dual r;
+template <class F>
+HYP_DEVICE_INLINE hyp_dual_t<F> operator-(const hyp_dual_t<F> &a, const hyp_dual_t<F> &b) {
+  hyp_dual_t<F> r;
   r.v = a.v - b.v;
 #pragma unroll
   for (int i = 0; i < 4; ++i) r.d[i] = a.d[i] - b.d[i];
   return r;
 }
-HYP_DEVICE_INLINE hyp_dual operator-(const hyp_dual &a) {
-  return hyp_dual_chain(a, -a.v, -1.f);
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> operator-(const hyp_dual_t<F> &a) {
+  return hyp_dual_chain(a, -a.v, F(-1));
 }
-HYP_DEVICE_INLINE hyp_dual operator*(const hyp_dual &a, const hyp_dual &b) {
-  hyp_dual r;
+template <class F>
+HYP_DEVICE_INLINE hyp_dual_t<F> operator*(const hyp_dual_t<F> &a, const hyp_dual_t<F> &b) {
+  hyp_dual_t<F> r;
   r.v = a.v * b.v;
 #pragma unroll
   for (int i = 0; i < 4; ++i) r.d[i] = a.d[i] * b.v + a.v * b.d[i];
   return r;
 }
-HYP_DEVICE_INLINE hyp_dual operator/(const hyp_dual &a, const hyp_dual &b) {
-  hyp_dual r;
+template <class F>
+HYP_DEVICE_INLINE hyp_dual_t<F> operator/(const hyp_dual_t<F> &a, const hyp_dual_t<F> &b) {
+  hyp_dual_t<F> r;
   r.v = a.v / b.v;
-  const float inv = 1.f / b.v;
+  const F inv = F(1) / b.v;
 #pragma unroll
   for (int i = 0; i < 4; ++i) r.d[i] = (a.d[i] - r.v * b.d[i]) * inv;
   return r;
 }
-HYP_DEVICE_INLINE hyp_dual operator+(const hyp_dual &a, float b) { return a + hyp_dual_const(b); }
-HYP_DEVICE_INLINE hyp_dual operator+(float a, const hyp_dual &b) { return hyp_dual_const(a) + b; }
-HYP_DEVICE_INLINE hyp_dual operator-(const hyp_dual &a, float b) { return a - hyp_dual_const(b); }
-HYP_DEVICE_INLINE hyp_dual operator-(float a, const hyp_dual &b) { return hyp_dual_const(a) - b; }
-HYP_DEVICE_INLINE hyp_dual operator*(const hyp_dual &a, float b) { return a * hyp_dual_const(b); }
-HYP_DEVICE_INLINE hyp_dual operator*(float a, const hyp_dual &b) { return hyp_dual_const(a) * b; }
-HYP_DEVICE_INLINE hyp_dual operator/(const hyp_dual &a, float b) { return a / hyp_dual_const(b); }
-HYP_DEVICE_INLINE hyp_dual operator/(float a, const hyp_dual &b) { return hyp_dual_const(a) / b; }
+// Mixed with the program's float literals (the constants of HYPLORA.md s.3).
+#define HYP_DUAL_MIXED(op)                                                                     \
+  template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> operator op(const hyp_dual_t<F> &a, float b) { \
+    return a op hyp_dual_const<F>(b);                                                          \
+  }                                                                                            \
+  template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> operator op(float a, const hyp_dual_t<F> &b) { \
+    return hyp_dual_const<F>(a) op b;                                                          \
+  }
+HYP_DUAL_MIXED(+)
+HYP_DUAL_MIXED(-)
+HYP_DUAL_MIXED(*)
+HYP_DUAL_MIXED(/)
+#undef HYP_DUAL_MIXED
 
 // Elementary functions, float and dual. Precise libm versions (no fast-math):
-// the row scalars need them to a few ulp (HYPLORA.md section 5).
+// the row scalars need them to a few ulp (HYPLORA.md section 5). The float
+// overloads are the forward's; the duals call the overload of their F.
 HYP_DEVICE_INLINE float hyp_sqrt(float a) { return sqrtf(a); }
 HYP_DEVICE_INLINE float hyp_sinh(float a) { return sinhf(a); }
 HYP_DEVICE_INLINE float hyp_cosh(float a) { return coshf(a); }
@@ -119,38 +142,48 @@ HYP_DEVICE_INLINE float hyp_log(float a) { return logf(a); }
 HYP_DEVICE_INLINE float hyp_log1p(float a) { return log1pf(a); }
 HYP_DEVICE_INLINE float hyp_tanh(float a) { return tanhf(a); }
 HYP_DEVICE_INLINE float hyp_abs(float a) { return fabsf(a); }
-HYP_DEVICE_INLINE hyp_dual hyp_sqrt(const hyp_dual &a) {
-  const float v = sqrtf(a.v);
-  return hyp_dual_chain(a, v, 0.5f / v);
+HYP_DEVICE_INLINE double hyp_sqrt(double a) { return sqrt(a); }
+HYP_DEVICE_INLINE double hyp_sinh(double a) { return sinh(a); }
+HYP_DEVICE_INLINE double hyp_cosh(double a) { return cosh(a); }
+HYP_DEVICE_INLINE double hyp_acosh(double a) { return acosh(a); }
+HYP_DEVICE_INLINE double hyp_asinh(double a) { return asinh(a); }
+HYP_DEVICE_INLINE double hyp_exp(double a) { return exp(a); }
+HYP_DEVICE_INLINE double hyp_log(double a) { return log(a); }
+HYP_DEVICE_INLINE double hyp_log1p(double a) { return log1p(a); }
+HYP_DEVICE_INLINE double hyp_tanh(double a) { return tanh(a); }
+HYP_DEVICE_INLINE double hyp_abs(double a) { return fabs(a); }
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_sqrt(const hyp_dual_t<F> &a) {
+  const F v = hyp_sqrt(a.v);
+  return hyp_dual_chain(a, v, F(0.5) / v);
 }
-HYP_DEVICE_INLINE hyp_dual hyp_sinh(const hyp_dual &a) {
-  return hyp_dual_chain(a, sinhf(a.v), coshf(a.v));
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_sinh(const hyp_dual_t<F> &a) {
+  return hyp_dual_chain(a, hyp_sinh(a.v), hyp_cosh(a.v));
 }
-HYP_DEVICE_INLINE hyp_dual hyp_cosh(const hyp_dual &a) {
-  return hyp_dual_chain(a, coshf(a.v), sinhf(a.v));
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_cosh(const hyp_dual_t<F> &a) {
+  return hyp_dual_chain(a, hyp_cosh(a.v), hyp_sinh(a.v));
 }
-HYP_DEVICE_INLINE hyp_dual hyp_acosh(const hyp_dual &a) {
-  return hyp_dual_chain(a, acoshf(a.v), 1.f / sqrtf((a.v - 1.f) * (a.v + 1.f)));
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_acosh(const hyp_dual_t<F> &a) {
+  return hyp_dual_chain(a, hyp_acosh(a.v), F(1) / hyp_sqrt((a.v - F(1)) * (a.v + F(1))));
 }
-HYP_DEVICE_INLINE hyp_dual hyp_asinh(const hyp_dual &a) {
-  return hyp_dual_chain(a, asinhf(a.v), 1.f / sqrtf(a.v * a.v + 1.f));
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_asinh(const hyp_dual_t<F> &a) {
+  return hyp_dual_chain(a, hyp_asinh(a.v), F(1) / hyp_sqrt(a.v * a.v + F(1)));
 }
-HYP_DEVICE_INLINE hyp_dual hyp_exp(const hyp_dual &a) {
-  const float v = expf(a.v);
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_exp(const hyp_dual_t<F> &a) {
+  const F v = hyp_exp(a.v);
   return hyp_dual_chain(a, v, v);
 }
-HYP_DEVICE_INLINE hyp_dual hyp_log(const hyp_dual &a) {
-  return hyp_dual_chain(a, logf(a.v), 1.f / a.v);
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_log(const hyp_dual_t<F> &a) {
+  return hyp_dual_chain(a, hyp_log(a.v), F(1) / a.v);
 }
-HYP_DEVICE_INLINE hyp_dual hyp_log1p(const hyp_dual &a) {
-  return hyp_dual_chain(a, log1pf(a.v), 1.f / (1.f + a.v));
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_log1p(const hyp_dual_t<F> &a) {
+  return hyp_dual_chain(a, hyp_log1p(a.v), F(1) / (F(1) + a.v));
 }
-HYP_DEVICE_INLINE hyp_dual hyp_tanh(const hyp_dual &a) {
-  const float v = tanhf(a.v);
-  return hyp_dual_chain(a, v, 1.f - v * v);
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_tanh(const hyp_dual_t<F> &a) {
+  const F v = hyp_tanh(a.v);
+  return hyp_dual_chain(a, v, F(1) - v * v);
 }
-HYP_DEVICE_INLINE hyp_dual hyp_abs(const hyp_dual &a) {
-  return hyp_dual_chain(a, fabsf(a.v), a.v < 0.f ? -1.f : 1.f);
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_abs(const hyp_dual_t<F> &a) {
+  return hyp_dual_chain(a, hyp_abs(a.v), a.v < F(0) ? F(-1) : F(1));
 }
 // min/max return the selected operand (tangents included); ties pick `a`.
 template <class T> HYP_DEVICE_INLINE T hyp_min(const T &a, const T &b) {
@@ -159,13 +192,17 @@ template <class T> HYP_DEVICE_INLINE T hyp_min(const T &a, const T &b) {
 template <class T> HYP_DEVICE_INLINE T hyp_max(const T &a, const T &b) {
   return hyp_value(b) > hyp_value(a) ? b : a;
 }
-HYP_DEVICE_INLINE hyp_dual hyp_min(const hyp_dual &a, float b) { return hyp_min(a, hyp_dual_const(b)); }
-HYP_DEVICE_INLINE hyp_dual hyp_max(const hyp_dual &a, float b) { return hyp_max(a, hyp_dual_const(b)); }
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_min(const hyp_dual_t<F> &a, float b) {
+  return hyp_min(a, hyp_dual_const<F>(b));
+}
+template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_max(const hyp_dual_t<F> &a, float b) {
+  return hyp_max(a, hyp_dual_const<F>(b));
+}
 template <class T> HYP_DEVICE_INLINE T hyp_select(bool c, const T &a, const T &b) { return c ? a : b; }
-/// Lifts a constant to the row program's scalar type (float or hyp_dual).
+/// Lifts a constant to the row program's scalar type (float or a dual).
 template <class T> HYP_DEVICE_INLINE T hyp_lift(float v) {
   if constexpr (sizeof(T) == sizeof(float)) return v;
-  else return hyp_dual_const(v);
+  else return hyp_dual_const<decltype(T::v)>(v);
 }
 
 /// The per-row scalar program of the adapter, generated from the IR for each
@@ -182,7 +219,7 @@ HYP_DEVICE_INLINE void hyp_row_scalars(T n2, T z, T k, T s, float scaling, T *c,
 /// gives the row's [f, dz, dk part, ds part] in rowsc[0..3] and
 /// beta[row] = 2 dL/d|x|^2 (rows past M: zeros). A template only so that it is
 /// instantiated after the generated hyp_row_scalars is defined.
-template <class T = hyp_dual>
+template <class T = hyp_dual64>
 HYP_DEVICE_INLINE void hyp_bwd_row_terms(long long row, long long M, float dfd, float z,
                                          const float *__restrict__ stats, float kv, float sv,
                                          float scaling, float *__restrict__ beta, float *rowsc) {
@@ -190,13 +227,13 @@ HYP_DEVICE_INLINE void hyp_bwd_row_terms(long long row, long long M, float dfd, 
   if (row < M) {
     f = stats[row * 4 + 2] * stats[row * 4 + 3];
     T c, q, gs;
-    hyp_row_scalars<T>(hyp_dual_seed(stats[row * 4 + 0], 0), hyp_dual_seed(z, 1),
-                       hyp_dual_seed(kv, 2), hyp_dual_seed(sv, 3), scaling, &c, &q, &gs);
+    hyp_row_scalars<T>(hyp_dual_seed<T>(stats[row * 4 + 0], 0), hyp_dual_seed<T>(z, 1),
+                       hyp_dual_seed<T>(kv, 2), hyp_dual_seed<T>(sv, 3), scaling, &c, &q, &gs);
     const T fd = c * gs;
-    dz = dfd * fd.d[1];
-    dkp = dfd * fd.d[2];
-    dsp = dfd * fd.d[3];
-    if (beta) beta[row] = 2.f * dfd * fd.d[0];
+    dz = dfd * float(fd.d[1]);
+    dkp = dfd * float(fd.d[2]);
+    dsp = dfd * float(fd.d[3]);
+    if (beta) beta[row] = 2.f * dfd * float(fd.d[0]);
   }
   rowsc[0] = f;
   rowsc[1] = dz;
