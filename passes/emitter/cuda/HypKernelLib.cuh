@@ -44,16 +44,17 @@ HYP_DEVICE_INLINE long long hyp_llmin(long long a, long long b) { return a < b ?
 // The storage type F is double in the backward (hyp_bwd_row_terms): the row
 // program carries c through both factors of f = c * gs (q = c^2 z), so dK of
 // a row with a large sinh argument a and |B A x| ~ |x| is a difference of
-// terms ~a^2 times the result; in float that lost ~1e-3 of the row's dK where
-// a direct fp32 autograd evaluation lost ~1e-4 (a CI seed failed on it). The
-// inputs stay fp32 (stats, z, k, s); only the per-row chain rule (a few
-// dozen operations a row, next to the r-wide dot products) is in double.
+// terms ~a^2 times the result. Float duals lost ~5e-4 of such a row's dK (the
+// generated program emulated in numpy), doubles ~1e-7; the CPU op's fp32 row
+// math failed a CI seed the same way. The inputs stay fp32 (stats, z, k, s);
+// only the per-row chain rule (a few dozen operations a row, next to the
+// r-wide dot products) is in double: +26 registers in hyp_bwd_dy, +1.7..2.7 us
+// at M = 8192 on an H100 (bench/results/README.md).
 //===----------------------------------------------------------------------===//
 template <class F> struct hyp_dual_t {
   F v;
   F d[4];
 };
-typedef hyp_dual_t<float> hyp_dual;
 typedef hyp_dual_t<double> hyp_dual64;
 template <class F> HYP_DEVICE_INLINE hyp_dual_t<F> hyp_dual_const(F v) {
   hyp_dual_t<F> r;

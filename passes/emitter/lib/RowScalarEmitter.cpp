@@ -4,7 +4,7 @@
 // hyp.pack_cols(n2, q, c, gs) (docs/IR.md), so `c` and `gs` are results of
 // hyp.row_map ops whose bodies (arith/math only, straight-line) are printed
 // here op by op as C++ over a generic scalar type T. The kernels instantiate
-// it with float (forward) and hyp_dual (backward: exact forward-mode partials
+// it with float (forward) and hyp_dual64 (backward: exact forward-mode partials
 // w.r.t. n2, z, k, s), so every convention/variant difference comes from the
 // IR and the backward can never disagree with the forward.
 //

@@ -3,7 +3,7 @@
 // Every kernel's per-row math is one function template
 //   template <class T> void hyp_row_scalars(T n2, T z, T k, T s, float scaling,
 //                                           T *c, T *q, T *gs);
-// instantiated with T = float (forward) and T = hyp_dual (backward: forward-mode
+// instantiated with T = float (forward) and T = hyp_dual64 (backward: forward-mode
 // derivatives w.r.t. n2, z, k, s, see HypKernelLib.cuh). It is printed either
 // op by op from a straight-line region of arith/math ops (the IR's
 // hyp.row_map bodies) or, on the direct path, from HYPLORA.md's formulas.
