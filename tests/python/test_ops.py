@@ -169,18 +169,18 @@ def test_theta_near_one_and_switch_point(th, convention):
     assert torch.isfinite(y).all() and all(torch.isfinite(t).all() for t in g)
 
 
-def round_trip_layer(M, K, N, convention, device="cpu"):
+def round_trip_layer(M, K, N, device="cpu"):
     """fp32 rows where the adapter nearly round-trips the hyperboloid: sinh
     arguments a in [9, 11.8] (below the clamp) and |B A x| = |x| (1 +- 2..5e-2), so
     arccosh(th) ~ a + log|B A x^| and each row's dK is a difference of terms
     ~a^2 times itself. Rank 1, all rows along one direction, B scaled to hit it."""
     from hyplora import reference
     L = make_layer(M, K, N, 1, torch.float64, row_scales=torch.ones(M), k=0.5)
-    K_ = reference.curvature(L["k"])
+    curvature = reference.curvature(L["k"])
     direction = torch.nn.functional.normalize(torch.randn(K, dtype=torch.float64), dim=0)
     a = 9 + 2.8 * torch.rand(M, dtype=torch.float64)
     sign = torch.where(torch.rand(M) < 0.5, -1.0, 1.0).double()
-    L["x"] = (sign * a * L["s"] * K_.sqrt()).unsqueeze(1) * direction
+    L["x"] = (sign * a * L["s"] * curvature.sqrt()).unsqueeze(1) * direction
     # log(rho) of 2..5e-2, either sign: small enough to cancel, not so small
     # that the rounding of A x in fp32 (any evaluation's) decides the sum.
     rho = 1 + (0.02 + 0.03 * torch.rand(())).double() * sign[0]
@@ -193,7 +193,7 @@ def median_round_trip_errors(convention, device, layers=21):
     ref|, each over the float64 sum of |per-row terms|."""
     errs = {"dk": [], "ds": []}
     for _ in range(layers):
-        L = round_trip_layer(24, 16, 8, convention, device)
+        L = round_trip_layer(24, 16, 8, device)
         gy = torch.randn(24, 8, dtype=torch.float64).to(device=device, dtype=torch.float32)
         _, _, _, (_, _, _, _, gk, gs) = run_op(L, 1.0, "hyplora", convention, gy)
         ref = reference_grads(L, 1.0, "hyplora", convention, gy)

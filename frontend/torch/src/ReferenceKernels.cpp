@@ -6,8 +6,9 @@
 // ever needs r-wide and per-row quantities besides dY and x.
 //
 // It runs on any device ATen supports (CPU kernel, CUDA fallback) and in any
-// float dtype: the row math is float32 for half/float activations and float64
-// for float64 activations, so a float64 call is an exact oracle.
+// float dtype: the forward's row math is float32 for half/float activations
+// and float64 for float64 activations, so a float64 call is an exact oracle;
+// the backward's row math is float64 always (see referenceBackward).
 //
 // The backward recomputes the row scalars from x_adapter instead of reading
 // `stats`, so it can follow a forward from either backend (the stats columns
