@@ -1,9 +1,10 @@
 """Times every contender on every point (one adapted projection, fwd + bwd).
 
 Per (shape, r) the layer data and the contenders are built once; per M the
-input sets are made and each contender is checked, timed, and measured for
-peak memory. Ratios are taken against the frozen layer timed at the same
-point in the same run. The report dict is updated in place after every point
+input sets are made, each contender is checked and measured for peak memory,
+then all of them are timed together in interleaved rounds
+(timing.time_interleaved). Ratios are taken against the frozen layer timed at
+the same point in the same rounds. The report dict is updated in place after every point
 and ``on_point`` is called, so an interrupted run still leaves its results.
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Settings:
     profile_kernels: bool
     act_dtype: torch.dtype = torch.bfloat16
     copy_gbps: float | None = None   # the card's measured copy bandwidth
+    rounds: int = 5                  # interleaved timing rounds (timing.time_interleaved)
 
 
 def _skip(reason: str, status: str = "skipped") -> dict:
@@ -122,17 +124,35 @@ def _measure(contender: Contender, built, data: LayerData, point: Point, xs, dys
     # A graph's buffers live in its private pool, allocated at capture: not comparable.
     res["peak_extra_bytes"] = (None if contender.name == "frozen_graphed"
                                else timing.peak_extra_bytes(step, ctx.cuda))
-    res.update(timing.time_steps(step, n_sets, st.reps, st.warmup, ctx.cuda))
     res["n_input_sets"] = n_sets
-    if contender.ours and ctx.cuda and st.profile_kernels and point.r == 32:
-        try:
-            names = {r["kernel"] for c in captures[-12:] for r in autotune_log.parse_text(c["text"])[0]}
-            res["kernel_profile"] = profile_our_kernels(step, n_sets, names)
-        except Exception as e:
-            res["kernel_profile"] = {"error": f"{type(e).__name__}: {e}"}
     if built.notes:
         res["notes"] = built.notes
-    return res
+    return res, step
+
+
+def _time_point(results: dict, steps: dict, contenders: list[Contender], point: Point,
+                n_sets: int, ctx: Ctx, st: Settings, captures: list) -> None:
+    """Times every contender that measured ok at this point, interleaved
+    (timing.time_interleaved), then profiles our kernels: after the timing,
+    so the profiler's own cost stays out of it."""
+    try:
+        timed = timing.time_interleaved(steps, n_sets, st.reps, st.warmup, ctx.cuda, st.rounds)
+    except Exception as e:
+        for name in steps:
+            results[name] = _error(e)
+        return
+    for name, summary in timed.items():
+        results[name].update(summary)
+    if not (ctx.cuda and st.profile_kernels and point.r == 32):
+        return
+    for c in contenders:
+        if not c.ours or c.name not in steps:
+            continue
+        try:
+            names = {r["kernel"] for cap in captures[-12:] for r in autotune_log.parse_text(cap["text"])[0]}
+            results[c.name]["kernel_profile"] = profile_our_kernels(steps[c.name], n_sets, names)
+        except Exception as e:
+            results[c.name]["kernel_profile"] = {"error": f"{type(e).__name__}: {e}"}
 
 
 def _recheck_baseline(entry: dict, frozen, xs, dys, ctx: Ctx, st: Settings) -> None:
@@ -246,6 +266,7 @@ def run_layers(points: list[Point], contenders: list[Contender], ctx: Ctx, st: S
                 on_point()
                 continue
             oracle_cache: dict = {}   # float64 references for xs[0], shared by the contenders
+            steps: dict = {}          # contenders measured ok here: timed together below
             for c in contenders:
                 b = built[c.name]
                 if isinstance(b, dict):
@@ -256,7 +277,8 @@ def run_layers(points: list[Point], contenders: list[Contender], ctx: Ctx, st: S
                     continue
                 bobj, build_s = b
                 try:
-                    res = _measure(c, bobj, data, p, xs, dys, ctx, st, captures, oracle_cache)
+                    res, steps[c.name] = _measure(c, bobj, data, p, xs, dys, ctx, st, captures,
+                                                  oracle_cache)
                     res["build_s"] = build_s
                 except Unavailable as e:
                     res = _skip(e.reason, e.status)
@@ -272,7 +294,11 @@ def run_layers(points: list[Point], contenders: list[Contender], ctx: Ctx, st: S
                 if res["status"] == "error" and c.compiled:
                     # Do not pay a failing compile again at every M.
                     built[c.name] = {**res, "reason": "failed at an earlier M: " + res["reason"]}
-                log(_one_line(c.name, p, res))
+            _time_point(entry["results"], steps, contenders, p, n_sets, ctx, st, captures)
+            for c in contenders:
+                if c.name in entry["results"]:
+                    log(_one_line(c.name, p, entry["results"][c.name]))
+            del steps
             _recheck_baseline(entry, built.get("frozen_eager"), xs, dys, ctx, st)
             _derive(entry["results"], p, act_bytes, st.copy_gbps)
             del xs, dys, oracle_cache

@@ -92,7 +92,8 @@ def markdown(report: dict) -> str:
              f"transformers {m.get('transformers')}",
              f"- commit `{m.get('commit')}`, date {m.get('date')}, host {m.get('host')}",
              f"- bf16 activations, fp32 adapter params, alpha {s.get('alpha')}; fwd + bwd (grads of x and "
-             f"all adapter params); median of {s.get('reps')} steps after {s.get('warmup')} warm-up, "
+             f"all adapter params); median of {s.get('reps')} steps in {s.get('rounds', 1)} interleaved rounds "
+             f"({s.get('warmup')} warm-up steps each), "
              + ("CUDA events between back-to-back steps" if m.get("card") != "cpu" else "perf_counter per step (CPU)")
              + ", rotating input sets",
              f"- measured ceilings: {_ceilings(m.get('ceilings'))}",

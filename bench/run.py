@@ -23,13 +23,14 @@ sys.path.insert(0, REPO)
 sys.path.append(os.path.join(REPO, "python"))
 
 SCHEMA = "hyplora-bench/1"
-# Per mode: reps, warm-up steps, time budget, torch.compile budget, and the part of the
+# Per mode: reps, warm-up steps (per interleaved timing round), timing rounds
+# (timing.time_interleaved), time budget, torch.compile budget, and the part of the
 # time budget kept for the decoder stack and the fresh-process measurements (seconds).
 MODE_DEFAULTS = {
-    "full": dict(reps=30, warmup=5, time_budget_s=360, compile_budget_s=120, reserve_s=100),
-    "quick": dict(reps=30, warmup=5, time_budget_s=170, compile_budget_s=60, reserve_s=70),
+    "full": dict(reps=30, warmup=5, rounds=5, time_budget_s=360, compile_budget_s=120, reserve_s=100),
+    "quick": dict(reps=30, warmup=5, rounds=5, time_budget_s=170, compile_budget_s=60, reserve_s=70),
     # The dry run tests the harness: it must run every part, however loaded the CPU.
-    "dry-run": dict(reps=2, warmup=1, time_budget_s=600, compile_budget_s=0, reserve_s=0),
+    "dry-run": dict(reps=2, warmup=1, rounds=2, time_budget_s=600, compile_budget_s=0, reserve_s=0),
 }
 
 
@@ -132,7 +133,7 @@ class Run:
         self.captures: list = []  # what the runtime printed around our first calls
         self.report: dict = {
             "schema": SCHEMA, "mode": mode, "meta": meta,
-            "settings": {"reps": cfg["reps"], "warmup": cfg["warmup"],
+            "settings": {"reps": cfg["reps"], "warmup": cfg["warmup"], "rounds": cfg["rounds"],
                          "time_budget_s": cfg["time_budget_s"], "compile_budget_s": cfg["compile_budget_s"],
                          "compile_dynamic": args.compile_dynamic, "act_dtype": "bf16", "adapter_dtype": "fp32",
                          "alpha": "4 r (the paper's HypLoRA r = 32, alpha = 128)",
@@ -152,7 +153,7 @@ class Run:
         """One adapted projection, every contender, every point."""
         from bench.layer_suite import Settings, run_layers
         from bench.shapes import points_for, shard_points
-        st = Settings(reps=self.cfg["reps"], warmup=self.cfg["warmup"],
+        st = Settings(reps=self.cfg["reps"], warmup=self.cfg["warmup"], rounds=self.cfg["rounds"],
                       deadline=self.deadline - self.cfg["reserve_s"],
                       l2_bytes=self.l2_bytes, profile_kernels=self.cuda and not self.args.no_profile,
                       copy_gbps=(self.report["meta"].get("ceilings") or {}).get("copy_gbps"))

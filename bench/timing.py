@@ -70,27 +70,59 @@ def time_first_call(step: Callable[[int], object], cuda: bool) -> tuple[float, o
     return time.perf_counter() - t0, out
 
 
-def time_steps(step: Callable[[int], object], n_sets: int, reps: int, warmup: int,
-               cuda: bool) -> dict:
-    """Per-step times (ms) of ``reps`` back-to-back steps after ``warmup`` steps."""
+def step_samples(step: Callable[[int], object], n_sets: int, reps: int, warmup: int,
+                 cuda: bool, first_set: int = 0) -> list[float]:
+    """Per-step times (ms) of ``reps`` back-to-back steps after ``warmup`` steps,
+    on input sets first_set, first_set + 1, ... (mod n_sets)."""
     for i in range(warmup):
-        step(i % n_sets)
+        step((first_set + i) % n_sets)
     sync(cuda)
     if cuda:
         events = [torch.cuda.Event(enable_timing=True) for _ in range(reps + 1)]
         events[0].record()
         for i in range(reps):
-            step(i % n_sets)
+            step((first_set + i) % n_sets)
             events[i + 1].record()
         torch.cuda.synchronize()
-        samples = [events[i].elapsed_time(events[i + 1]) for i in range(reps)]
-    else:
-        samples = []
-        for i in range(reps):
-            t0 = time.perf_counter()
-            step(i % n_sets)
-            samples.append((time.perf_counter() - t0) * 1e3)
-    return summarize(samples)
+        return [events[i].elapsed_time(events[i + 1]) for i in range(reps)]
+    samples = []
+    for i in range(reps):
+        t0 = time.perf_counter()
+        step((first_set + i) % n_sets)
+        samples.append((time.perf_counter() - t0) * 1e3)
+    return samples
+
+
+def time_steps(step: Callable[[int], object], n_sets: int, reps: int, warmup: int,
+               cuda: bool) -> dict:
+    """Per-step times (ms) of ``reps`` back-to-back steps after ``warmup`` steps."""
+    return summarize(step_samples(step, n_sets, reps, warmup, cuda))
+
+
+def time_interleaved(steps: dict[str, Callable[[int], object]], n_sets: int, reps: int,
+                     warmup: int, cuda: bool, rounds: int) -> dict[str, dict]:
+    """``reps`` steps of every contender, timed in ``rounds`` interleaved
+    rounds (round i: each contender's next reps / rounds steps, after
+    ``warmup`` untimed ones), summarised per contender over all its samples.
+
+    The host of a lent VM has slow phases lasting seconds (bench-full a702d95:
+    the same frozen step timed 0.108 ms at one point and 0.806 ms at a later
+    one): timed one after the other, whichever contender ran in such a phase
+    looked slow; interleaved, every contender samples every phase alike, so
+    the ratios between them hold."""
+    rounds = max(1, min(rounds, reps))
+    per_round = [reps // rounds + (1 if i < reps % rounds else 0) for i in range(rounds)]
+    samples: dict[str, list[float]] = {name: [] for name in steps}
+    done = 0
+    for n in per_round:
+        for name, step in steps.items():
+            samples[name] += step_samples(step, n_sets, n, warmup, cuda, first_set=done)
+        done += n
+    out = {}
+    for name, s in samples.items():
+        out[name] = summarize(s)
+        out[name]["rounds"] = rounds
+    return out
 
 
 def median_call_us(fn: Callable[[int], object], reps: int, sets: int = 1) -> float:

@@ -93,6 +93,7 @@ def test_ok_results_are_consistent(dry_run):
                 continue
             n_ok += 1
             assert res["reps"] == r["settings"]["reps"]
+            assert res["rounds"] == r["settings"]["rounds"]
             assert 0 < res["min_ms"] <= res["p10_ms"] <= res["median_ms"] <= res["p90_ms"] <= res["max_ms"]
             assert res["first_call_s"] > 0 and res["n_input_sets"] >= 2
             assert math.isclose(res["ratio_vs_frozen_eager"], res["median_ms"] / fe["median_ms"], rel_tol=1e-9)
@@ -261,6 +262,23 @@ def test_memory_target_judges_the_tensor_core_contender(tmp_path):
     again = json.loads(path.read_text())
     assert "targets_rejudged_by" in again
     assert any(x["target"] == mem["target"] and x["passed"] is False for x in again["targets"])
+
+
+def test_interleaved_timing_takes_rounds_in_turn():
+    """Every contender runs its share of the steps in each round, in turn
+    (a slow phase of the host then hits all of them), continuing the
+    rotation of input sets; the summary covers all its samples."""
+    from bench.timing import time_interleaved
+    calls = []
+    steps = {name: (lambda i, name=name: calls.append((name, i))) for name in ("a", "b")}
+    out = time_interleaved(steps, n_sets=4, reps=7, warmup=1, cuda=False, rounds=3)
+    assert [out[n]["reps"] for n in "ab"] == [7, 7] and out["a"]["rounds"] == 3
+    # Rounds of 3, 2 and 2 timed steps, each after one untimed step.
+    expect = []
+    for first, n in ((0, 3), (3, 2), (5, 2)):
+        for name in "ab":
+            expect += [(name, first % 4)] + [(name, (first + i) % 4) for i in range(n)]
+    assert calls == expect
 
 
 def test_summary_statistics():
