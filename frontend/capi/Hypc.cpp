@@ -53,9 +53,14 @@ bool capi::parseOptions(const char *text, CompileOptions &out, std::string *erro
       continue;
     }
     if (tok.consume_front("row-split-cols=")) {
+      if (tok == "tuned") {
+        out.rowSplitCols = hyp::emitter::kRowSplitTuned;
+        continue;
+      }
       long long n = -1;
       if (tok.getAsInteger(10, n) || n < 0 || n > (1ll << 30)) {
-        *error = "options: row-split-cols must be an integer in [0, 2^30], got '" + tok.str() + "'";
+        *error = "options: row-split-cols must be 'tuned' or an integer in [0, 2^30], got '" +
+                 tok.str() + "'";
         return false;
       }
       out.rowSplitCols = n;

@@ -29,9 +29,10 @@ struct CompileOptions {
   std::string emit = "mlir";
   /// "tensor-cores=1": AdapterSpec::tensorCores (bf16 kernels on mma.sync).
   bool tensorCores = false;
-  /// "row-split-cols=N": AdapterSpec::rowSplitCols (N >= 0; 0, the default:
-  /// no split-K).
-  int64_t rowSplitCols = 0;
+  /// "row-split-cols=tuned|N": AdapterSpec::rowSplitCols (tuned, the
+  /// default: the autotuner decides; N > 0: slices of about N columns; 0: no
+  /// split-K).
+  int64_t rowSplitCols = hyp::emitter::kRowSplitTuned;
   std::string pipelineOptions;
 };
 /// Parses "emit=direct hoist-row-scale=false ..."; false + *error on bad text.

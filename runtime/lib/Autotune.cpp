@@ -140,7 +140,7 @@ Status candidateConfigs(const KernelInfo &k,
     for (int a = 0; a < 3; ++a) {
       const GridAxis &ax = k.grid[a];
       if (ax.isConst) {
-        blocks *= double(ax.constValue);
+        blocks *= double(ax.constBlocks(c));
         continue;
       }
       int64_t e = std::max<int64_t>(extent[a], 1);
@@ -244,7 +244,9 @@ std::string tuningKey(const KernelInfo &k, const std::string &programIdentity,
     s += c + ",";
   s += ";grid=";
   for (const GridAxis &a : k.grid)
-    s += a.isConst ? std::to_string(a.constValue) + "," : a.extent + "/" + a.tile + ",";
+    s += !a.isConst ? a.extent + "/" + a.tile + ","
+         : a.tileTunable >= 0 ? "#" + a.tile + ","
+                              : std::to_string(a.constValue) + ",";
   s += ";block=" + (k.blockTunable.empty() ? std::to_string(k.blockConst) : k.blockTunable);
   s += ";smem=" + k.dynamicSmem + ";arch=" + arch + ";program=" + programIdentity + ";ints=";
   for (const auto &[n, v] : ints)

@@ -467,6 +467,16 @@ Status parseKernel(const Value &v, const std::string &path, KernelInfo *k) {
         return bad(gp + ".const", "must be >= 1");
       continue;
     }
+    if (go->get("tunable")) { // as many blocks as the tunable's value
+      HYP_RT_TRY(getString(*go, gp, "tunable", &ax.tile));
+      ax.tileTunable = k->tunableIndex(ax.tile);
+      if (ax.tileTunable < 0)
+        return bad(gp + ".tunable", "'" + ax.tile + "' is not a tunable");
+      for (int64_t x : k->tunables[ax.tileTunable].values)
+        if (x < 1)
+          return bad(gp + ".tunable", "tunable '" + ax.tile + "' has a value < 1");
+      continue;
+    }
     ax.isConst = false;
     HYP_RT_TRY(getString(*go, gp, "extent", &ax.extent));
     ax.extentParam = k->paramIndex(ax.extent);

@@ -355,7 +355,7 @@ Status Program::Impl::makePlan(ContextState &ctx, int kernel, const TuningConfig
     const GridAxis &ax = k.grid[a];
     if (ax.isConst) {
       p.axes[a].extentSlot = -1;
-      p.axes[a].constOrTile = ax.constValue;
+      p.axes[a].constOrTile = ax.constBlocks(config);
     } else {
       p.axes[a].extentSlot = kp.paramSlots[ax.extentParam];
       p.axes[a].constOrTile = ax.tileTunable >= 0 ? config[ax.tileTunable] : 1;

@@ -131,7 +131,7 @@ def test_jit_row_split_override_matches_float64_and_refuses_bad_values(monkeypat
                for k in hyplora.jit.loaded_programs())
     monkeypatch.setenv("HYP_ROW_SPLIT_COLS", "-3")
     L = to_cuda(make_layer(16, 40, 24, 8, torch.bfloat16))
-    with pytest.raises(RuntimeError, match="row-split-cols must be an integer in \\[0, 2\\^30\\], got '-3'"):
+    with pytest.raises(RuntimeError, match="row-split-cols must be 'tuned' or an integer in \\[0, 2\\^30\\], got '-3'"):
         run_op(L, 2.0, "hyplora", "reference", torch.randn(16, 24, device="cuda").bfloat16())
 
 

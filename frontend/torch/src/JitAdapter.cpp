@@ -244,10 +244,11 @@ bool tensorCoresRequested() {
   return value == "1";
 }
 
-/// Split-K of the row-reduce kernels (libhypc row-split-cols=N): unset leaves
-/// the compiler's default (docs/KERNELS.md); HYP_ROW_SPLIT_COLS=N overrides it
-/// per call, like HYP_TENSOR_CORES, so the bench can time the policies side by
-/// side. libhypc validates the value and names it in its error.
+/// Split-K of the row-reduce kernels (libhypc row-split-cols=tuned|N): unset
+/// leaves the compiler's default, tuned (the autotuner picks it per shape
+/// bucket; docs/KERNELS.md); HYP_ROW_SPLIT_COLS=N overrides it per call, like
+/// HYP_TENSOR_CORES, so the bench can time the policies side by side. libhypc
+/// validates the value and names it in its error.
 std::string rowSplitColsRequested() {
   const char *e = std::getenv("HYP_ROW_SPLIT_COLS");
   return e ? std::string(e) : std::string();
@@ -505,11 +506,10 @@ bool jitBackward(const at::Tensor &gradY, const at::Tensor &x, const at::Tensor 
   auto jp = programFor(cfg, actDtypeName(x.scalar_type()), K, N, r);
   at::Tensor dy = gradY.contiguous();
   const bool fold = xGrads[0] && !xGrads[1];
-  at::Tensor empty = at::empty({0}, x.options());
-  // The kernels add the adapter's input gradient into `dx`: start it at dY W
-  // when folding, else at zero (and keep dY W separately for grad_x).
-  at::Tensor baseDx = xGrads[0] ? at::mm(dy, weight) : empty;
-  at::Tensor dx = fold ? baseDx.contiguous() : at::zeros({M, K}, x.options());
+  // The kernels write the adapter's input gradient into `dx` (every element;
+  // they do not read it). Folded (no dropout: x is the adapter's input),
+  // cuBLAS then adds dY W into it (beta = 1) below.
+  at::Tensor dx = at::empty({M, K}, x.options());
   at::Tensor dA, dB, dk, ds;
   if (M > 0) {
     const AdapterInputs in(xAdapter, loraA, loraB, loraK, normScale);
@@ -537,10 +537,20 @@ bool jitBackward(const at::Tensor &gradY, const at::Tensor &x, const at::Tensor 
     ds = zeros.narrow(0, r * K + N * r + 1, 1);
   }
   ++gBwd;
+  // A gradient not asked for is an empty tensor (the schema returns Tensor).
+  auto none = [&] { return at::empty({0}, x.options()); };
+  at::Tensor gradX, gradXAdapter;
+  if (fold) {
+    gradX = dx.addmm_(dy, weight);
+    gradXAdapter = none();
+  } else {
+    gradX = xGrads[0] ? at::mm(dy, weight) : none();
+    gradXAdapter = xGrads[1] ? dx : none();
+  }
   // The kernels receive the raw curvature k, so their dk is already d/dk
   // (softplus factor included); the clip to [-0.01, 0.01] is autograd's.
-  *out = {fold ? dx : baseDx,
-          xGrads[1] ? dx : empty,
+  *out = {gradX,
+          gradXAdapter,
           asDtype(dA, loraA.scalar_type()),
           asDtype(dB, loraB.scalar_type()),
           asDtype(loraK.dim() == 1 && loraK.size(0) == 1 ? dk : dk.reshape(loraK.sizes()),

@@ -588,9 +588,10 @@ HYP_DEVICE_INLINE void hyp_fwd_up_body(const float *__restrict__ w, const float 
   }
 }
 
-/// dx[row][k] += sum_j dH[row][j] A[j][k] + beta[row] x[row][k], and on the
-/// way dA[j][k] += sum_rows dH[row][j] x[row][k] (one atomic per element per
-/// block): x is read once, dx read and written once.
+/// dx[row][k] = sum_j dH[row][j] A[j][k] + beta[row] x[row][k] (the adapter's
+/// part: the caller adds dY W with cuBLAS, beta = 1), and on the way
+/// dA[j][k] += sum_rows dH[row][j] x[row][k] (one atomic per element per
+/// block): x is read once, dx written once.
 template <int COLS, int THREADS, int ROWS, int R, int KDIM, bool HAS_BETA>
 HYP_DEVICE_INLINE void hyp_bwd_dx_body(const hyp_act_t *__restrict__ x,
                                        const float *__restrict__ A,
@@ -635,7 +636,7 @@ HYP_DEVICE_INLINE void hyp_bwd_dx_body(const hyp_act_t *__restrict__ x,
           a = fmaf(hrow[j], As[j * COLS + c], a);
           dacc[i][j] = fmaf(hrow[j], xv, dacc[i][j]);
         }
-        dx[idx] = hyp_f32_to_act(hyp_act_to_f32(dx[idx]) + a);
+        dx[idx] = hyp_f32_to_act(a);
       }
     }
   }

@@ -242,18 +242,6 @@ HYP_DEVICE_INLINE void hyp_tc_store8(hyp_u16 *__restrict__ base, long long row, 
   }
 }
 
-/// Two consecutive bf16 of a row (columns col, col + 1) as one 32-bit word,
-/// low half first (an MMA C-fragment pair); out-of-range elements read as
-/// zero / are not written.
-template <int LEN>
-HYP_DEVICE_INLINE hyp_u32 hyp_tc_load_pair(const hyp_u16 *__restrict__ base, long long row,
-                                           int col, long long rows_end, bool vec) {
-  if (row >= rows_end) return 0u;
-  if (vec && col + 2 <= LEN) return *reinterpret_cast<const hyp_u32 *>(base + row * LEN + col);
-  const hyp_u32 lo = col < LEN ? base[row * LEN + col] : 0u;
-  const hyp_u32 hi = col + 1 < LEN ? base[row * LEN + col + 1] : 0u;
-  return lo | (hi << 16);
-}
 template <int LEN>
 HYP_DEVICE_INLINE void hyp_tc_store_pair(hyp_u16 *__restrict__ base, long long row, int col,
                                          long long rows_end, bool vec, float v0, float v1) {
@@ -267,18 +255,6 @@ HYP_DEVICE_INLINE void hyp_tc_store_pair(hyp_u16 *__restrict__ base, long long r
   if (col + 1 < LEN) base[row * LEN + col + 1] = hi;
 }
 
-/// MMA accumulators (C fragments: rows g and g + 8, columns 2t, 2t + 1) of
-/// PER tiles from the bf16 pairs hyp_tc_load_pair loaded for them.
-template <int PER>
-HYP_DEVICE_INLINE void hyp_tc_pairs_to_acc(float (&acc)[PER][4], const hyp_u32 (&pairs)[PER][2]) {
-#pragma unroll
-  for (int p = 0; p < PER; ++p)
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      acc[p][2 * h] = hyp_bf16_bits_to_f32((hyp_u16)(pairs[p][h] & 0xffffu));
-      acc[p][2 * h + 1] = hyp_bf16_bits_to_f32((hyp_u16)(pairs[p][h] >> 16));
-    }
-}
 template <int LEN> HYP_DEVICE_INLINE bool hyp_tc_vec_ok(const void *p) {
   return LEN % 8 == 0 && ((unsigned long long)p) % 16ull == 0ull;
 }
@@ -338,8 +314,8 @@ HYP_DEVICE_INLINE void hyp_tc_tile_store(const float *Cs, hyp_u16 *__restrict__ 
   }
 }
 
-/// Tile (ti, tn) of a row-update (y += w B^T, dx += dH A): acc, this lane's C
-/// fragments of the 16 x 8 tile (loaded from the output by hyp_tc_load_pair),
+/// Tile (ti, tn) of a row-update (y += w B^T, dx = beta x + dH A): acc, this
+/// lane's C fragments of the 16 x 8 tile (the starting values),
 /// += A rows [16 ti, 16 ti + 16) times B rows [8 tn, 8 tn + 8)^T over k < KT
 /// (both split hi/lo, k-contiguous, row stride LD), then stored back as bf16
 /// pairs at rows s0 + 16 ti + g (+ 8), columns c0 + 8 tn + 2t of `out`.
@@ -424,17 +400,17 @@ HYP_DEVICE_INLINE void hyp_f4_tile_each(const hyp_f32x4 (&v)[HypF4Tile<TR, TC, T
 }
 
 //===----------------------------------------------------------------------===//
-// dx[row][k] += sum_j dH[row][j] A[j][k] + beta[row] x[row][k], and
+// dx[row][k] = sum_j dH[row][j] A[j][k] + beta[row] x[row][k] (the adapter's
+// part; the caller adds dY W) and
 // dA[j][k] += sum_rows dH[row][j] x[row][k], the staged kernel (r > 64; the
 // ring kernel below takes r <= 64, where its A strip and ring fit 48 KiB).
 // Block (bx, by): columns [bx*BK, bx*BK + BK), row chunk by
 // (hyp_tc_block_rows) in steps of SUBM. Per step: dH rows split into both layouts, x tile transposed into shared memory (the dA
-// operand, and beta x), dx straight into the MMA accumulators (each lane its
-// own C fragments, as in y += w B^T: a first version staged dx + beta x as an
-// fp32 tile in shared memory and spent most of its time there); dx MMA
+// operand, and beta x), dx from the MMA accumulators (each lane its own C
+// fragments, started at beta x); dx MMA
 // (3 terms) with A (split once per block), dA MMA (2 terms) into the warps'
 // persistent accumulators. Everything a step reads from global memory is
-// loaded one step ahead into registers. x is read once, dx read and written once.
+// loaded one step ahead into registers. x is read once, dx written once.
 //===----------------------------------------------------------------------===//
 template <int R, int BK> struct HypTcDx {
   static constexpr int SUBM = R <= 64 ? 32 : 16; // (r <= 64: the ring kernel)
@@ -495,20 +471,11 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_staged(const hyp_act_t *__restrict__ x_act,
   const bool hvec = hyp_f4_vec_ok(dH, R);
   hyp_u16x8 xpre[TT::PER];
   hyp_f32x4 hrow[HT::PER], hcol[HT::PER];
-  hyp_u32 dpre[PER][2]; // this lane's dx C fragments: rows g and g + 8 of each tile
-  float bpre = 0.f;     // beta of row tid (tid < SUBM)
+  float bpre = 0.f; // beta of row tid (tid < SUBM)
   auto load_step = [&](long long s0) {
     hyp_tc_tile_load<SUBM, BK, THREADS, KDIM>(xpre, x, s0, k0, r1, vec);
     hyp_f4_tile_load<SUBM, RP, THREADS>(hrow, dH, R, s0, r1, 0, R, hvec);
     hyp_f4_tile_load<SUBM, RP, THREADS, true>(hcol, dH, R, s0, r1, 0, R, hvec);
-#pragma unroll
-    for (int p = 0; p < PER; ++p) {
-      const int L = warp * PER + p, ti = L % TI, tn = L / TI;
-#pragma unroll
-      for (int h = 0; h < 2; ++h)
-        dpre[p][h] = hyp_tc_load_pair<KDIM>(dx, s0 + ti * 16 + g + 8 * h, k0 + tn * 8 + 2 * t,
-                                            L < TILES ? r1 : 0, dvec);
-    }
     if (HAS_BETA && tid < SUBM) bpre = s0 + tid < r1 ? beta[s0 + tid] : 0.f;
   };
   load_step(r0);
@@ -529,8 +496,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_staged(const hyp_act_t *__restrict__ x_act,
       hyp_split_bf16(v, &dhthi[j * LDM + m], &dhtlo[j * LDM + m]);
     });
     if (HAS_BETA && tid < SUBM) betas[tid] = bpre;
-    float acc[PER][4];
-    hyp_tc_pairs_to_acc<PER>(acc, dpre);
+    float acc[PER][4] = {};
     if (s0 + SUBM < r1) load_step(s0 + SUBM);
     __syncthreads();
 #pragma unroll
@@ -989,18 +955,20 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
 }
 
 //===----------------------------------------------------------------------===//
-// dx[row][c] += sum_j dH[row][j] A[j][c] + beta[row] x[row][c] and
+// dx[row][c] = sum_j dH[row][j] A[j][c] + beta[row] x[row][c] (the adapter's
+// part: the caller adds dY W with cuBLAS, beta = 1, inside a GEMM that is
+// compute bound, instead of this kernel reading dx) and
 // dA[j][c] += sum_rows dH[row][j] x[row][c] for r <= 64, on the pattern of
 // y += w B^T above. Block (bx, by): columns [bx*64, bx*64 + 64), row chunk
 // by (hyp_tc_block_rows) in steps of SUBM = 16 * warps / 2; a warp owns a
 // 16-row x 32-column dx tile of every step.
-// * x and dx stream through one 3-stage cp.async ring (both 64-half rows,
-//   chunks swizzled by hyp_tc_ring_chunk).
-// * dx: the lane reads its C fragments (one 16-byte piece per row: columns
-//   permuted as in y += w B^T, whole-sector stores) and beta x at the same
-//   places, adds dH A (3 terms: the A strip split once per block in MMA
-//   order, dH fragments read from global memory a step ahead, k permuted,
-//   split in registers) and stores straight to global memory.
+// * x streams through a 3-stage cp.async ring (64-half rows, chunks
+//   swizzled by hyp_tc_ring_chunk).
+// * dx: the lane starts its C fragments (one 16-byte piece per row: columns
+//   permuted as in y += w B^T, whole-sector stores) at beta x, adds dH A (3
+//   terms: the A strip split once per block in MMA order, dH fragments read
+//   from global memory a step ahead, k permuted, split in registers) and
+//   stores straight to global memory.
 // * dA: the rank x 64 tile lives in the warps' accumulators over the block's
 //   rows (a warp owns rank tile(s) x a column group). The MMA's k is the row
 //   index: x arrives as its B operand by ldmatrix.trans straight from the
@@ -1040,7 +1008,7 @@ template <int R, int THREADS> struct HypTcDxRing {
   typedef HypTcWtxTiles<R, NWARPS> DA;         // the dA tile's warps
   static constexpr int STAGES = 3;
   static constexpr int TILE = SUBM * BK;       // halves of one activation tile
-  static constexpr int SMEM_BYTES = 2 * BK * LDR * 2 + STAGES * 2 * TILE * 2;
+  static constexpr int SMEM_BYTES = 2 * BK * LDR * 2 + STAGES * TILE * 2;
   static_assert(NWARPS % CG == 0 && TI >= 1, "tile geometry");
 };
 
@@ -1115,7 +1083,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   static_assert(R % 4 == 0 && R <= 64, "dH rows are read as float4; r <= 64");
   static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
   alignas(16) __shared__ hyp_u16 Ahi[BK * LDR], Alo[BK * LDR]; // A(j, c) at [MMA row of c][j]
-  alignas(16) __shared__ hyp_u16 ring[STAGES * 2 * TILE];      // [stage][x | dx][m][c]
+  alignas(16) __shared__ hyp_u16 ring[STAGES * TILE];          // [stage][m][c] of x
   const hyp_u16 *x = reinterpret_cast<const hyp_u16 *>(x_act);
   hyp_u16 *dx = reinterpret_cast<hyp_u16 *>(dx_act);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
@@ -1127,8 +1095,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   if (r1 <= r0) return; // uniform over the block
   const bool xvec = hyp_tc_vec_ok<KDIM>(x), dvec = hyp_tc_vec_ok<KDIM>(dx);
   auto issue = [&](int st, long long s0) {
-    hyp_tc_ring_issue<SUBM, THREADS, KDIM>(x, ring + st * 2 * TILE, s0, r1, k0, xvec);
-    hyp_tc_ring_issue<SUBM, THREADS, KDIM>(dx, ring + st * 2 * TILE + TILE, s0, r1, k0, dvec);
+    hyp_tc_ring_issue<SUBM, THREADS, KDIM>(x, ring + st * TILE, s0, r1, k0, xvec);
   };
   issue(0, r0);
   hyp_cp_async_commit();
@@ -1161,7 +1128,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
     __syncthreads();        // everyone's; and the stage refilled below is free
     issue(stage == 0 ? STAGES - 1 : stage - 1, s0 + 2 * SUBM);
     hyp_cp_async_commit(); // (possibly empty: keeps the group count)
-    const hyp_u16 *xs = ring + stage * 2 * TILE, *ds = xs + TILE;
+    const hyp_u16 *xs = ring + stage * TILE;
     float dh[KS][2][4];
 #pragma unroll
     for (int kk = 0; kk < KS; ++kk)
@@ -1192,19 +1159,16 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
       const long long row = s0 + ti * 16 + g + 8 * h;
       bet[h] = HAS_BETA && row < r1 ? beta[row] : 0.f;
     }
-    // dx + beta x into the C fragments: column c of this lane's piece is
-    // n-tile c / 2, element 2h + c % 2 (rows ti*16 + g + 8h).
+    // beta x into the C fragments: column c of this lane's piece is n-tile
+    // c / 2, element 2h + c % 2 (rows ti*16 + g + 8h).
     float acc[NT][4];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int m = ti * 16 + g + 8 * h, off = m * 64 + 8 * hyp_tc_ring_chunk(m, cg * (WN / 8) + t);
-      const hyp_u16x8 d = *reinterpret_cast<const hyp_u16x8 *>(ds + off);
       const hyp_u16x8 xv = *reinterpret_cast<const hyp_u16x8 *>(xs + off);
 #pragma unroll
       for (int c = 0; c < 8; ++c)
-        acc[c >> 1][2 * h + (c & 1)] =
-            HAS_BETA ? fmaf(bet[h], hyp_bf16_bits_to_f32(xv.e[c]), hyp_bf16_bits_to_f32(d.e[c]))
-                     : hyp_bf16_bits_to_f32(d.e[c]);
+        acc[c >> 1][2 * h + (c & 1)] = HAS_BETA ? bet[h] * hyp_bf16_bits_to_f32(xv.e[c]) : 0.f;
     }
     const long long rowg = s0 + ti * 16 + g;
     const float *const hrow[2] = {rowg < r1 ? dH + rowg * R : nullptr,
@@ -1246,7 +1210,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   }
 }
 
-/// dx += dH A + beta x, dA += dH^T x: the ring kernel for r <= 64, else the
+/// dx = dH A + beta x, dA += dH^T x: the ring kernel for r <= 64, else the
 /// staged one (at r = 128 the ring kernel's A strip alone takes 36 KiB).
 template <int BK, int THREADS, int R, int KDIM, bool HAS_BETA>
 HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x,

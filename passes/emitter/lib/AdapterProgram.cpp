@@ -5,8 +5,10 @@
 // h = A x, |x|^2, row scalars, w, stats), hyp_fwd_up (y += B w). Backward:
 // hyp_gram, hyp_bwd_dy (dY read once: P = dY B, row-scalar chain rule, dH,
 // beta, R, dk, ds), hyp_bwd_db (dY read again: dB = dY^T w + 2 B R),
-// hyp_bwd_dx (x read once, dx read+written once: dx += dH A + beta x, and
-// dA += dH^T x on the way). LoRA has no gram, no beta, no R.
+// hyp_bwd_dx (x read once, dx written once: dx = dH A + beta x, the
+// adapter's part of the hyp.adapter_grad's dx = dx0 + dH A + beta x, whose
+// dx0 = dY W the frontend adds with cuBLAS; and dA += dH^T x on the way).
+// LoRA has no gram, no beta, no R.
 //
 // Tunable value lists are pruned here, per shape, to combinations that
 // compile and fit (48 KiB static shared memory, thread tiles covering the
@@ -156,14 +158,14 @@ std::vector<int64_t> tcUpThreads(int64_t r) {
   return {};
 }
 /// Mirrors HypTcDxRing<R, kTcDxRingThreads> (r <= 64: the A strip, hi + lo in
-/// MMA order, and a 3-stage ring of x and dx steps of 16 * warps / 2 rows)
+/// MMA order, and a 3-stage ring of x steps of 16 * warps / 2 rows)
 /// and HypTcDx<R, BK> (r > 64, the staged kernel).
 constexpr int64_t kTcDxRingThreads = 128;
 int64_t tcDxSmem(int64_t r) {
   int64_t rp = roundUp(r, 16), bk = tcDxCols(r);
   if (r <= 64) {
     int64_t ldr = rp % 32 == 16 ? rp : rp + 16, subm = 16 * (kTcDxRingThreads / 32) / 2;
-    return 2 * bk * ldr * 2 + 3 * 2 * subm * bk * 2;
+    return 2 * bk * ldr * 2 + 3 * subm * bk * 2;
   }
   int64_t subm = 16, ldr = tcLd(rp), ldm = tcLd(subm);
   return 2 * bk * ldr * 2 + 2 * subm * ldr * 2 + 2 * rp * ldm * 2 + bk * ldm * 2 + subm * 4;
@@ -198,17 +200,41 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
 // 10 NVRTC runs since ROWS became launch-only).
 constexpr int64_t kTcThreads = 256;
 
-/// Row-reduce on tensor cores: BLOCK_M rows {8, 16, 32}, or {16, 32, 64}
-/// when the reduction is split over grid.y (rowSplit: then 16-row blocks
-/// fill the GPU at M = 1024, and 64-row ones read the weight from L2 half as
-/// often as 32); those that fit.
-std::vector<Tunable> tcRowTunables(const std::string &prefix, int64_t r, int64_t split) {
-  std::vector<int64_t> blocks;
-  for (int64_t bm : split > 1 ? std::vector<int64_t>{16, 32, 64} : std::vector<int64_t>{8, 16, 32})
-    if (tcRowSmem(bm, r, kTcThreads) <= kSmemLimitBytes)
-      blocks.push_back(bm);
-  int64_t def = std::find(blocks.begin(), blocks.end(), 32) != blocks.end() ? 32 : blocks.back();
-  return {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", {kTcThreads}, kTcThreads}};
+/// Split-K of one tensor-core row-reduce (AdapterSpec::rowSplitCols):
+/// `count` slices of its reduction at most (1: none); `tuned`: the count is
+/// the tunable <prefix>SPLIT, {1, count}, and grid.y its value.
+struct RowSplit {
+  int64_t count = 1;
+  bool tuned = false;
+};
+
+/// Row-reduce on tensor cores: BLOCK_M rows {8, 16, 32} unsplit, {16, 32, 64}
+/// split over grid.y (then 16-row blocks fill the GPU at M = 1024, and
+/// 64-row ones read the weight from L2 half as often as 32); those that fit.
+/// A tuned split takes both sets, tied to the SPLIT value by a constraint.
+void addTcRowTunables(KernelDef &k, const std::string &prefix, int64_t r, RowSplit split) {
+  auto fitting = [&](std::vector<int64_t> candidates) {
+    std::vector<int64_t> out;
+    for (int64_t bm : candidates)
+      if (tcRowSmem(bm, r, kTcThreads) <= kSmemLimitBytes)
+        out.push_back(bm);
+    return out;
+  };
+  const std::vector<int64_t> whole = fitting({8, 16, 32}), sliced = fitting({16, 32, 64});
+  std::vector<int64_t> blocks = split.count == 1 ? whole : split.tuned ? fitting({8, 16, 32, 64})
+                                                                       : sliced;
+  const std::vector<int64_t> &defaults = split.count > 1 && !split.tuned ? sliced : whole;
+  int64_t def = std::find(defaults.begin(), defaults.end(), 32) != defaults.end() ? 32
+                                                                                  : defaults.back();
+  k.tunables = {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", {kTcThreads}, kTcThreads}};
+  if (!split.tuned)
+    return;
+  // Unsplit is the default: the tuner's baseline and what autotune=off runs.
+  k.tunables.push_back({prefix + "SPLIT", {1, split.count}, 1});
+  k.constraints.push_back(llvm::formatv("({0}SPLIT == 1 && {0}BLOCK_M <= {1}) || "
+                                        "({0}SPLIT > 1 && {0}BLOCK_M >= {2})",
+                                        prefix, whole.back(), sliced.front())
+                              .str());
 }
 /// ROWS of a tensor-core column kernel ({64, 128, 256, 512} unless given): rows per block,
 /// launch-only (the kernel takes its row chunk from the grid,
@@ -219,12 +245,17 @@ Tunable tcRowsTunable(const std::string &prefix, int64_t defaultRows,
   t.launchOnly = true;
   return t;
 }
-/// Blocks a tensor-core row-reduce splits its reduction of `len` columns
+/// Blocks a tensor-core row-reduce may split its reduction of `len` columns
 /// into (grid.y; hyp_tc_row_split_meet joins them): slices of about `cols`
-/// columns (AdapterSpec::rowSplitCols), at most 16; none below two slices'
-/// worth, where a row block's stream is short anyway.
-int64_t rowSplit(int64_t len, int64_t cols) {
-  return cols <= 0 || len < 2 * cols ? 1 : std::min<int64_t>(16, len / cols);
+/// columns, at most 16; none below two slices' worth, where a row block's
+/// stream is short anyway. rowSplitCols: AdapterSpec's.
+RowSplit rowSplit(int64_t len, int64_t rowSplitCols) {
+  const bool tuned = rowSplitCols == kRowSplitTuned;
+  const int64_t cols = tuned ? kRowSplitTunedCols : rowSplitCols;
+  RowSplit split;
+  split.count = cols <= 0 || len < 2 * cols ? 1 : std::min<int64_t>(16, len / cols);
+  split.tuned = tuned && split.count > 1;
+  return split;
 }
 /// Tiles (16 x 8) per warp of an mt x nt accumulator tile.
 int64_t tilesPerWarp(int64_t mt, int64_t nt, int64_t threads) {
@@ -286,8 +317,8 @@ llvm::Error hyp::emitter::validateSpec(const AdapterSpec &spec) {
       return bad("adapter clamps (eps attributes) must be finite and > 0");
   if (!std::isfinite(spec.smallTh) || spec.smallTh < 1)
     return bad("small_th must be finite and >= 1");
-  if (spec.rowSplitCols < 0)
-    return bad("row_split_cols must be >= 0 (0: no split-K), got " +
+  if (spec.rowSplitCols < 0 && spec.rowSplitCols != kRowSplitTuned)
+    return bad("row_split_cols must be >= 0 (0: no split-K), or -1 (tuned), got " +
                llvm::Twine(spec.rowSplitCols));
   return llvm::Error::success();
 }
@@ -321,17 +352,25 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   // tensor-core ones take their row chunk from the grid: launch-only).
   auto rowsArg = [&](const char *prefix) { return tc ? std::string() : std::string(prefix) + "ROWS, "; };
   // Split-K of the tensor-core row-reduces (rowSplit): the skeleton's SPLIT
-  // argument and, when split, its scratch (partial sums, arrival tickets).
-  // (AdapterSpec::rowSplitCols says why it is off by default.)
-  const int64_t downSplit = tc ? rowSplit(spec.inFeatures, spec.rowSplitCols) : 1;
-  const int64_t dySplit = tc ? rowSplit(spec.outFeatures, spec.rowSplitCols) : 1;
-  auto splitArg = [&](int64_t split) { return tc ? ", " + std::to_string(split) : std::string(); };
-  auto splitPtrs = [&](int64_t split, const char *prefix) {
+  // argument (a number, or the SPLIT tunable when the tuner picks it) and,
+  // when it may split, its scratch (partial sums, arrival tickets).
+  const RowSplit downSplit = tc ? rowSplit(spec.inFeatures, spec.rowSplitCols) : RowSplit();
+  const RowSplit dySplit = tc ? rowSplit(spec.outFeatures, spec.rowSplitCols) : RowSplit();
+  auto splitArg = [&](RowSplit split, const char *prefix) {
     if (!tc)
       return std::string();
-    if (split == 1)
+    return ", " + (split.tuned ? std::string(prefix) + "SPLIT" : std::to_string(split.count));
+  };
+  auto splitPtrs = [&](RowSplit split, const char *prefix) {
+    if (!tc)
+      return std::string();
+    if (split.count == 1)
       return std::string(", nullptr, nullptr");
     return std::string(", ") + prefix + "parts, " + prefix + "tickets";
+  };
+  auto splitGrid = [](RowSplit split, const char *prefix) {
+    return split.tuned ? GridAxis::countOf(std::string(prefix) + "SPLIT")
+                       : GridAxis::fixed(split.count);
   };
 
   if (hasG) {
@@ -360,20 +399,22 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.params.push_back(ptr("stats", "f32", "write"));
     k.params.push_back(i64("M"));
     k.params.push_back(f32("scaling"));
-    if (downSplit > 1) {
+    if (downSplit.count > 1) {
       k.params.push_back(ptr("down_parts", "f32", "write"));
       k.params.push_back(ptr("down_tickets", "f32", "accumulate"));
     }
     k.grid[0] = GridAxis::over("M", "FWD_DOWN_BLOCK_M");
-    k.grid[1] = GridAxis::fixed(downSplit);
+    k.grid[1] = splitGrid(downSplit, "FWD_DOWN_");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_DOWN_THREADS";
-    k.tunables = tc ? tcRowTunables("FWD_DOWN_", spec.rank, downSplit)
-                    : rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
+    if (tc)
+      addTcRowTunables(k, "FWD_DOWN_", spec.rank, downSplit);
+    else
+      k.tunables = rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
     k.body = llvm::formatv("{0}fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
                            "{1}HYP_K, {2}{6}>(x, A, {3}, {4}, {5}, w, stats, M, scaling{7});",
                            skel, rowVec("FWD_DOWN_"), flag(hasG), gArg(), kArg(), sArg(),
-                           splitArg(downSplit), splitPtrs(downSplit, "down_"))
+                           splitArg(downSplit, "FWD_DOWN_"), splitPtrs(downSplit, "down_"))
                  .str();
     prog.kernels.push_back(k);
   }
@@ -431,22 +472,24 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     if (hasS) k.params.push_back(ptr("ds", "f32", "accumulate"));
     k.params.push_back(i64("M"));
     k.params.push_back(f32("scaling"));
-    if (dySplit > 1) {
+    if (dySplit.count > 1) {
       k.params.push_back(ptr("dy_parts", "f32", "write"));
       k.params.push_back(ptr("dy_tickets", "f32", "accumulate"));
     }
     k.grid[0] = GridAxis::over("M", "BWD_DY_BLOCK_M");
-    k.grid[1] = GridAxis::fixed(dySplit);
+    k.grid[1] = splitGrid(dySplit, "BWD_DY_");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DY_THREADS";
-    k.tunables = tc ? tcRowTunables("BWD_DY_", spec.rank, dySplit)
-                    : rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
+    if (tc)
+      addTcRowTunables(k, "BWD_DY_", spec.rank, dySplit);
+    else
+      k.tunables = rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
     k.body = llvm::formatv("{0}bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, {1}HYP_N, "
                            "{2}{10}>(dY, B, w, stats, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "
                            "scaling{11});",
                            skel, rowVec("BWD_DY_"), flag(hasG), gArg(), kArg(), sArg(),
                            hasG ? "beta" : "nullptr", hasG ? "R" : "nullptr",
-                           hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr", splitArg(dySplit),
+                           hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr", splitArg(dySplit, "BWD_DY_"),
                            splitPtrs(dySplit, "dy_"))
                  .str();
     prog.kernels.push_back(k);
@@ -484,10 +527,16 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   {
     KernelDef k;
     k.name = "hyp_bwd_dx";
-    k.summary = "row-update of dx: dx += dH A + beta x, column-reduce dA += dH^T x on the way";
+    k.summary = "the adapter's part of dx: dx = dH A + beta x (the caller adds dY W), "
+                "column-reduce dA += dH^T x on the way";
     k.params = {ptr("x", act, "read"), ptr("A", "f32", "read"), ptr("dH", "f32", "read")};
     if (hasG) k.params.push_back(ptr("beta", "f32", "read"));
-    k.params.push_back(ptr("dx", act, "readwrite"));
+    // Written, not updated: the frontend adds dY W afterwards with cuBLAS
+    // (beta = 1), which reads dx inside a compute-bound GEMM. Updating it
+    // here cost a read of dx: 64 of bwd_dx's 192 MiB at 4096 x 4096,
+    // M = 8192, and 224 of 672 MiB at 14336 -> 4096; cuBLAS's beta = 1
+    // measured +6 / -17 us there (bench/cublas_accumulate_probe.py, H100).
+    k.params.push_back(ptr("dx", act, "write"));
     k.params.push_back(ptr("dA", "f32", "accumulate"));
     k.params.push_back(i64("M"));
     const int64_t bk = tc ? tcDxCols(spec.rank) : cols, rp = roundUp(spec.rank, 16);
@@ -541,13 +590,13 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   buf("stats", {"M", "4"}, "f32", "saved", "per-row scalars saved for the backward");
   prog.buffers.back().columns = {"xnorm2", "unorm2", "c", "scaled_g"};
   if (hasG) buf("G", {"r", "r"}, "f32", "scratch", "B^T B (accumulate: zero before each program)");
-  auto splitBuffers = [&](int64_t split, const std::string &prefix, const char *kernel,
+  auto splitBuffers = [&](RowSplit split, const std::string &prefix, const char *kernel,
                           const char *what) {
-    if (split == 1)
+    if (split.count == 1)
       return;
-    buf(prefix + "parts", {"M", std::to_string(split * (spec.rank + 1))}, "f32", "scratch",
+    buf(prefix + "parts", {"M", std::to_string(split.count * (spec.rank + 1))}, "f32", "scratch",
         std::string("split-K partial sums of ") + what + " (" + kernel + ", " +
-            std::to_string(split) + " splits)");
+            std::to_string(split.count) + " splits" + (split.tuned ? " at most, tuned)" : ")"));
     buf(prefix + "tickets", {"M"}, "f32", "scratch",
         std::string("split-K arrivals per row block of ") + kernel +
             " (accumulate: zero before each program)");
@@ -564,6 +613,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   if (hasS) buf("ds", {"1"}, "f32", "output", "gradient of the norm scale (accumulate)");
   buf("dA", {"r", "K"}, "f32", "output", "gradient of A (accumulate)");
   buf("dB", {"N", "r"}, "f32", "output", "gradient of B (accumulate)");
-  buf("dx", {"M", "K"}, act, "output", "dY W on entry, + the adapter's input gradient on exit");
+  buf("dx", {"M", "K"}, act, "output",
+      "the adapter's input gradient dH A + beta x (written; the caller adds dY W)");
   return prog;
 }

@@ -175,15 +175,17 @@ static llvm::cl::opt<bool> clTensorCores(
 static llvm::cl::opt<int64_t> clRowSplitCols(
     "hyp-row-split-cols",
     llvm::cl::desc("hyp-to-cuda / hyp-to-kernel-metadata: split-K slice of the tensor-core "
-                   "row-reduces, in columns (0, the default: no split)"),
-    llvm::cl::init(0));
+                   "row-reduces, in columns (0: no split; -1, the default: the autotuner "
+                   "chooses between none and 1024-column slices)"),
+    llvm::cl::init(::hyp::emitter::kRowSplitTuned));
 
-/// The program of the module under the command-line options; a negative
+/// The program of the module under the command-line options; a bad
 /// --hyp-row-split-cols is refused here, by the flag's name (AdapterSpec
 /// validation would name the spec field).
 static FailureOr<ProgramDef> programFromFlags(ModuleOp module, llvm::StringRef translation) {
-  if (clRowSplitCols < 0)
-    return module.emitError(translation + ": --hyp-row-split-cols must be >= 0");
+  if (clRowSplitCols < 0 && clRowSplitCols != ::hyp::emitter::kRowSplitTuned)
+    return module.emitError(translation +
+                            ": --hyp-row-split-cols must be >= 0, or -1 (tuned)");
   return programFromModule(module, nullptr, clTensorCores, clRowSplitCols);
 }
 

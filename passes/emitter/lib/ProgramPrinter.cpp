@@ -84,6 +84,8 @@ void printActivationPrologue(llvm::raw_ostream &os, ActDType d) {
 }
 
 llvm::json::Value gridAxisJson(const GridAxis &a) {
+  if (a.isConst && !a.tile.empty())
+    return llvm::json::Object{{"tunable", a.tile}};
   if (a.isConst)
     return llvm::json::Object{{"const", a.constant}};
   llvm::json::Object o{{"extent", a.extent}};
@@ -165,6 +167,8 @@ std::string hyp::emitter::printMetadataJson(const ProgramDef &prog,
                                                      gridAxisJson(k.grid[2])}},
                           {"tunables", std::move(tunables)},
                           {"dynamic_smem", 0}};
+    if (!k.constraints.empty())
+      ko["constraints"] = llvm::json::Array(k.constraints);
     if (k.blockTunable.empty())
       ko["block"] = k.blockConst;
     else

@@ -210,12 +210,36 @@ TEST(Capi, BadOptionsAreReported) {
   Compiled c = compile(&d, "emit=ptx");
   EXPECT_NE(c.rc, 0);
   EXPECT_NE(c.error.find("emit must be"), std::string::npos) << c.error;
-  for (const char *bad : {"row-split-cols=-1", "row-split-cols=lots", "row-split-cols="}) {
+  for (const char *bad : {"row-split-cols=-1", "row-split-cols=lots", "row-split-cols=",
+                          "row-split-cols=Tuned"}) {
     Compiled r = compile(&d, bad);
     EXPECT_NE(r.rc, 0) << bad;
-    EXPECT_NE(r.error.find("row-split-cols must be an integer in [0, 2^30]"), std::string::npos)
+    EXPECT_NE(r.error.find("row-split-cols must be 'tuned' or an integer in [0, 2^30]"),
+              std::string::npos)
         << r.error;
   }
+}
+
+// The split-K of the tensor-core row-reduces is the tuner's choice unless an
+// option fixes it: "tuned" (the default) gives the SPLIT tunable and a grid.y
+// of its value, 0 neither, N a fixed count.
+TEST(Capi, RowSplitIsTunedUnlessFixed) {
+  hypc_adapter_desc d = desc("hyplora", "bf16", 4096, 256, 32);
+  Compiled byDefault = compile(&d, "tensor-cores=1"),
+           tuned = compile(&d, "tensor-cores=1 row-split-cols=tuned"),
+           off = compile(&d, "tensor-cores=1 row-split-cols=0"),
+           fixed = compile(&d, "tensor-cores=1 row-split-cols=1024");
+  for (const Compiled *c : {&byDefault, &tuned, &off, &fixed})
+    ASSERT_EQ(c->rc, 0) << c->error;
+  const std::string grid = "\"tunable\": \"FWD_DOWN_SPLIT\"";
+  EXPECT_NE(byDefault.metadata.find(grid), std::string::npos) << byDefault.metadata;
+  EXPECT_EQ(byDefault.metadata, tuned.metadata);
+  EXPECT_EQ(off.metadata.find("FWD_DOWN_SPLIT"), std::string::npos);
+  EXPECT_EQ(off.metadata.find("down_parts"), std::string::npos);
+  EXPECT_EQ(fixed.metadata.find("FWD_DOWN_SPLIT"), std::string::npos);
+  EXPECT_NE(fixed.metadata.find("down_parts"), std::string::npos);
+  // N = 256 is shorter than two slices: bwd_dy never splits.
+  EXPECT_EQ(byDefault.metadata.find("BWD_DY_SPLIT"), std::string::npos);
 }
 
 TEST(Capi, TensorCoresOnlyWhenAskedFor) {

@@ -254,6 +254,10 @@ std::string EmulatedProgram::run(const std::string &entry,
         grid[a] = int(*c);
         continue;
       }
+      if (auto t = ax.getString("tunable")) { // a count, e.g. the split-K slices
+        grid[a] = int(tunable(*t));
+        continue;
+      }
       int64_t extent = *ax.getString("extent") == "M" ? M : -1;
       int64_t tile = ax.getString("tile") ? tunable(*ax.getString("tile")) : 1;
       if (extent < 0 || tile <= 0)

@@ -6,7 +6,7 @@
 // libcuda.so.1 (RuntimeTests runs RuntimeGpuTests with LD_LIBRARY_PATH
 // pointing here): "device" memory is host memory, modules must be real CUDA
 // ELF images (NVRTC output) containing the kernel's name, and launches of
-// the two test kernels are emulated on the host from the packed parameters,
+// the test kernels are emulated on the host from the packed parameters,
 // so wrong argument packing or an unrestored buffer shows up as a wrong
 // result. Times are synthetic (a clock advanced per launch, depending on the
 // block size). HYP_FAKE_CUDA_FAIL_BLOCK=<n> makes launches with n threads
@@ -170,6 +170,8 @@ CUresult cuLaunchKernel_(CUfunction f, unsigned gx, unsigned gy, unsigned gz, un
       }
       nrm[i] = std::sqrt(acc);
     }
+  } else if (name == "hyp_test_blockcount") { // GpuTests: counts blocks whose gridDim.y == PARTS
+    *arg<float *>(params, 0) += float(gx) * float(gy) * float(gz);
   } else if (name == "hyp_test_rowscale") {
     auto *x = arg<const uint16_t *>(params, 0);
     auto *s = arg<const float *>(params, 1);

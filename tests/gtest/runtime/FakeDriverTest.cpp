@@ -80,7 +80,7 @@ TEST(FakeDriver, GpuSuitePassesWithoutSkipping) {
   // Exhaustive tuning compiles 33 variants per shape: left to the real GPU.
   int rc = runUnderFakeDriver({"--gtest_filter=Gpu.*:-Gpu.Exhaustive*"}, {}, &out);
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("[  PASSED  ] 7 tests"), std::string::npos) << out;
+  EXPECT_NE(out.find("[  PASSED  ] 8 tests"), std::string::npos) << out;
   EXPECT_EQ(out.find("SKIPPED"), std::string::npos) << out;
   // The second process reported its reuse.
   EXPECT_NE(out.find("\"event\": \"first_run\", \"process\": 2"), std::string::npos) << out;

@@ -517,6 +517,57 @@ TEST(Gpu, ZeroRowsLaunchNothing) {
   EXPECT_EQ(p->stats().tunings, 0u) << "nothing to time for M = 0";
 }
 
+// A grid axis whose block count is a tunable's value ({"tunable": "PARTS"}:
+// how the emitter lets the tuner choose a row-reduce's split-K): each block
+// adds 1 to `blocks` (accumulate, so the tuner restores it), and the launch
+// after tuning must have ceil(M / 2) x PARTS blocks for the PARTS it chose.
+TEST(Gpu, GridAxisFromATunableLaunchesItsValue) {
+  REQUIRE_GPU();
+  TempDir tmp;
+  ScopedEnv env("HYP_CACHE_DIR", tmp.path());
+  const char *source = R"CUDA(
+#ifndef PARTS
+#define PARTS 1
+#endif
+extern "C" __global__ void __launch_bounds__(32) hyp_test_blockcount(float *blocks, long long M) {
+  if (threadIdx.x == 0 && gridDim.y == PARTS) atomicAdd(blocks, 1.0f);
+}
+)CUDA";
+  const char *metadata = R"JSON({
+  "schema": 1, "compiler": "hyprt-test-kernels 1",
+  "kernels": [{
+    "name": "hyp_test_blockcount",
+    "params": [{"name": "blocks", "kind": "ptr", "elem": "f32", "access": "accumulate"},
+               {"name": "M", "kind": "i64"}],
+    "grid": [{"extent": "M", "tile": "ROWS"}, {"tunable": "PARTS"}, {"const": 1}],
+    "block": 32,
+    "tunables": [{"name": "ROWS", "values": [2], "default": 2},
+                 {"name": "PARTS", "values": [1, 3], "default": 1}],
+    "dynamic_smem": 0}],
+  "programs": {"count": ["hyp_test_blockcount"]},
+  "buffers": {"blocks": {"shape": [1], "elem": "f32"}}
+})JSON";
+  std::shared_ptr<Program> p;
+  Status st = loadProgram(source, metadata, &p);
+  ASSERT_TRUE(st.ok) << st.message;
+  void *blocks = nullptr;
+  ASSERT_TRUE(deviceAlloc(4, &blocks).ok);
+  const float zero = 0.f;
+  ASSERT_TRUE(copyToDevice(blocks, &zero, 4).ok);
+  const int64_t M = 5;
+  st = runEntry(*p, "count", {{"blocks", ArgValue::pointer(blocks)}, {"M", ArgValue::int64(M)}},
+                nullptr);
+  ASSERT_TRUE(st.ok) << st.message;
+  ASSERT_TRUE(streamSynchronize(nullptr).ok);
+  float got = -1.f;
+  ASSERT_TRUE(copyToHost(&got, blocks, 4).ok);
+  deviceFree(blocks);
+  const std::string chosen = chosenFor(*p, "hyp_test_blockcount");
+  const int parts = chosen.find("PARTS=3") != std::string::npos ? 3 : 1;
+  ASSERT_NE(chosen.find("PARTS=" + std::to_string(parts)), std::string::npos) << chosen;
+  EXPECT_EQ(got, float((M + 1) / 2 * parts)) << "chosen " << chosen;
+}
+
 TEST(Gpu, BadArgumentsAreStatusesNotCrashes) {
   REQUIRE_GPU();
   TempDir tmp;

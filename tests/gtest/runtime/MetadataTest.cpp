@@ -45,6 +45,23 @@ TEST(Metadata, ParsesTheTestProgram) {
   EXPECT_EQ(md.bucketed, (std::vector<std::string>{"M"}));
 }
 
+// {"tunable": NAME}: a const axis whose block count is the config's value
+// of NAME (the split-K slices of a row-reduce).
+TEST(Metadata, GridAxisCountFromATunable) {
+  ProgramMetadata md;
+  std::string json = hyptest::kTestMetadata;
+  const std::string from = "\"tile\": \"BLOCK_M\"}, {\"const\": 1}";
+  json.replace(json.find(from), from.size(), "\"tile\": \"BLOCK_M\"}, {\"tunable\": \"VEC\"}");
+  Status st = parseMetadata(json, &md);
+  ASSERT_TRUE(st.ok) << st.message;
+  const GridAxis &ax = md.kernels[1].grid[1];
+  EXPECT_TRUE(ax.isConst);
+  EXPECT_EQ(ax.tileTunable, 2);
+  EXPECT_EQ(ax.constBlocks(defaultConfig(md.kernels[1])), 2);
+  EXPECT_EQ(ax.constBlocks({4, 128, 4}), 4);
+  EXPECT_EQ(md.kernels[1].grid[2].constBlocks({4, 128, 4}), 1);
+}
+
 TEST(Metadata, ErrorsNameTheField) {
   const std::string good = hyptest::kTestMetadata;
   struct Case {
@@ -61,6 +78,8 @@ TEST(Metadata, ErrorsNameTheField) {
        "unknown elem 'f8'"},
       {replaced(good, "{\"extent\": \"M\"}", "{\"extent\": \"Q\"}"), "kernels[0].grid[0].extent"},
       {replaced(good, "\"tile\": \"BLOCK_M\"", "\"tile\": \"NOPE\""), "kernels[1].grid[0].tile"},
+      {replaced(good, "\"tile\": \"BLOCK_M\"}, {\"const\": 1}", "\"tile\": \"BLOCK_M\"}, {\"tunable\": \"NOPE\"}"),
+       "kernels[1].grid[1].tunable"},
       {replaced(good, "\"default\": 128}]", "\"default\": 100}]"), "kernels[0].tunables[0].default"},
       {replaced(good, "\"BLOCK_M*THREADS<=1024\"", "\"BLOCK_M*THREADS<=64\""), "default config invalid"},
       {replaced(good, "\"BLOCK_M*THREADS<=1024\"", "\"BLOCK_M*WARPS<=1024\""), "unknown name 'WARPS'"},

@@ -17,6 +17,11 @@
 // TCMETA: "launch_only": true,
 // TCMETA-NEXT: "name": "BWD_DB_ROWS"
 // TCMETA-LABEL: "name": "hyp_bwd_dx"
+// dx is written, not updated: the frontend adds dY W with cuBLAS (beta = 1).
+// TCMETA: "access": "write",
+// TCMETA-NEXT: "elem": "bf16",
+// TCMETA-NEXT: "kind": "ptr",
+// TCMETA-NEXT: "name": "dx"
 // TCMETA: "launch_only": true,
 // TCMETA-NEXT: "name": "BWD_DX_ROWS"
 // TC-LABEL: hyp_fwd_down: row-reduce over x
@@ -39,7 +44,7 @@
 // TC-LABEL: hyp_bwd_db: column-reduce over dY
 // TC: __launch_bounds__(BWD_DB_THREADS) hyp_bwd_db(
 // TC-NEXT: hyp_tc_bwd_db_body<64, BWD_DB_THREADS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
-// TC-LABEL: hyp_bwd_dx: row-update of dx
+// TC-LABEL: hyp_bwd_dx: the adapter's part of dx
 // r = 32: four blocks an SM (the register cap of __launch_bounds__).
 // TC: __launch_bounds__(BWD_DX_THREADS, 4) hyp_bwd_dx(
 // TC-NEXT: hyp_tc_bwd_dx_body<64, BWD_DX_THREADS, HYP_R, HYP_K, true>(x, A, dH, beta, dx, dA, M);
@@ -84,7 +89,7 @@
 // CHECK: __launch_bounds__(BWD_DB_THREADS) hyp_bwd_db(const hyp_act_t *__restrict__ dY, const float *__restrict__ w, const float *__restrict__ B, const float *__restrict__ R, float *dB, long long M)
 // CHECK-NEXT: hyp_bwd_db_body<128, BWD_DB_THREADS, BWD_DB_ROWS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
 
-// CHECK-LABEL: hyp_bwd_dx: row-update of dx
+// CHECK-LABEL: hyp_bwd_dx: the adapter's part of dx
 // CHECK: hyp_bwd_dx(const hyp_act_t *__restrict__ x, const float *__restrict__ A, const float *__restrict__ dH, const float *__restrict__ beta, hyp_act_t *__restrict__ dx, float *dA, long long M)
 // CHECK-NEXT: hyp_bwd_dx_body<128, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, true>(x, A, dH, beta, dx, dA, M);
 

@@ -41,7 +41,7 @@
 // LORA-LABEL: hyp_fwd_down: row-reduce over x
 // LORA: hyp_fwd_down(const hyp_act_t *__restrict__ x, const float *__restrict__ A, float *__restrict__ w, float *__restrict__ stats, long long M, float scaling)
 // LORA-NEXT: hyp_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, FWD_DOWN_VEC, HYP_K, false>(x, A, nullptr, nullptr, nullptr, w, stats, M, scaling);
-// LORA-LABEL: hyp_bwd_dx: row-update of dx
+// LORA-LABEL: hyp_bwd_dx: the adapter's part of dx
 // LORA: hyp_bwd_dx(const hyp_act_t *__restrict__ x, const float *__restrict__ A, const float *__restrict__ dH, hyp_act_t *__restrict__ dx, float *dA, long long M)
 // Tensor cores requested, bf16, but r = 4 (not a multiple of 8): SIMT.
 // LORA-NEXT: hyp_bwd_dx_body<128, BWD_DX_THREADS, BWD_DX_ROWS, HYP_R, HYP_K, false>(x, A, dH, nullptr, dx, dA, M);

@@ -41,6 +41,12 @@ struct GridAxis {
   int extentParam = -1; // its index in KernelInfo::params
   std::string tile;     // tunable name; empty = 1
   int tileTunable = -1; // its index in KernelInfo::tunables
+  // A const axis whose block count is a tunable's value ({"tunable": NAME}:
+  // the split-K slices of a row-reduce) has tileTunable >= 0 and no extent:
+  // its count is the config's, so configs may differ in it.
+  int64_t constBlocks(const std::vector<int64_t> &config) const {
+    return tileTunable >= 0 ? config[tileTunable] : constValue;
+  }
 };
 
 struct Tunable {

@@ -27,6 +27,11 @@ const char *toString(ActDType);
 int byteWidth(ActDType);
 
 /// The adapted layer a program is generated for (the compile-time shape key).
+/// AdapterSpec::rowSplitCols: the autotuner chooses split-K or not.
+constexpr int64_t kRowSplitTuned = -1;
+/// The slice width of the tuned split-K candidate (columns).
+constexpr int64_t kRowSplitTunedCols = 1024;
+
 struct AdapterSpec {
   Variant variant = Variant::HypLoRA;
   Convention convention = Convention::Reference;
@@ -40,17 +45,19 @@ struct AdapterSpec {
   // torch JIT asks by default (HYP_TENSOR_CORES=0 does not), since they passed
   // on a GPU and measured faster (docs/KERNELS.md).
   bool tensorCores = false;
-  // Split-K of the tensor-core row-reduces: a reduction of at least twice N
-  // columns is cut into slices of about N, one block each. N > 0: both
-  // row-reduces; 0 (the default): neither. Off by default because it lost on
-  // every shape measured (H200, M = 8192, r = 32, tuned, tickets re-armed:
-  // fwd_down 52 -> 77-80 us at 4096 columns and 160 -> 189-207 us at 14336;
-  // bwd_dy 62 -> 71-83 us at 4096 and 185 -> 198-201 us at 14336, slices of
-  // 512 or 1024; docs/KERNELS.md). Kept as an option for other cards and
-  // shapes: libhypc row-split-cols=N, hyp-translate --hyp-row-split-cols=N,
-  // HYP_ROW_SPLIT_COLS=N in the torch JIT (the tests use small N to reach the
-  // split path at small shapes).
-  int64_t rowSplitCols = 0;
+  // Split-K of the tensor-core row-reduces: a reduction of at least twice
+  // 1024 columns may be cut into slices of about 1024, one block each
+  // (hyp_tc_row_split_meet joins them). kRowSplitTuned (the default): the
+  // split count is a tunable ({1, S}, grid.y its value), so the autotuner
+  // picks it per shape bucket: on an H100 (r = 32, 2026-11-26) splitting
+  // won at M = 1024 (fwd_down 81 -> 38 us at 14336 columns, bwd_dy 83 -> 40
+  // us at 14336) and lost at M = 4096 and 8192 (fwd_down 96 -> 119 us at
+  // 14336, M = 4096; docs/KERNELS.md). N > 0 forces slices of about N in
+  // both row-reduces (the tests use small N to reach the split path at small
+  // shapes); 0 turns split-K off. libhypc row-split-cols=tuned|N,
+  // hyp-translate --hyp-row-split-cols=N (-1: tuned), HYP_ROW_SPLIT_COLS in
+  // the torch JIT.
+  int64_t rowSplitCols = kRowSplitTuned;
   // Clamps of HYPLORA.md section 3 (the hyp.adapter attributes).
   double normEps = 1e-7, curvatureEps = 1e-6, timeEps = 1e-6, smallTh = 1.01,
          smallThEps = 1e-6, acoshEps = 1e-7, outNormEps = 1e-7;
@@ -80,6 +87,8 @@ struct GridAxis {
   static GridAxis over(std::string extent, std::string tile) {
     return {false, 0, std::move(extent), std::move(tile)};
   }
+  /// As many blocks as the tunable's value (metadata {"tunable": NAME}).
+  static GridAxis countOf(std::string tunable) { return {true, 0, "", std::move(tunable)}; }
 };
 
 struct Tunable {
@@ -103,6 +112,9 @@ struct KernelDef {
   // one block (too few warps to hide memory latency) is all that fits.
   int64_t minBlocksPerSM = 0;
   std::vector<Tunable> tunables;
+  // Integer expressions over the tunables every config must satisfy
+  // (metadata "constraints"; the runtime skips configs that violate one).
+  std::vector<std::string> constraints;
   std::string body; // statements of the kernel body
 };
 
