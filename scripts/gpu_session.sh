@@ -131,7 +131,13 @@ for stage in "$@"; do
       tests/python/test_ops_cuda.py tests/python/test_model_api.py ;;
   pytest-all) stage_run pytest-all 900 python3 -m pytest -q -rs -p no:cacheprovider tests/python ;;
   bench)      stage_run bench 400 python3 bench/run.py --quick --out "$R/bench" ${HYP_BENCH_ARGS:-} ;;
-  bench-full) # One shard per GPU in HYP_BENCH_GPUS (default: GPU 0 alone), merged after.
+  bench-full) # One shard per GPU in HYP_BENCH_GPUS (default: GPU 0 alone), merged after;
+              # or HYP_BENCH_SHARD=I/N: that one shard on GPU 0 (a run split over
+              # several calls on one GPU; merge the shards' JSON with bench/report.py --merge)
+              if [ -n "${HYP_BENCH_SHARD:-}" ]; then
+                stage_run "bench-full-shard" 900 python3 bench/run.py --out "$R/bench" --shard "$HYP_BENCH_SHARD" ${HYP_BENCH_ARGS:-}
+                continue
+              fi
               gpus=(${HYP_BENCH_GPUS:-0})
               sharded bench-full 900 "${gpus[*]}" python3 bench/run.py --out "$R/bench" ${HYP_BENCH_ARGS:-}
               if [ ${#gpus[@]} -gt 1 ]; then
