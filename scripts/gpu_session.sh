@@ -180,6 +180,9 @@ for stage in "$@"; do
                   rm -rf "$cache"
                 done
               done ;;
+  interleave-probe) # the same contenders timed one block each and in interleaved rounds,
+              # alternating, in one process: does the bench's timing method move the numbers?
+              stage_run interleave-probe 200 python3 bench/interleave_probe.py --points "${HYP_PROBE_POINTS:-4096 4096 1024;576 576 1024;4096 4096 8192}" ;;
   accumulate-probe) # what cuBLAS charges to accumulate into y / dx (beta = 1) vs a plain GEMM
               stage_run accumulate-probe 200 python3 bench/cublas_accumulate_probe.py --out "$R/accumulate-probe.json" ;;
   triton-probe) # y += w B^T written in Triton over tile shapes: the card's rate for our update
