@@ -73,10 +73,15 @@ def time_first_call(step: Callable[[int], object], cuda: bool) -> tuple[float, o
 def step_samples(step: Callable[[int], object], n_sets: int, reps: int, warmup: int,
                  cuda: bool, first_set: int = 0) -> list[float]:
     """Per-step times (ms) of ``reps`` back-to-back steps after ``warmup`` steps,
-    on input sets first_set, first_set + 1, ... (mod n_sets)."""
+    on input sets first_set, first_set + 1, ... (mod n_sets).
+
+    On CUDA the first event is recorded right behind the warm-up steps, with
+    no synchronisation between: the timed steps find the queue as a training
+    loop does. (A sync there made the first interval of each interleaved
+    round a cold-queue one, which cost GPU-bound steps 2-3% in the median:
+    `interleave_probe.py`, H100, 2026-11-26.)"""
     for i in range(warmup):
         step((first_set + i) % n_sets)
-    sync(cuda)
     if cuda:
         events = [torch.cuda.Event(enable_timing=True) for _ in range(reps + 1)]
         events[0].record()
