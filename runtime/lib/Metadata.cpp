@@ -467,14 +467,20 @@ Status parseKernel(const Value &v, const std::string &path, KernelInfo *k) {
         return bad(gp + ".const", "must be >= 1");
       continue;
     }
-    if (go->get("tunable")) { // as many blocks as the tunable's value
-      HYP_RT_TRY(getString(*go, gp, "tunable", &ax.tile));
+    // A grid axis's tunable (a tile, or the block count itself): it must
+    // exist and every value be >= 1 (it divides, or is, a block count).
+    auto axisTunable = [&](const char *key) -> Status {
       ax.tileTunable = k->tunableIndex(ax.tile);
       if (ax.tileTunable < 0)
-        return bad(gp + ".tunable", "'" + ax.tile + "' is not a tunable");
+        return bad(gp + "." + key, "'" + ax.tile + "' is not a tunable");
       for (int64_t x : k->tunables[ax.tileTunable].values)
         if (x < 1)
-          return bad(gp + ".tunable", "tunable '" + ax.tile + "' has a value < 1");
+          return bad(gp + "." + key, "tunable '" + ax.tile + "' has a value < 1");
+      return Status::success();
+    };
+    if (go->get("tunable")) { // as many blocks as the tunable's value
+      HYP_RT_TRY(getString(*go, gp, "tunable", &ax.tile));
+      HYP_RT_TRY(axisTunable("tunable"));
       continue;
     }
     ax.isConst = false;
@@ -484,14 +490,8 @@ Status parseKernel(const Value &v, const std::string &path, KernelInfo *k) {
                                k->params[ax.extentParam].kind != ParamKind::I64))
       return bad(gp + ".extent", "'" + ax.extent + "' is not an integer parameter");
     HYP_RT_TRY(getString(*go, gp, "tile", &ax.tile, /*required=*/false));
-    if (!ax.tile.empty()) {
-      ax.tileTunable = k->tunableIndex(ax.tile);
-      if (ax.tileTunable < 0)
-        return bad(gp + ".tile", "'" + ax.tile + "' is not a tunable");
-      for (int64_t x : k->tunables[ax.tileTunable].values)
-        if (x < 1)
-          return bad(gp + ".tile", "tunable '" + ax.tile + "' has a value < 1");
-    }
+    if (!ax.tile.empty())
+      HYP_RT_TRY(axisTunable("tile"));
   }
 
   const Value *bv = o->get("block");

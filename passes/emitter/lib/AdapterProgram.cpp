@@ -221,6 +221,7 @@ void addTcRowTunables(KernelDef &k, const std::string &prefix, int64_t r, RowSpl
     return out;
   };
   const std::vector<int64_t> whole = fitting({8, 16, 32}), sliced = fitting({16, 32, 64});
+  assert(!whole.empty() && !sliced.empty() && "16-row blocks fit every rank <= kMaxRank");
   std::vector<int64_t> blocks = split.count == 1 ? whole : split.tuned ? fitting({8, 16, 32, 64})
                                                                        : sliced;
   const std::vector<int64_t> &defaults = split.count > 1 && !split.tuned ? sliced : whole;
