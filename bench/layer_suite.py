@@ -143,16 +143,18 @@ def _time_point(results: dict, steps: dict, contenders: list[Contender], point: 
         return
     for name, summary in timed.items():
         results[name].update(summary)
-    if not (ctx.cuda and st.profile_kernels and point.r == 32):
+    ours = [c.name for c in contenders if c.ours and c.name in steps]
+    if not (ours and ctx.cuda and st.profile_kernels and point.r == 32):
         return
-    for c in contenders:
-        if not c.ours or c.name not in steps:
-            continue
+    names = None  # our kernels' names, from this point's autotuning logs (parsed once)
+    for name in ours:
         try:
-            names = {r["kernel"] for cap in captures[-12:] for r in autotune_log.parse_text(cap["text"])[0]}
-            results[c.name]["kernel_profile"] = profile_our_kernels(steps[c.name], n_sets, names)
+            if names is None:
+                names = {r["kernel"] for cap in captures[-12:]
+                         for r in autotune_log.parse_text(cap["text"])[0]}
+            results[name]["kernel_profile"] = profile_our_kernels(steps[name], n_sets, names)
         except Exception as e:
-            results[c.name]["kernel_profile"] = {"error": f"{type(e).__name__}: {e}"}
+            results[name]["kernel_profile"] = {"error": f"{type(e).__name__}: {e}"}
 
 
 def _recheck_baseline(entry: dict, frozen, xs, dys, ctx: Ctx, st: Settings) -> None:
