@@ -9,6 +9,7 @@ number ("unavailable: <reason>" or "skipped: <reason>").
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import os
@@ -391,16 +392,23 @@ def _with_kernel_family(step: Callable[[int], tuple], tensor_cores: bool) -> Cal
     so setting it around the step pins this contender's kernel family (tensor-core
     or SIMT) whatever the JIT's default is."""
     def family_step(i: int):
-        before = os.environ.get("HYP_TENSOR_CORES")
-        os.environ["HYP_TENSOR_CORES"] = "1" if tensor_cores else "0"
-        try:
+        with kernel_family(tensor_cores):
             return step(i)
-        finally:
-            if before is None:
-                del os.environ["HYP_TENSOR_CORES"]
-            else:
-                os.environ["HYP_TENSOR_CORES"] = before
     return family_step
+
+
+@contextlib.contextmanager
+def kernel_family(tensor_cores: bool):
+    """HYP_TENSOR_CORES set for the calls inside, restored after."""
+    before = os.environ.get("HYP_TENSOR_CORES")
+    os.environ["HYP_TENSOR_CORES"] = "1" if tensor_cores else "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["HYP_TENSOR_CORES"]
+        else:
+            os.environ["HYP_TENSOR_CORES"] = before
 
 
 def all_contenders() -> list[Contender]:

@@ -8,6 +8,14 @@ writes, per contender: the step's wall time, the device time of its kernels,
 the idle gap, and the host operators ranked by self CPU time, so the next
 optimisation of the host path starts from a measurement.
 
+torch.profiler inflates every host event it records, so it ranks but does not
+weigh. The `issue_us` breakdown weighs without it: the host time of one call
+(time.perf_counter around it, the GPU synchronised before each, so nothing
+waits on the launch queue), median of many, for the layer's forward, its
+backward (autograd.grad) and, for ours, the two torch.ops called directly
+(forward with and without autograd, backward): module + Python, the autograd
+Function and the op's own C++ (checks, allocations, launches) apart.
+
     python3 bench/host_profile.py --out DIR [--K 4096 --N 1024 --M 1024 --r 32]
 """
 from __future__ import annotations
@@ -23,7 +31,7 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.contenders import (FrozenEager, HyploraContender, PeftLoraEager,  # noqa: E402
-                              standalone_setup)
+                              kernel_family, standalone_setup)
 
 
 def profile_step(step, n_sets: int, steps: int) -> dict:
@@ -62,6 +70,54 @@ def profile_step(step, n_sets: int, steps: int) -> dict:
     }
 
 
+def median_issue_us(call, n_sets: int, reps: int, before=None) -> float:
+    """Host time of `call(i)` with an idle GPU, microseconds, median of reps.
+    `before(i)` (untimed) prepares what the call needs, e.g. the forward
+    whose graph a backward consumes."""
+    times = []
+    for i in range(reps):
+        arg = before(i % n_sets) if before else i % n_sets
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        call(arg)
+        times.append((time.perf_counter() - t0) * 1e6)
+    torch.cuda.synchronize()
+    times.sort()
+    return times[len(times) // 2]
+
+
+def issue_breakdown(module, params: list, xs: list, dys: list, ours: bool, reps: int) -> dict:
+    """Host microseconds per part of a step (see the module doc)."""
+    n = len(xs)
+    out = {
+        "forward": median_issue_us(lambda i: module(xs[i]), n, reps),
+        "backward": median_issue_us(
+            lambda yi: torch.autograd.grad(yi[0], [xs[yi[1]], *params], dys[yi[1]],
+                                           allow_unused=True),
+            n, reps, before=lambda i: (module(xs[i]), i)),
+    }
+    out["step"] = median_issue_us(
+        lambda i: torch.autograd.grad(module(xs[i]), [xs[i], *params], dys[i], allow_unused=True),
+        n, reps)
+    if not ours:
+        return out
+    base = module.base_layer
+    fwd = torch.ops.hyplora.adapter_forward.default
+    bwd = torch.ops.hyplora.adapter_backward.default
+    args = lambda i: (xs[i], xs[i], base.weight, base.bias, module.lora_A, module.lora_B,
+                      module.lora_k, module.lora_norm_scale, float(module.scaling),
+                      module.variant, module.convention, float(module.max_sinh_arg))
+    out["op_forward_autograd"] = median_issue_us(lambda i: fwd(*args(i)), n, reps)
+    with torch.no_grad():
+        out["op_forward_no_grad"] = median_issue_us(lambda i: fwd(*args(i)), n, reps)
+        saved = [fwd(*args(i)) for i in range(n)]
+        a = args(0)
+        out["op_backward"] = median_issue_us(
+            lambda i: bwd(dys[i], xs[i], xs[i], a[2], a[4], a[5], a[6], a[7], saved[i][1],
+                          saved[i][2], a[8], a[9], a[10], a[11], [True, False]), n, reps)
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
@@ -85,10 +141,17 @@ def main() -> int:
             c.available(ctx)
             built = c.build(data, ctx)
             report["contenders"][c.name] = profile_step(built.make_step(xs, dys), n_sets, a.steps)
+            if c.name != "peft_lora_eager":  # (its steps are PEFT's, not ours to weigh)
+                with kernel_family(tensor_cores=True):
+                    report["contenders"][c.name]["issue_us"] = issue_breakdown(
+                        built.module, built.params, xs, dys, ours=getattr(c, "ours", False),
+                        reps=max(a.steps, 100))
         except Exception as e:  # one contender failing must not hide the others
             report["contenders"][c.name] = {"error": f"{type(e).__name__}: {e}"}
         r = report["contenders"][c.name]
-        print(c.name, {k: v for k, v in r.items() if k not in ("host_ops", "device_ops")})
+        print(c.name, {k: v for k, v in r.items() if k not in ("host_ops", "device_ops", "issue_us")})
+        for part, us in r.get("issue_us", {}).items():
+            print(f"   issue {part:22s} {us:8.1f} us")
         for op in r.get("host_ops", [])[:15]:
             print(f"   {op['self_cpu_us_per_step']:8.1f} us  x{op['calls_per_step']:5.1f}  {op['op']}")
         for op in r.get("device_ops", [])[:12]:

@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile ncu ncu-source split accumulate-probe triton-probe ncu-triton analysis analyze-model finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile host-ab ncu ncu-source split accumulate-probe triton-probe ncu-triton analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with
@@ -150,6 +150,25 @@ for stage in "$@"; do
                 stage_run "host-profile-$k-$n-$m" 180 python3 bench/host_profile.py --K "$k" --N "$n" --M "$m" \
                   --out "$R/host-profile-$k-$n-$m"
               done ;;
+  host-ab)    # The host-profile stage for this tree and for the tree in HYP_AB_BASE (a
+              # `git archive <base> CMakeLists.txt cmake frontend runtime/include python`
+              # and a file COMMIT naming <base>, carried; its torch extension is built here against the same prebuilt
+              # libraries), in turns (base, new, base, new) on one machine: a host-path
+              # change weighed without the 3-4% spread between machines and runs.
+              base="$(cd "${HYP_AB_BASE:?host-ab needs HYP_AB_BASE}" && pwd)"
+              stage_run build-ab-base 600 bash -c "cmake -G Ninja -S $base -B $base/build-gpu -DCMAKE_BUILD_TYPE=Release \
+                -DHYP_PREBUILT_DIR=$here/prebuilt -DHYP_BUILD_TESTS=OFF -DPython3_EXECUTABLE=$(command -v python3) \
+                -DPython_EXECUTABLE=$(command -v python3) -DCMAKE_PREFIX_PATH='$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)');$(python3 -c 'import pybind11;print(pybind11.get_cmake_dir())' 2>/dev/null)' \
+                && ninja -C $base/build-gpu -j 16" || continue
+              IFS=';' read -ra cases <<< "${HYP_PROFILE_CASES:-4096 1024 1024;4096 4096 1024}"
+              for turn in 1 2; do for side in base new; do
+                tree=$here commit=$HYP_COMMIT
+                [ $side = base ] && tree=$base commit="$(cat "$base/COMMIT" 2>/dev/null || echo base)"
+                for kn in "${cases[@]}"; do read -r k n m <<< "$kn"
+                  HYP_COMMIT=$commit PYTHONPATH="$tree/python:$here/models" stage_run "host-ab-$side$turn-$k-$n-$m" 180 \
+                    python3 bench/host_profile.py --K "$k" --N "$n" --M "$m" --out "$R/host-ab-$side$turn-$k-$n-$m"
+                done
+              done; done ;;
   ncu)        # Nsight Compute on our kernels of tuned steps (bench/kernel_steps.py), per
               # "K N M variant" in HYP_NCU_CASES (';'-separated)
               IFS=';' read -ra cases <<< "${HYP_NCU_CASES:-4096 4096 8192 hyplora;4096 4096 1024 hyplora}"

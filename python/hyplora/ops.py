@@ -102,8 +102,11 @@ def adapted_linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.T
         dt = weight.dtype
     else:
         dt = None
-    x2 = x.reshape(-1, in_features)
-    xa2 = x2 if same else x_adapter.reshape(-1, in_features)
+    # A 2-D x goes in as it is: a reshape, even a no-op one, is a dispatcher
+    # call now and an autograd node in the backward, per layer and step.
+    flat = x.dim() == 2
+    x2 = x if flat else x.reshape(-1, in_features)
+    xa2 = x2 if same else (x_adapter if flat else x_adapter.reshape(-1, in_features))
     if dt is not None:
         x2 = x2.to(dt)
         xa2 = x2 if same else xa2.to(dt)
@@ -111,4 +114,4 @@ def adapted_linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.T
         bias = None if bias is None else bias.to(dt)
     y, _, _ = adapter_forward(x2, xa2, weight, bias, lora_A, lora_B, lora_k, lora_norm_scale,
                               float(scaling), variant, convention, float(max_sinh_arg))
-    return y.reshape(*lead, weight.shape[0])
+    return y if flat else y.reshape(*lead, weight.shape[0])

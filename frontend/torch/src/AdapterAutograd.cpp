@@ -50,6 +50,10 @@ struct AdapterFunction : public torch::autograd::Function<AdapterFunction> {
     ctx->saved_data["adapter_is_input"] = x.is_same(xAdapter);
     ctx->saved_data["has_bias"] = bias.has_value() && bias->defined();
     ctx->mark_non_differentiable({w, stats});
+    // w and stats never get a gradient; materialised, each would cost an
+    // at::zeros (allocation, fill kernel) per layer and step, and at M = 1024
+    // a step is bound by the host. backward() handles an undefined dY itself.
+    ctx->set_materialize_grads(false);
     return {y, w, stats};
   }
 

@@ -217,6 +217,30 @@ EntryPlan planEntry(const hyp::rt::Program &program, const std::string &entry) {
   return plan;
 }
 
+/// The backward hands autograd dA, dB, dk and ds; a gradient no kernel of the
+/// program produces (lora has no dk, ds) is zero. It gets a slice of the
+/// zeroed arena, bound to no kernel parameter, rather than an at::zeros of its
+/// own: at M = 1024 a step is bound by the host, and each at::zeros is three
+/// dispatcher calls and a fill kernel.
+void addZeroGradients(EntryPlan *plan) {
+  struct Grad {
+    const char *name;
+    std::vector<int> dims;
+  };
+  const Grad grads[] = {{"dA", {kDimR, kDimK}}, {"dB", {kDimN, kDimR}}, {"dk", {-1}}, {"ds", {-1}}};
+  for (const Grad &g : grads) {
+    auto produced = [&](const EntryPlan::Scratch &sc) { return sc.name == g.name; };
+    if (std::any_of(plan->zeroed.begin(), plan->zeroed.end(), produced) ||
+        std::any_of(plan->writeOnly.begin(), plan->writeOnly.end(), produced))
+      continue;
+    EntryPlan::Scratch sc;
+    sc.name = g.name;
+    sc.dims = g.dims;
+    sc.lit.assign(g.dims.size(), 1); // the scalar gradients' one element
+    plan->zeroed.push_back(sc);
+  }
+}
+
 struct ProgramTable {
   std::mutex mutex;
   std::unordered_map<std::string, std::shared_ptr<JitProgram>> byKey;
@@ -308,6 +332,7 @@ std::shared_ptr<JitProgram> programFor(const AdapterConfig &cfg, const char *act
               " lacks programs.forward or programs.backward in its metadata");
   jp->forwardPlan = planEntry(*jp->program, "forward");
   jp->backwardPlan = planEntry(*jp->program, "backward");
+  addZeroGradients(&jp->backwardPlan);
   t.byKey.emplace(key, jp);
   return jp;
 }
@@ -324,22 +349,23 @@ struct CallArgs {
 struct CallScratch {
   struct Placed {
     const std::string *name; // the plan's
+    bool zeroed;             // which arena
     int64_t offset;
     std::vector<int64_t> shape;
   };
   at::Tensor zeroedArena, writeArena;
-  std::vector<Placed> zeroed; // in the plan's order
+  std::vector<Placed> placed; // in the plan's order
 
-  /// A zeroed buffer as a tensor (the gradients handed back to autograd), or
+  /// A scratch buffer as a tensor (the gradients handed back to autograd), or
   /// an undefined tensor when the entry has no such buffer.
   at::Tensor view(const char *name) const {
-    for (const Placed &z : zeroed) {
-      if (*z.name != name)
+    for (const Placed &p : placed) {
+      if (*p.name != name)
         continue;
-      std::vector<int64_t> strides(z.shape.size(), 1);
-      for (int i = int(z.shape.size()) - 2; i >= 0; --i)
-        strides[i] = strides[i + 1] * z.shape[i + 1];
-      return zeroedArena.as_strided(z.shape, strides, z.offset);
+      std::vector<int64_t> strides(p.shape.size(), 1);
+      for (int i = int(p.shape.size()) - 2; i >= 0; --i)
+        strides[i] = strides[i + 1] * p.shape[i + 1];
+      return (p.zeroed ? zeroedArena : writeArena).as_strided(p.shape, strides, p.offset);
     }
     return at::Tensor();
   }
@@ -373,9 +399,9 @@ CallScratch runPlanned(JitProgram &jp, int entry, const EntryPlan &plan, const C
     if (zero)
       C10_CUDA_CHECK(cudaMemsetAsync(base, 0, size_t(total) * sizeof(float), stream));
     for (size_t i = 0; i < list.size(); ++i) {
-      slots[list[i].slot] = hyp::rt::ArgValue::pointer(base + where[i].first);
-      if (zero)
-        scratch.zeroed.push_back({&list[i].name, where[i].first, std::move(where[i].second)});
+      if (list[i].slot >= 0) // (a zero gradient is bound to no parameter)
+        slots[list[i].slot] = hyp::rt::ArgValue::pointer(base + where[i].first);
+      scratch.placed.push_back({&list[i].name, zero, where[i].first, std::move(where[i].second)});
     }
   };
   place(plan.zeroed, true, &scratch.zeroedArena);
@@ -522,13 +548,12 @@ bool jitBackward(const at::Tensor &gradY, const at::Tensor &x, const at::Tensor 
     a.tensors[kArgDX] = &dx;
     const CallScratch scratch = runPlanned(*jp, jp->backwardEntry, jp->backwardPlan, a,
                                            x.options(), "the adapter backward");
-    // Gradients the program does not produce (the lora variant has no dk/ds)
-    // are zero, as they are for M = 0.
-    auto grad = [&](const char *name, at::IntArrayRef shape) {
-      at::Tensor g = scratch.view(name);
-      return g.defined() ? g : at::zeros(shape, x.options().dtype(at::kFloat));
-    };
-    dA = grad("dA", {r, K}), dB = grad("dB", {N, r}), dk = grad("dk", {1}), ds = grad("ds", {1});
+    // Every gradient is a view of the zeroed arena: the ones no kernel
+    // produces (addZeroGradients) stay zero, as they are for M = 0.
+    dA = scratch.view("dA"), dB = scratch.view("dB"), dk = scratch.view("dk"),
+    ds = scratch.view("ds");
+    TORCH_CHECK(dA.defined() && dB.defined() && dk.defined() && ds.defined(),
+                "hyplora JIT: the backward's zeroed arena lacks a gradient slice");
   } else { // M = 0: zero gradients, no launch
     at::Tensor zeros = at::zeros({r * K + N * r + 2}, x.options().dtype(at::kFloat));
     dA = zeros.narrow(0, 0, r * K).view({r, K});
