@@ -95,7 +95,7 @@ struct AdapterFunction : public torch::autograd::Function<AdapterFunction> {
     if (needs(kB))
       grads[kB] = gB;
     if (needs(kK))
-      grads[kK] = gk.clamp(-kCurvatureGradClip, kCurvatureGradClip);
+      grads[kK] = gk.clamp_(-kCurvatureGradClip, kCurvatureGradClip); // (ours: no copy)
     if (needs(kS))
       grads[kS] = gs;
     return grads;

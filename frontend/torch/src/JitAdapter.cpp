@@ -558,8 +558,8 @@ bool jitBackward(const at::Tensor &gradY, const at::Tensor &x, const at::Tensor 
     at::Tensor zeros = at::zeros({r * K + N * r + 2}, x.options().dtype(at::kFloat));
     dA = zeros.narrow(0, 0, r * K).view({r, K});
     dB = zeros.narrow(0, r * K, N * r).view({N, r});
-    dk = zeros.narrow(0, r * K + N * r, 1);
-    ds = zeros.narrow(0, r * K + N * r + 1, 1);
+    dk = zeros.narrow(0, r * K + N * r, 1).view(loraK.sizes());
+    ds = zeros.narrow(0, r * K + N * r + 1, 1).view(normScale.sizes());
   }
   ++gBwd;
   // A gradient not asked for is an empty tensor (the schema returns Tensor).
@@ -578,11 +578,8 @@ bool jitBackward(const at::Tensor &gradY, const at::Tensor &x, const at::Tensor 
           gradXAdapter,
           asDtype(dA, loraA.scalar_type()),
           asDtype(dB, loraB.scalar_type()),
-          asDtype(loraK.dim() == 1 && loraK.size(0) == 1 ? dk : dk.reshape(loraK.sizes()),
-                  loraK.scalar_type()),
-          asDtype(normScale.dim() == 1 && normScale.size(0) == 1 ? ds
-                                                                  : ds.reshape(normScale.sizes()),
-                  normScale.scalar_type())};
+          asDtype(dk, loraK.scalar_type()),
+          asDtype(ds, normScale.scalar_type())};
   return true;
 }
 
