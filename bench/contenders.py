@@ -9,7 +9,6 @@ number ("unavailable: <reason>" or "skipped: <reason>").
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
 import math
 import os
@@ -397,18 +396,22 @@ def _with_kernel_family(step: Callable[[int], tuple], tensor_cores: bool) -> Cal
     return family_step
 
 
-@contextlib.contextmanager
-def kernel_family(tensor_cores: bool):
-    """HYP_TENSOR_CORES set for the calls inside, restored after."""
-    before = os.environ.get("HYP_TENSOR_CORES")
-    os.environ["HYP_TENSOR_CORES"] = "1" if tensor_cores else "0"
-    try:
-        yield
-    finally:
-        if before is None:
+class kernel_family:
+    """HYP_TENSOR_CORES set for the calls inside, restored after. A class, not
+    a generator context manager: it runs inside our contenders' timed steps."""
+
+    def __init__(self, tensor_cores: bool):
+        self.value = "1" if tensor_cores else "0"
+
+    def __enter__(self):
+        self.before = os.environ.get("HYP_TENSOR_CORES")
+        os.environ["HYP_TENSOR_CORES"] = self.value
+
+    def __exit__(self, *exc):
+        if self.before is None:
             del os.environ["HYP_TENSOR_CORES"]
         else:
-            os.environ["HYP_TENSOR_CORES"] = before
+            os.environ["HYP_TENSOR_CORES"] = self.before
 
 
 def all_contenders() -> list[Contender]:

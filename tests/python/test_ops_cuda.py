@@ -71,6 +71,26 @@ def test_cuda_opcheck():
                            2.0, "hyplora", "reference", 12.0))
 
 
+@pytest.mark.parametrize("variant,convention", VARIANT_CONVENTIONS)
+@pytest.mark.parametrize("scalar_shape", [(), (1,)], ids=["0d", "1"])
+def test_cuda_backward_gradients_have_their_parameters_shapes(variant, convention, scalar_shape):
+    """The JIT builds dk and ds as views of its zeroed arena in the curvature's
+    and norm scale's own shapes; torch.compile's generated code asserts them
+    against the fake kernel's (empty_like of the parameter)."""
+    L = to_cuda(make_layer(33, 24, 12, 8, torch.bfloat16))
+    k, s = L["k"].reshape(scalar_shape), L["s"].reshape(scalar_shape)
+    y, w, stats = ops.adapter_forward(L["x"], L["x"], L["weight"], L["bias"], L["A"], L["B"], k, s,
+                                      2.0, variant, convention, 12.0)
+    backward_args = (torch.randn_like(y), L["x"], L["x"], L["weight"], L["A"], L["B"], k, s, w,
+                     stats, 2.0, variant, convention, 12.0, [True, False])
+    grads = ops.adapter_backward(*backward_args)
+    for name, g, p in zip(("A", "B", "k", "s"), grads[2:], (L["A"], L["B"], k, s)):
+        assert g.shape == p.shape and g.dtype == p.dtype, name
+        assert torch.isfinite(g).all(), name
+    torch.library.opcheck(ops.adapter_backward.default, backward_args,
+                          test_utils=("test_schema", "test_faketensor"))
+
+
 def test_cuda_refuses_mixed_devices():
     L = make_layer(4, 8, 6, 3)
     with pytest.raises(RuntimeError, match="is on"):

@@ -357,15 +357,18 @@ struct CallScratch {
   std::vector<Placed> placed; // in the plan's order
 
   /// A scratch buffer as a tensor (the gradients handed back to autograd), or
-  /// an undefined tensor when the entry has no such buffer.
-  at::Tensor view(const char *name) const {
+  /// an undefined tensor when the entry has no such buffer. `shape`, when
+  /// given, is the tensor's (same element count): the parameter's own shape
+  /// (a 0-d curvature), in the one view rather than a reshape after it.
+  at::Tensor view(const char *name, std::optional<at::IntArrayRef> shape = std::nullopt) const {
     for (const Placed &p : placed) {
       if (*p.name != name)
         continue;
-      std::vector<int64_t> strides(p.shape.size(), 1);
-      for (int i = int(p.shape.size()) - 2; i >= 0; --i)
-        strides[i] = strides[i + 1] * p.shape[i + 1];
-      return (p.zeroed ? zeroedArena : writeArena).as_strided(p.shape, strides, p.offset);
+      const at::IntArrayRef sizes = shape ? *shape : at::IntArrayRef(p.shape); // ({}: 0-d)
+      std::vector<int64_t> strides(sizes.size(), 1);
+      for (int i = int(sizes.size()) - 2; i >= 0; --i)
+        strides[i] = strides[i + 1] * sizes[i + 1];
+      return (p.zeroed ? zeroedArena : writeArena).as_strided(sizes, strides, p.offset);
     }
     return at::Tensor();
   }
@@ -550,8 +553,8 @@ bool jitBackward(const at::Tensor &gradY, const at::Tensor &x, const at::Tensor 
                                            x.options(), "the adapter backward");
     // Every gradient is a view of the zeroed arena: the ones no kernel
     // produces (addZeroGradients) stay zero, as they are for M = 0.
-    dA = scratch.view("dA"), dB = scratch.view("dB"), dk = scratch.view("dk"),
-    ds = scratch.view("ds");
+    dA = scratch.view("dA"), dB = scratch.view("dB"), dk = scratch.view("dk", loraK.sizes()),
+    ds = scratch.view("ds", normScale.sizes());
     TORCH_CHECK(dA.defined() && dB.defined() && dk.defined() && ds.defined(),
                 "hyplora JIT: the backward's zeroed arena lacks a gradient slice");
   } else { // M = 0: zero gradients, no launch
