@@ -1008,17 +1008,53 @@ template <int R, int THREADS> struct HypTcDxRing {
   typedef HypTcWtxTiles<R, NWARPS> DA;         // the dA tile's warps
   static constexpr int STAGES = 3;
   static constexpr int TILE = SUBM * BK;       // halves of one activation tile
-  static constexpr int SMEM_BYTES = 2 * BK * LDR * 2 + STAGES * TILE * 2;
+  // dH's rows of a step ride the ring beside x (fp32, row stride LDH: 16-byte
+  // rows for cp.async, +4 floats so the two read patterns below conflict at
+  // most 2-way) where the 48 KiB allow it (r <= 48). Read from global memory
+  // instead, every lane took its dH fragments from L2 twice (dx's and dA's
+  // layouts) in scalar loads, 16 KiB a step for a 4 KiB tile of x: Nsight
+  // Compute put the kernel at 76-79% of L1 and L2 throughput and 42% of DRAM
+  // (H100, 4096 x 4096, M = 8192, 94912c4).
+  static constexpr int LDH = R + 4;
+  static constexpr int BASE_BYTES = 2 * BK * LDR * 2 + STAGES * TILE * 2;
+  static constexpr int DH_BYTES = STAGES * SUBM * LDH * 4;
+  static constexpr bool DH_RING = BASE_BYTES + DH_BYTES <= 48 * 1024;
+  static constexpr int SMEM_BYTES = BASE_BYTES + (DH_RING ? DH_BYTES : 0);
   static_assert(NWARPS % CG == 0 && TI >= 1, "tile geometry");
 };
+
+/// Copies (or zero-fills) rows [s0, s0 + ROWS) of the fp32 matrix src (R
+/// columns, R % 4 == 0) into stage (row stride LD floats): cp.async when `vec`
+/// (16-byte aligned src), else plain loads, which the ring's barriers order
+/// the same way. Rows at or past r1 are zero-filled.
+template <int ROWS, int THREADS, int R, int LD>
+HYP_DEVICE_INLINE void hyp_tc_f32_rows_issue(const float *__restrict__ src, float *stage,
+                                             long long s0, long long r1, bool vec) {
+  static_assert(R % 4 == 0 && LD % 4 == 0, "16-byte pieces");
+  constexpr int PPR = R / 4, PIECES = ROWS * PPR;
+#pragma unroll
+  for (int e0 = 0; e0 < PIECES; e0 += THREADS) {
+    const int e = e0 + threadIdx.x;
+    if (PIECES % THREADS != 0 && e >= PIECES) break;
+    const int m = e / PPR, c = 4 * (e % PPR);
+    const long long row = s0 + m;
+    const bool live = row < r1;
+    if (vec) {
+      hyp_cp_async<16>(stage + m * LD + c, live ? src + row * R + c : src, live);
+    } else {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) stage[m * LD + c + i] = live ? src[row * R + c + i] : 0.f;
+    }
+  }
+}
 
 /// acc += W^T X over one 16-row k-step (rows 16 kk .. of the ring stage xs;
 /// W fp32 with R columns, X bf16) for rank tile rt and the n-tiles nt0 ..
 /// nt0 + DNT - 1 (8 columns each): dA += dH^T x, and dB^T += w^T dY.
 /// dv[h][i] = W(row 16 kk + 4t + i, rank 16 rt + g + 8h) (zero past the
 /// step's rows); the emulation reads W's rows from `dhs` (the step's first
-/// row, `rows` of them valid) instead.
-template <int DNT, int R>
+/// row, `rows` of them valid, LDW floats apart) instead.
+template <int DNT, int R, int LDW = R>
 HYP_DEVICE_INLINE void hyp_tc_ring_wtx_kstep(float (&acc)[DNT][4], const float (&dv)[2][4],
                                           const float *dhs, long long rows, const hyp_u16 *xs,
                                           int nt0, int kk, int rt) {
@@ -1032,7 +1068,7 @@ HYP_DEVICE_INLINE void hyp_tc_ring_wtx_kstep(float (&acc)[DNT][4], const float (
       float slo = 0.f, shi = 0.f;
       for (int mm = 0; mm < 16; ++mm) {
         const int m = kk * 16 + mm;
-        const float v = (j < R && m < rows) ? dhs[(long long)m * R + j] : 0.f;
+        const float v = (j < R && m < rows) ? dhs[(long long)m * LDW + j] : 0.f;
         hyp_emu_split_fma(
             v, hyp_bf16_bits_to_f32(xs[m * 64 + 8 * hyp_tc_ring_chunk(m, c >> 3) + (c & 7)]), slo,
             shi);
@@ -1084,6 +1120,9 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
   alignas(16) __shared__ hyp_u16 Ahi[BK * LDR], Alo[BK * LDR]; // A(j, c) at [MMA row of c][j]
   alignas(16) __shared__ hyp_u16 ring[STAGES * TILE];          // [stage][m][c] of x
+  constexpr bool DH_RING = G::DH_RING;
+  constexpr int LDH = G::LDH;
+  alignas(16) __shared__ float dhring[DH_RING ? STAGES * SUBM * LDH : 4]; // [stage][m][j] of dH
   const hyp_u16 *x = reinterpret_cast<const hyp_u16 *>(x_act);
   hyp_u16 *dx = reinterpret_cast<hyp_u16 *>(dx_act);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
@@ -1094,8 +1133,11 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   hyp_tc_block_rows<SUBM>(M, &r0, &r1);
   if (r1 <= r0) return; // uniform over the block
   const bool xvec = hyp_tc_vec_ok<KDIM>(x), dvec = hyp_tc_vec_ok<KDIM>(dx);
+  const bool hvec = ((unsigned long long)dH) % 16ull == 0ull;
   auto issue = [&](int st, long long s0) {
     hyp_tc_ring_issue<SUBM, THREADS, KDIM>(x, ring + st * TILE, s0, r1, k0, xvec);
+    if constexpr (DH_RING)
+      hyp_tc_f32_rows_issue<SUBM, THREADS, R, LDH>(dH, dhring + st * SUBM * LDH, s0, r1, hvec);
   };
   issue(0, r0);
   hyp_cp_async_commit();
@@ -1109,18 +1151,37 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
       hyp_split_bf16(v, &Ahi[row * LDR + j], &Alo[row * LDR + j]);
     });
   }
-  const bool hvec = ((unsigned long long)dH) % 16ull == 0ull;
-  // dx's A operand, a step ahead: dH(row ti*16 + g + 8h, rank 16 kk + 4t + i).
-  auto load_dh = [&](float (&dh)[KS][2][4], long long s0) {
-    hyp_tc_load_a_rows<KS, R>(dh, dH, s0 + ti * 16 + g, r1, hvec);
+  // dx's A operand: dH(row ti*16 + g + 8h, rank 16 kk + 4t + i) of the step
+  // at s0, from the step's ring stage `hs` or (no dH ring) from global memory.
+  auto load_dh = [&](float (&dh)[KS][2][4], long long s0, const float *hs) {
+    if constexpr (DH_RING) {
+      (void)s0;
+#pragma unroll
+      for (int kk = 0; kk < KS; ++kk)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int k = kk * 16 + 4 * t;
+          const hyp_f32x4 q = k < R ? *reinterpret_cast<const hyp_f32x4 *>(
+                                          hs + (ti * 16 + g + 8 * h) * LDH + k)
+                                    : hyp_f32x4{};
+#pragma unroll
+          for (int i = 0; i < 4; ++i) dh[kk][h][i] = q.e[i];
+        }
+    } else {
+      (void)hs;
+      hyp_tc_load_a_rows<KS, R>(dh, dH, s0 + ti * 16 + g, r1, hvec);
+    }
   };
   float dacc[RPW][DNT][4];
 #pragma unroll
   for (int p = 0; p < RPW; ++p)
 #pragma unroll
     for (int i = 0; i < DNT; ++i) dacc[p][i][0] = dacc[p][i][1] = dacc[p][i][2] = dacc[p][i][3] = 0.f;
+  // Without the dH ring, dx's dH fragments are read from global memory a
+  // step ahead (in the ring they are a shared-memory read away).
   float dhnext[KS][2][4];
-  load_dh(dhnext, r0);
+  if constexpr (!DH_RING)
+    load_dh(dhnext, r0, nullptr);
   const hyp_u16 *ah = Ahi + cg * WN * LDR, *al = Alo + cg * WN * LDR;
   int stage = 0;
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
@@ -1129,17 +1190,22 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
     issue(stage == 0 ? STAGES - 1 : stage - 1, s0 + 2 * SUBM);
     hyp_cp_async_commit(); // (possibly empty: keeps the group count)
     const hyp_u16 *xs = ring + stage * TILE;
+    const float *hs = DH_RING ? dhring + stage * SUBM * LDH : nullptr; // rows from s0
     float dh[KS][2][4];
+    if constexpr (DH_RING) {
+      load_dh(dh, s0, hs);
+    } else {
 #pragma unroll
-    for (int kk = 0; kk < KS; ++kk)
+      for (int kk = 0; kk < KS; ++kk)
 #pragma unroll
-      for (int h = 0; h < 2; ++h)
+        for (int h = 0; h < 2; ++h)
 #pragma unroll
-        for (int i = 0; i < 4; ++i) dh[kk][h][i] = dhnext[kk][h][i];
-    if (s0 + SUBM < r1) load_dh(dhnext, s0 + SUBM);
-    // dA's A operand and beta, loaded now and used after the dx part (L2
-    // hits: dH and beta are small; one step ahead cost 34 more registers).
-    // dht: dH(row 16 kk + 4t + i, rank 16 rt + g + 8h).
+          for (int i = 0; i < 4; ++i) dh[kk][h][i] = dhnext[kk][h][i];
+      if (s0 + SUBM < r1) load_dh(dhnext, s0 + SUBM, nullptr);
+    }
+    // dA's A operand and beta, loaded now and used after the dx part (from
+    // the ring, or L2 hits: dH and beta are small; one step ahead cost 34
+    // more registers). dht: dH(row 16 kk + 4t + i, rank 16 rt + g + 8h).
     float dht[MS][RPW][2][4], bet[2];
 #pragma unroll
     for (int kk = 0; kk < MS; ++kk)
@@ -1150,8 +1216,11 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
           const int j = (rtw + p * G::DA::RSTRIDE) * 16 + g + 8 * h;
 #pragma unroll
           for (int i = 0; i < 4; ++i) {
-            const long long row = s0 + kk * 16 + 4 * t + i;
-            dht[kk][p][h][i] = (row < r1 && j < R) ? dH[row * R + j] : 0.f;
+            const int m = kk * 16 + 4 * t + i;
+            if constexpr (DH_RING)
+              dht[kk][p][h][i] = j < R ? hs[m * LDH + j] : 0.f; // (zero-filled past r1)
+            else
+              dht[kk][p][h][i] = (s0 + m < r1 && j < R) ? dH[(s0 + m) * R + j] : 0.f;
           }
         }
 #pragma unroll
@@ -1171,8 +1240,10 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
         acc[c >> 1][2 * h + (c & 1)] = HAS_BETA ? bet[h] * hyp_bf16_bits_to_f32(xv.e[c]) : 0.f;
     }
     const long long rowg = s0 + ti * 16 + g;
-    const float *const hrow[2] = {rowg < r1 ? dH + rowg * R : nullptr,
-                                  rowg + 8 < r1 ? dH + (rowg + 8) * R : nullptr};
+    // (the emulation's rows of dH: the ring's, or global memory's)
+    const float *const hrow[2] = {
+        rowg < r1 ? (DH_RING ? hs + (ti * 16 + g) * LDH : dH + rowg * R) : nullptr,
+        rowg + 8 < r1 ? (DH_RING ? hs + (ti * 16 + g + 8) * LDH : dH + (rowg + 8) * R) : nullptr};
 #pragma unroll
     for (int kk = 0; kk < KS; ++kk)
       hyp_tc_up_kstep<NT, R, LDR>(acc, dh[kk], hrow, ah, al, kk * 16);
@@ -1189,9 +1260,14 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
 #pragma unroll
       for (int p = 0; p < RPW; ++p) {
         const int rt = rtw + p * G::DA::RSTRIDE;
-        if (rt < G::DA::RT)
-          hyp_tc_ring_wtx_kstep<DNT, R>(dacc[p], dht[kk][p], dH + s0 * R, r1 - s0, xs,
-                                     dcg * DNT, kk, rt);
+        if (rt < G::DA::RT) {
+          if constexpr (DH_RING)
+            hyp_tc_ring_wtx_kstep<DNT, R, LDH>(dacc[p], dht[kk][p], hs, r1 - s0, xs, dcg * DNT,
+                                               kk, rt);
+          else
+            hyp_tc_ring_wtx_kstep<DNT, R>(dacc[p], dht[kk][p], dH + s0 * R, r1 - s0, xs,
+                                          dcg * DNT, kk, rt);
+        }
       }
     stage = stage == STAGES - 1 ? 0 : stage + 1;
   }
@@ -1244,7 +1320,12 @@ template <int R, int THREADS> struct HypTcDbRing {
   static constexpr int MS = SUBM / 16;         // k-steps per step
   static constexpr int STAGES = 4;
   static constexpr int TILE = SUBM * BN;       // halves of one dY tile
-  static constexpr int SMEM_BYTES = STAGES * TILE * 2;
+  // w's rows of a step ride the ring beside dY where that fits (r <= 48),
+  // for the reason HypTcDxRing gives for dH (LDW: its row stride).
+  static constexpr int LDW = R + 4;
+  static constexpr int W_BYTES = STAGES * SUBM * LDW * 4;
+  static constexpr bool W_RING = STAGES * TILE * 2 + W_BYTES <= 48 * 1024;
+  static constexpr int SMEM_BYTES = STAGES * TILE * 2 + (W_RING ? W_BYTES : 0);
   typedef HypTcWtxTiles<R, NWARPS> T;
 };
 
@@ -1260,6 +1341,9 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
   static_assert(BN == G::BN, "the emitter's column tile is HypTcDbRing::BN (64)");
   static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
   alignas(16) __shared__ hyp_u16 ring[STAGES * TILE]; // dY(m, n) at [stage][m][n]
+  constexpr bool W_RING = G::W_RING;
+  constexpr int LDW = G::LDW;
+  alignas(16) __shared__ float wring[W_RING ? STAGES * SUBM * LDW : 4]; // w(m, j) at [stage][m][j]
   const hyp_u16 *dY = reinterpret_cast<const hyp_u16 *>(dY_act);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
   const int dcg = warp % T::DCG, rtw = warp / T::DCG;
@@ -1267,14 +1351,20 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
   long long r0, r1;
   hyp_tc_block_rows<SUBM>(M, &r0, &r1);
   if (r1 <= r0) return; // uniform over the block
-  const bool vec = hyp_tc_vec_ok<NDIM>(dY);
+  const bool vec = hyp_tc_vec_ok<NDIM>(dY), wvec = ((unsigned long long)w) % 16ull == 0ull;
+  auto issue = [&](int st, long long s0) {
+    hyp_tc_ring_issue<SUBM, THREADS, NDIM>(dY, ring + st * TILE, s0, r1, n0, vec);
+    if constexpr (W_RING)
+      hyp_tc_f32_rows_issue<SUBM, THREADS, R, LDW>(w, wring + st * SUBM * LDW, s0, r1, wvec);
+  };
 #pragma unroll
   for (int st = 0; st < STAGES - 1; ++st) {
-    hyp_tc_ring_issue<SUBM, THREADS, NDIM>(dY, ring + st * TILE, r0 + st * SUBM, r1, n0, vec);
+    issue(st, r0 + st * SUBM);
     hyp_cp_async_commit();
   }
-  // w^T's A operand of a step: w(row 16 kk + 4t + i, rank 16 rt + g + 8h).
-  auto load_wt = [&](float (&wt)[MS][RPW][2][4], long long s0) {
+  // w^T's A operand of the step at s0: w(row 16 kk + 4t + i, rank 16 rt +
+  // g + 8h), from the step's ring stage `ws` or (no w ring) global memory.
+  auto load_wt = [&](float (&wt)[MS][RPW][2][4], long long s0, const float *ws) {
 #pragma unroll
     for (int kk = 0; kk < MS; ++kk)
 #pragma unroll
@@ -1284,8 +1374,11 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
           const int j = (rtw + p * T::RSTRIDE) * 16 + g + 8 * h;
 #pragma unroll
           for (int i = 0; i < 4; ++i) {
-            const long long row = s0 + kk * 16 + 4 * t + i;
-            wt[kk][p][h][i] = (row < r1 && j < R) ? w[row * R + j] : 0.f;
+            const int m = kk * 16 + 4 * t + i;
+            if constexpr (W_RING)
+              wt[kk][p][h][i] = j < R ? ws[m * LDW + j] : 0.f; // (zero-filled past r1)
+            else
+              wt[kk][p][h][i] = (s0 + m < r1 && j < R) ? w[(s0 + m) * R + j] : 0.f;
           }
         }
   };
@@ -1294,34 +1387,46 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
   for (int p = 0; p < RPW; ++p)
 #pragma unroll
     for (int i = 0; i < DNT; ++i) acc[p][i][0] = acc[p][i][1] = acc[p][i][2] = acc[p][i][3] = 0.f;
+  // Without the w ring, the fragments are read from global memory a step
+  // ahead (in the ring they are a shared-memory read away).
   float wnext[MS][RPW][2][4];
-  load_wt(wnext, r0);
+  if constexpr (!W_RING)
+    load_wt(wnext, r0, nullptr);
   int stage = 0;
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
     hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of this step have landed
     __syncthreads();                 // everyone's; and the stage refilled below is free
-    hyp_tc_ring_issue<SUBM, THREADS, NDIM>(dY, ring + (stage == 0 ? STAGES - 1 : stage - 1) * TILE,
-                                           s0 + (STAGES - 1) * SUBM, r1, n0, vec);
+    issue(stage == 0 ? STAGES - 1 : stage - 1, s0 + (STAGES - 1) * SUBM);
     hyp_cp_async_commit(); // (possibly empty: keeps the group count)
+    const float *ws = W_RING ? wring + stage * SUBM * LDW : nullptr; // rows from s0
     float wt[MS][RPW][2][4];
+    if constexpr (W_RING) {
+      load_wt(wt, s0, ws);
+    } else {
 #pragma unroll
-    for (int kk = 0; kk < MS; ++kk)
+      for (int kk = 0; kk < MS; ++kk)
 #pragma unroll
-      for (int p = 0; p < RPW; ++p)
+        for (int p = 0; p < RPW; ++p)
 #pragma unroll
-        for (int h = 0; h < 2; ++h)
+          for (int h = 0; h < 2; ++h)
 #pragma unroll
-          for (int i = 0; i < 4; ++i) wt[kk][p][h][i] = wnext[kk][p][h][i];
-    if (s0 + SUBM < r1) load_wt(wnext, s0 + SUBM);
+            for (int i = 0; i < 4; ++i) wt[kk][p][h][i] = wnext[kk][p][h][i];
+      if (s0 + SUBM < r1) load_wt(wnext, s0 + SUBM, nullptr);
+    }
     const hyp_u16 *ys = ring + stage * TILE;
 #pragma unroll
     for (int kk = 0; kk < MS; ++kk)
 #pragma unroll
       for (int p = 0; p < RPW; ++p) {
         const int rt = rtw + p * T::RSTRIDE;
-        if (rt < T::RT)
-          hyp_tc_ring_wtx_kstep<DNT, R>(acc[p], wt[kk][p], w + s0 * R, r1 - s0, ys, dcg * DNT, kk,
-                                        rt);
+        if (rt < T::RT) {
+          if constexpr (W_RING)
+            hyp_tc_ring_wtx_kstep<DNT, R, LDW>(acc[p], wt[kk][p], ws, r1 - s0, ys, dcg * DNT, kk,
+                                               rt);
+          else
+            hyp_tc_ring_wtx_kstep<DNT, R>(acc[p], wt[kk][p], w + s0 * R, r1 - s0, ys, dcg * DNT,
+                                          kk, rt);
+        }
       }
     stage = stage == STAGES - 1 ? 0 : stage + 1;
   }

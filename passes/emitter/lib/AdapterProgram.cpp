@@ -125,7 +125,8 @@ int64_t tcLd(int64_t kt) { return kt + 8; }
 /// Column tile of each skeleton: as wide as 48 KiB of static shared memory allows.
 int64_t tcDxCols(int64_t r) { return r <= 64 ? 64 : 32; }
 /// Mirrors HypTcDbRing<R, THREADS>: 64-column blocks, a 4-stage ring of
-/// 32-row dY steps (16 KiB at every rank); 4 warps share the rank x 64 tile,
+/// 32-row dY steps (16 KiB at every rank; with the steps' w rows beside them,
+/// 34 KiB at r = 32, where that fits 48 KiB); 4 warps share the rank x 64 tile,
 /// 8 when there are more than 4 rank tiles (r > 64: one each).
 constexpr int64_t kTcDbCols = 64;
 int64_t tcDbThreads(int64_t r) { return roundUp(r, 16) / 16 > 4 ? 256 : 128; }
@@ -158,14 +159,16 @@ std::vector<int64_t> tcUpThreads(int64_t r) {
   return {};
 }
 /// Mirrors HypTcDxRing<R, kTcDxRingThreads> (r <= 64: the A strip, hi + lo in
-/// MMA order, and a 3-stage ring of x steps of 16 * warps / 2 rows)
+/// MMA order, and a 3-stage ring of x steps of 16 * warps / 2 rows, with the
+/// steps' dH rows beside them where that fits 48 KiB: r <= 48)
 /// and HypTcDx<R, BK> (r > 64, the staged kernel).
 constexpr int64_t kTcDxRingThreads = 128;
 int64_t tcDxSmem(int64_t r) {
   int64_t rp = roundUp(r, 16), bk = tcDxCols(r);
   if (r <= 64) {
     int64_t ldr = rp % 32 == 16 ? rp : rp + 16, subm = 16 * (kTcDxRingThreads / 32) / 2;
-    return 2 * bk * ldr * 2 + 3 * subm * bk * 2;
+    int64_t base = 2 * bk * ldr * 2 + 3 * subm * bk * 2, dhRing = 3 * subm * (r + 4) * 4;
+    return base + dhRing <= kSmemLimitBytes ? base + dhRing : base;
   }
   int64_t subm = 16, ldr = tcLd(rp), ldm = tcLd(subm);
   return 2 * bk * ldr * 2 + 2 * subm * ldr * 2 + 2 * rp * ldm * 2 + bk * ldm * 2 + subm * 4;
