@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile host-ab ncu ncu-source split accumulate-probe triton-probe ncu-triton analysis analyze-model finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile host-ab kernel-ab ncu ncu-source split accumulate-probe triton-probe ncu-triton analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with
@@ -169,6 +169,15 @@ for stage in "$@"; do
                     python3 bench/host_profile.py --K "$k" --N "$n" --M "$m" --out "$R/host-ab-$side$turn-$k-$n-$m"
                 done
               done; done ;;
+  kernel-ab)  # bench/kernel_source_ab.py: the compiler's kernels against a textual edit of
+              # their source, in one process; one run per '|'-separated argument set in
+              # HYP_KERNEL_AB_RUNS (shell-quoted, e.g. "--kernels hyp_bwd_dx --edit 'A=>B'")
+              IFS='|' read -ra runs <<< "${HYP_KERNEL_AB_RUNS:?kernel-ab needs HYP_KERNEL_AB_RUNS}"
+              i=0
+              for run in "${runs[@]}"; do i=$(( i + 1 ))
+                eval "args=($run)"
+                stage_run "kernel-ab-$i" 300 python3 bench/kernel_source_ab.py --out "$R/kernel-ab-$i.json" "${args[@]}"
+              done ;;
   ncu)        # Nsight Compute on our kernels of tuned steps (bench/kernel_steps.py), per
               # "K N M variant" in HYP_NCU_CASES (';'-separated)
               IFS=';' read -ra cases <<< "${HYP_NCU_CASES:-4096 4096 8192 hyplora;4096 4096 1024 hyplora}"
