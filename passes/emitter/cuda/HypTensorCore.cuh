@@ -1313,18 +1313,23 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x,
 // with 2-byte stores and split w into a transposed shared tile per step: 99 us
 // at 4096x4096, M = 8192 on an H200, 0.65 TB/s; this one 49 us; docs/KERNELS.md.)
 //===----------------------------------------------------------------------===//
-template <int R, int THREADS> struct HypTcDbRing {
+template <int R, int THREADS, int NDIM> struct HypTcDbRing {
   static constexpr int BN = 64;                // block columns
   static constexpr int NWARPS = THREADS / 32;
   static constexpr int SUBM = 32;              // rows per step
   static constexpr int MS = SUBM / 16;         // k-steps per step
   static constexpr int STAGES = 4;
   static constexpr int TILE = SUBM * BN;       // halves of one dY tile
-  // w's rows of a step ride the ring beside dY where that fits (r <= 48),
-  // for the reason HypTcDxRing gives for dH (LDW: its row stride).
+  // w's rows of a step ride the ring beside dY, for the reason HypTcDxRing
+  // gives for dH (LDW: their row stride), at r <= 32 and N >= 2048 only:
+  // bench/kernel_source_ab.py (H200, M = 8192, tuned, 2026-11-26) measured
+  // 31.6 us against 37.7 at r = 16 and 44.1 against 46.4 at r = 32 (N = 4096),
+  // but 19.0 against 18.6 at N = 1024, 62.4 against 61.3 at r = 48 and
+  // 16.0 against 15.6 at M = 1024 (the ring is larger, the blocks fewer).
   static constexpr int LDW = R + 4;
   static constexpr int W_BYTES = STAGES * SUBM * LDW * 4;
-  static constexpr bool W_RING = STAGES * TILE * 2 + W_BYTES <= 48 * 1024;
+  static constexpr bool W_RING = R <= 32 && NDIM >= 2048 &&
+                                 STAGES * TILE * 2 + W_BYTES <= 48 * 1024;
   static constexpr int SMEM_BYTES = STAGES * TILE * 2 + (W_RING ? W_BYTES : 0);
   typedef HypTcWtxTiles<R, NWARPS> T;
 };
@@ -1334,7 +1339,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
                                           const float *__restrict__ w,
                                           const float *__restrict__ B,
                                           const float *__restrict__ Rm, float *dB, long long M) {
-  typedef HypTcDbRing<R, THREADS> G;
+  typedef HypTcDbRing<R, THREADS, NDIM> G;
   typedef typename G::T T;
   constexpr int SUBM = G::SUBM, MS = G::MS, STAGES = G::STAGES, TILE = G::TILE, DNT = T::DNT,
                 RPW = T::RPW;

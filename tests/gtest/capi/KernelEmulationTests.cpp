@@ -362,6 +362,10 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       // M, N and r: K = N = 2080, r = 16, M = 37 took 395 s to emulate.)
       {"tc_hyplora_reference_bf16_r8_tuned_split", "hyplora", "reference", "bf16", 2048, 16,
        8, 5, tunedSplit, false, "tensor-cores=1"},
+      // N >= 2048 at r <= 32: hyp_bwd_db's w rows ride its ring (HypTcDbRing
+      // W_RING); M = 70 is three 32-row steps with a tail.
+      {"tc_hyplora_reference_bf16_r8_n2048_w_ring", "hyplora", "reference", "bf16", 16, 2048, 8,
+       70, {}, false, "tensor-cores=1"},
       // The direct path (HYPLORA.md formulas, no pipeline) must agree too.
       {"direct_hyplora_reference_bf16", "hyplora", "reference", "bf16", 64, 40, 8, 37, {}, false,
        "emit=direct"},
