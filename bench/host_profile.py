@@ -135,7 +135,8 @@ def main() -> int:
     ctx, data, xs, dys = standalone_setup(a.K, a.N, a.M, a.r, n_sets, torch.device("cuda"), hyplora)
     report = {"shape": {"K": a.K, "N": a.N, "M": a.M, "r": a.r},
               "card": torch.cuda.get_device_name(), "torch": torch.__version__,
-              "commit": os.environ.get("HYP_COMMIT", "unknown"), "contenders": {}}
+              "commit": os.environ.get("HYP_COMMIT", "unknown"),
+              "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "contenders": {}}
     for c in (FrozenEager(), PeftLoraEager(), HyploraContender("hyplora", "reference", tensor_cores=True)):
         try:
             c.available(ctx)

@@ -95,7 +95,8 @@ struct AdapterFunction : public torch::autograd::Function<AdapterFunction> {
     if (needs(kB))
       grads[kB] = gB;
     if (needs(kK))
-      grads[kK] = gk.clamp_(-kCurvatureGradClip, kCurvatureGradClip); // (ours: no copy)
+      // gk is this call's own view of the JIT's arena (or a fresh tensor): clipped in place.
+      grads[kK] = gk.clamp_(-kCurvatureGradClip, kCurvatureGradClip);
     if (needs(kS))
       grads[kS] = gs;
     return grads;
