@@ -783,10 +783,10 @@ HYP_DEVICE_INLINE void hyp_tc_ring_store(hyp_u16 *__restrict__ dst, const hyp_u1
 }
 
 /// This lane's A-fragment values of a row-update's fp32 left operand P (rows
-/// of R floats; w in y += w B^T, dH in dx += dH A), k permuted as in the
-/// row-reduce: v[kk][h][i] = P(row0 + 8h, 16 kk + 4t + i), zero at or past
+/// of R floats, LD apart; w in y += w B^T, dH in dx += dH A), k permuted as in
+/// the row-reduce: v[kk][h][i] = P(row0 + 8h, 16 kk + 4t + i), zero at or past
 /// row r1 or rank R; one 16-byte read per row and k-step when `vec`.
-template <int KS, int R>
+template <int KS, int R, int LD = R>
 HYP_DEVICE_INLINE void hyp_tc_load_a_rows(float (&v)[KS][2][4], const float *__restrict__ P,
                                           long long row0, long long r1, bool vec) {
   const int t = threadIdx.x & 3;
@@ -797,12 +797,12 @@ HYP_DEVICE_INLINE void hyp_tc_load_a_rows(float (&v)[KS][2][4], const float *__r
       const long long row = row0 + 8 * h;
       const int k = kk * 16 + 4 * t;
       if (row < r1 && k < R && vec) {
-        const hyp_f32x4 q = *reinterpret_cast<const hyp_f32x4 *>(P + row * R + k);
+        const hyp_f32x4 q = *reinterpret_cast<const hyp_f32x4 *>(P + row * LD + k);
 #pragma unroll
         for (int i = 0; i < 4; ++i) v[kk][h][i] = q.e[i];
       } else {
 #pragma unroll
-        for (int i = 0; i < 4; ++i) v[kk][h][i] = (row < r1 && k + i < R) ? P[row * R + k + i] : 0.f;
+        for (int i = 0; i < 4; ++i) v[kk][h][i] = (row < r1 && k + i < R) ? P[row * LD + k + i] : 0.f;
       }
     }
 }
@@ -1048,6 +1048,30 @@ HYP_DEVICE_INLINE void hyp_tc_f32_rows_issue(const float *__restrict__ src, floa
   }
 }
 
+/// This lane's W^T fragments of hyp_tc_ring_wtx_kstep for MS k-steps and its
+/// RPW rank tiles rtw, rtw + RSTRIDE, ...: v[kk][p][h][i] = W(row 16 kk + 4t + i,
+/// rank 16 (rtw + p RSTRIDE) + g + 8h) of a step whose rows start at `rows`
+/// (LD floats apart, `valid` of them), zero past them or past rank R. (dH in
+/// dA += dH^T x, w in dB^T += w^T dY; from a ring stage or global memory.)
+template <int MS, int RPW, int RSTRIDE, int R, int LD>
+HYP_DEVICE_INLINE void hyp_tc_load_wt_frags(float (&v)[MS][RPW][2][4], const float *rows,
+                                            long long valid, int rtw) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int kk = 0; kk < MS; ++kk)
+#pragma unroll
+    for (int p = 0; p < RPW; ++p)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int j = (rtw + p * RSTRIDE) * 16 + g + 8 * h;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int m = kk * 16 + 4 * t + i;
+          v[kk][p][h][i] = (m < valid && j < R) ? rows[(long long)m * LD + j] : 0.f;
+        }
+      }
+}
+
 /// acc += W^T X over one 16-row k-step (rows 16 kk .. of the ring stage xs;
 /// W fp32 with R columns, X bf16) for rank tile rt and the n-tiles nt0 ..
 /// nt0 + DNT - 1 (8 columns each): dA += dH^T x, and dB^T += w^T dY.
@@ -1151,37 +1175,19 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
       hyp_split_bf16(v, &Ahi[row * LDR + j], &Alo[row * LDR + j]);
     });
   }
-  // dx's A operand: dH(row ti*16 + g + 8h, rank 16 kk + 4t + i) of the step
-  // at s0, from the step's ring stage `hs` or (no dH ring) from global memory.
-  auto load_dh = [&](float (&dh)[KS][2][4], long long s0, const float *hs) {
-    if constexpr (DH_RING) {
-      (void)s0;
-#pragma unroll
-      for (int kk = 0; kk < KS; ++kk)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int k = kk * 16 + 4 * t;
-          const hyp_f32x4 q = k < R ? *reinterpret_cast<const hyp_f32x4 *>(
-                                          hs + (ti * 16 + g + 8 * h) * LDH + k)
-                                    : hyp_f32x4{};
-#pragma unroll
-          for (int i = 0; i < 4; ++i) dh[kk][h][i] = q.e[i];
-        }
-    } else {
-      (void)hs;
-      hyp_tc_load_a_rows<KS, R>(dh, dH, s0 + ti * 16 + g, r1, hvec);
-    }
+  // dx's A operand from global memory (no dH ring), a step ahead:
+  // dH(row ti*16 + g + 8h, rank 16 kk + 4t + i).
+  auto load_dh = [&](float (&dh)[KS][2][4], long long s0) {
+    hyp_tc_load_a_rows<KS, R>(dh, dH, s0 + ti * 16 + g, r1, hvec);
   };
   float dacc[RPW][DNT][4];
 #pragma unroll
   for (int p = 0; p < RPW; ++p)
 #pragma unroll
     for (int i = 0; i < DNT; ++i) dacc[p][i][0] = dacc[p][i][1] = dacc[p][i][2] = dacc[p][i][3] = 0.f;
-  // Without the dH ring, dx's dH fragments are read from global memory a
-  // step ahead (in the ring they are a shared-memory read away).
   float dhnext[KS][2][4];
   if constexpr (!DH_RING)
-    load_dh(dhnext, r0, nullptr);
+    load_dh(dhnext, r0);
   const hyp_u16 *ah = Ahi + cg * WN * LDR, *al = Alo + cg * WN * LDR;
   int stage = 0;
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
@@ -1190,10 +1196,12 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
     issue(stage == 0 ? STAGES - 1 : stage - 1, s0 + 2 * SUBM);
     hyp_cp_async_commit(); // (possibly empty: keeps the group count)
     const hyp_u16 *xs = ring + stage * TILE;
-    const float *hs = DH_RING ? dhring + stage * SUBM * LDH : nullptr; // rows from s0
+    // The step's dH rows: its ring stage (zero-filled past r1), or global memory.
+    constexpr int LDHR = DH_RING ? LDH : R;
+    const float *hs = DH_RING ? dhring + stage * SUBM * LDH : dH + s0 * R;
     float dh[KS][2][4];
     if constexpr (DH_RING) {
-      load_dh(dh, s0, hs);
+      hyp_tc_load_a_rows<KS, R, LDH>(dh, hs, ti * 16 + g, SUBM, true); // (zero past r1)
     } else {
 #pragma unroll
       for (int kk = 0; kk < KS; ++kk)
@@ -1201,28 +1209,14 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
         for (int h = 0; h < 2; ++h)
 #pragma unroll
           for (int i = 0; i < 4; ++i) dh[kk][h][i] = dhnext[kk][h][i];
-      if (s0 + SUBM < r1) load_dh(dhnext, s0 + SUBM, nullptr);
+      if (s0 + SUBM < r1) load_dh(dhnext, s0 + SUBM);
     }
     // dA's A operand and beta, loaded now and used after the dx part (from
     // the ring, or L2 hits: dH and beta are small; one step ahead cost 34
-    // more registers). dht: dH(row 16 kk + 4t + i, rank 16 rt + g + 8h).
+    // more registers).
     float dht[MS][RPW][2][4], bet[2];
-#pragma unroll
-    for (int kk = 0; kk < MS; ++kk)
-#pragma unroll
-      for (int p = 0; p < RPW; ++p)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int j = (rtw + p * G::DA::RSTRIDE) * 16 + g + 8 * h;
-#pragma unroll
-          for (int i = 0; i < 4; ++i) {
-            const int m = kk * 16 + 4 * t + i;
-            if constexpr (DH_RING)
-              dht[kk][p][h][i] = j < R ? hs[m * LDH + j] : 0.f; // (zero-filled past r1)
-            else
-              dht[kk][p][h][i] = (s0 + m < r1 && j < R) ? dH[(s0 + m) * R + j] : 0.f;
-          }
-        }
+    // (a stage holds SUBM rows, zero past r1: no row test there)
+    hyp_tc_load_wt_frags<MS, RPW, G::DA::RSTRIDE, R, LDHR>(dht, hs, DH_RING ? SUBM : r1 - s0, rtw);
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const long long row = s0 + ti * 16 + g + 8 * h;
@@ -1240,10 +1234,8 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
         acc[c >> 1][2 * h + (c & 1)] = HAS_BETA ? bet[h] * hyp_bf16_bits_to_f32(xv.e[c]) : 0.f;
     }
     const long long rowg = s0 + ti * 16 + g;
-    // (the emulation's rows of dH: the ring's, or global memory's)
-    const float *const hrow[2] = {
-        rowg < r1 ? (DH_RING ? hs + (ti * 16 + g) * LDH : dH + rowg * R) : nullptr,
-        rowg + 8 < r1 ? (DH_RING ? hs + (ti * 16 + g + 8) * LDH : dH + (rowg + 8) * R) : nullptr};
+    const float *const hrow[2] = {rowg < r1 ? hs + (ti * 16 + g) * LDHR : nullptr,
+                                  rowg + 8 < r1 ? hs + (ti * 16 + g + 8) * LDHR : nullptr};
 #pragma unroll
     for (int kk = 0; kk < KS; ++kk)
       hyp_tc_up_kstep<NT, R, LDR>(acc, dh[kk], hrow, ah, al, kk * 16);
@@ -1260,14 +1252,9 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
 #pragma unroll
       for (int p = 0; p < RPW; ++p) {
         const int rt = rtw + p * G::DA::RSTRIDE;
-        if (rt < G::DA::RT) {
-          if constexpr (DH_RING)
-            hyp_tc_ring_wtx_kstep<DNT, R, LDH>(dacc[p], dht[kk][p], hs, r1 - s0, xs, dcg * DNT,
-                                               kk, rt);
-          else
-            hyp_tc_ring_wtx_kstep<DNT, R>(dacc[p], dht[kk][p], dH + s0 * R, r1 - s0, xs,
-                                          dcg * DNT, kk, rt);
-        }
+        if (rt < G::DA::RT)
+          hyp_tc_ring_wtx_kstep<DNT, R, LDHR>(dacc[p], dht[kk][p], hs, r1 - s0, xs, dcg * DNT,
+                                              kk, rt);
       }
     stage = stage == STAGES - 1 ? 0 : stage + 1;
   }
@@ -1367,46 +1354,28 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
     issue(st, r0 + st * SUBM);
     hyp_cp_async_commit();
   }
-  // w^T's A operand of the step at s0: w(row 16 kk + 4t + i, rank 16 rt +
-  // g + 8h), from the step's ring stage `ws` or (no w ring) global memory.
-  auto load_wt = [&](float (&wt)[MS][RPW][2][4], long long s0, const float *ws) {
-#pragma unroll
-    for (int kk = 0; kk < MS; ++kk)
-#pragma unroll
-      for (int p = 0; p < RPW; ++p)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int j = (rtw + p * T::RSTRIDE) * 16 + g + 8 * h;
-#pragma unroll
-          for (int i = 0; i < 4; ++i) {
-            const int m = kk * 16 + 4 * t + i;
-            if constexpr (W_RING)
-              wt[kk][p][h][i] = j < R ? ws[m * LDW + j] : 0.f; // (zero-filled past r1)
-            else
-              wt[kk][p][h][i] = (s0 + m < r1 && j < R) ? w[(s0 + m) * R + j] : 0.f;
-          }
-        }
-  };
   float acc[RPW][DNT][4];
 #pragma unroll
   for (int p = 0; p < RPW; ++p)
 #pragma unroll
     for (int i = 0; i < DNT; ++i) acc[p][i][0] = acc[p][i][1] = acc[p][i][2] = acc[p][i][3] = 0.f;
-  // Without the w ring, the fragments are read from global memory a step
-  // ahead (in the ring they are a shared-memory read away).
+  // w^T's A operand (hyp_tc_load_wt_frags): without the w ring, from global
+  // memory a step ahead; in the ring it is a shared-memory read away.
   float wnext[MS][RPW][2][4];
   if constexpr (!W_RING)
-    load_wt(wnext, r0, nullptr);
+    hyp_tc_load_wt_frags<MS, RPW, T::RSTRIDE, R, R>(wnext, w + r0 * R, r1 - r0, rtw);
   int stage = 0;
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
     hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of this step have landed
     __syncthreads();                 // everyone's; and the stage refilled below is free
     issue(stage == 0 ? STAGES - 1 : stage - 1, s0 + (STAGES - 1) * SUBM);
     hyp_cp_async_commit(); // (possibly empty: keeps the group count)
-    const float *ws = W_RING ? wring + stage * SUBM * LDW : nullptr; // rows from s0
+    // The step's w rows: its ring stage (zero-filled past r1), or global memory.
+    constexpr int LDWR = W_RING ? LDW : R;
+    const float *ws = W_RING ? wring + stage * SUBM * LDW : w + s0 * R;
     float wt[MS][RPW][2][4];
     if constexpr (W_RING) {
-      load_wt(wt, s0, ws);
+      hyp_tc_load_wt_frags<MS, RPW, T::RSTRIDE, R, LDW>(wt, ws, SUBM, rtw); // (zero past r1)
     } else {
 #pragma unroll
       for (int kk = 0; kk < MS; ++kk)
@@ -1416,7 +1385,9 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
           for (int h = 0; h < 2; ++h)
 #pragma unroll
             for (int i = 0; i < 4; ++i) wt[kk][p][h][i] = wnext[kk][p][h][i];
-      if (s0 + SUBM < r1) load_wt(wnext, s0 + SUBM, nullptr);
+      if (s0 + SUBM < r1)
+        hyp_tc_load_wt_frags<MS, RPW, T::RSTRIDE, R, R>(wnext, w + (s0 + SUBM) * R,
+                                                         r1 - s0 - SUBM, rtw);
     }
     const hyp_u16 *ys = ring + stage * TILE;
 #pragma unroll
@@ -1424,14 +1395,9 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
 #pragma unroll
       for (int p = 0; p < RPW; ++p) {
         const int rt = rtw + p * T::RSTRIDE;
-        if (rt < T::RT) {
-          if constexpr (W_RING)
-            hyp_tc_ring_wtx_kstep<DNT, R, LDW>(acc[p], wt[kk][p], ws, r1 - s0, ys, dcg * DNT, kk,
-                                               rt);
-          else
-            hyp_tc_ring_wtx_kstep<DNT, R>(acc[p], wt[kk][p], w + s0 * R, r1 - s0, ys, dcg * DNT,
-                                          kk, rt);
-        }
+        if (rt < T::RT)
+          hyp_tc_ring_wtx_kstep<DNT, R, LDWR>(acc[p], wt[kk][p], ws, r1 - s0, ys, dcg * DNT, kk,
+                                              rt);
       }
     stage = stage == STAGES - 1 ? 0 : stage + 1;
   }
