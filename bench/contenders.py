@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.metrics import GRAPHED_SUFFIX
 from bench.reference_hyplora import ReferenceHypLoRALinear
 
 
@@ -156,6 +157,7 @@ class Contender:
     description = ""
     needs_cuda = False
     compiled = False
+    graphed = False       # the step replays CUDA graphs (no eager check, no peak memory)
     ours = False          # one of hyplora's own paths (autotune capture, bandwidth)
     adapter = True        # computes an adapter (False for the frozen baselines)
 
@@ -199,31 +201,40 @@ class FrozenGraphed(Contender):
     name = "frozen_graphed"
     description = "frozen nn.Linear, fwd+bwd captured in a CUDA graph (one graph per input set)"
     needs_cuda = True
+    graphed = True
     adapter = False
 
     def build(self, data, ctx):
         lin = data.frozen_linear()
         b = Built(lin, [], "frozen")
 
-        def make_step(xs, dys):
-            eager = autograd_step(lin, [], xs, dys)
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
-                for i in range(3):
-                    eager(i % len(xs))
-            torch.cuda.current_stream().wait_stream(side)
-            graphs, pool = [], None
-            for i in range(len(xs)):
-                g = torch.cuda.CUDAGraph()
-                with torch.cuda.graph(g, pool=pool):
-                    eager(i)
-                pool = g.pool()
-                graphs.append(g)
-            return lambda i: graphs[i].replay()
-        b.make_step = make_step
-        b.notes["memory"] = "graph outputs live in the graph's private pool (not counted)"
+        b.make_step = lambda xs, dys: graphed_step(autograd_step(lin, [], xs, dys), len(xs))
+        b.notes["memory"] = GRAPH_MEMORY_NOTE
         return b
+
+
+GRAPH_MEMORY_NOTE = "graph outputs live in the graph's private pool (not counted)"
+
+
+def graphed_step(eager: Callable[[int], object], n_sets: int) -> Callable[[int], object]:
+    """`eager` (a whole fwd + bwd step on input set i) captured once per input
+    set into CUDA graphs sharing one memory pool; the step replays graph i.
+    Three eager steps on a side stream first: cuBLAS handles, and our JIT's
+    compile and autotuning, must happen outside the capture."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for i in range(3):
+            eager(i % n_sets)
+    torch.cuda.current_stream().wait_stream(side)
+    graphs, pool = [], None
+    for i in range(n_sets):
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g, pool=pool):
+            eager(i)
+        pool = g.pool()
+        graphs.append(g)
+    return lambda i: graphs[i].replay()
 
 
 class _OneLayer(nn.Module):
@@ -336,15 +347,21 @@ class HyploraContender(Contender):
     variant = "hyplora"
     convention = "reference"
 
-    def __init__(self, variant: str, convention: str, tensor_cores: bool = False):
+    def __init__(self, variant: str, convention: str, tensor_cores: bool = False,
+                 graphed: bool = False):
         self.variant, self.convention, self.tensor_cores = variant, convention, tensor_cores
+        self.graphed = graphed
+        self.needs_cuda = graphed
         self.name = (f"hyplora_{variant}" + ("" if variant != "hyplora" else f"_{convention}")
-                     + (TENSOR_CORE_SUFFIX if tensor_cores else ""))
+                     + (TENSOR_CORE_SUFFIX if tensor_cores else "")
+                     + (GRAPHED_SUFFIX if graphed else ""))
         self.description = (f"hyplora.HypLoRALinear(variant={variant!r}"
                             + (f", convention={convention!r}" if variant == "hyplora" else "")
                             + "): fused kernels through torch.ops.hyplora"
                             + (" (HYP_TENSOR_CORES=1: bf16 kernels on mma.sync)" if tensor_cores
-                               else " (HYP_TENSOR_CORES=0: SIMT kernels)"))
+                               else " (HYP_TENSOR_CORES=0: SIMT kernels)")
+                            + ("; fwd+bwd captured in a CUDA graph (one graph per input set), as "
+                               "frozen_graphed" if graphed else ""))
 
     def available(self, ctx):
         super().available(ctx)
@@ -378,8 +395,13 @@ class HyploraContender(Contender):
             oracle = "none"
         b = Built(m, params, oracle, notes={"path": "CUDA JIT" if ctx.cuda else "CPU reference op",
                                             "tensor_cores": self.tensor_cores})
-        b.make_step = lambda xs, dys: _with_kernel_family(autograd_step(m, params, xs, dys),
-                                                          self.tensor_cores)
+        eager = lambda xs, dys: _with_kernel_family(autograd_step(m, params, xs, dys),
+                                                    self.tensor_cores)
+        if self.graphed:
+            b.make_step = lambda xs, dys: graphed_step(eager(xs, dys), len(xs))
+            b.notes["memory"] = GRAPH_MEMORY_NOTE
+        else:
+            b.make_step = eager
         return b
 
 
@@ -426,6 +448,7 @@ def all_contenders() -> list[Contender]:
         HyploraContender("lora", "reference", tensor_cores=True),
         HyploraContender("hyplora", "reference", tensor_cores=True),
         HyploraContender("hyplora", "lorentz", tensor_cores=True),
+        HyploraContender("hyplora", "reference", tensor_cores=True, graphed=True),
     ]
 
 

@@ -100,7 +100,9 @@ def _measure(contender: Contender, built, data: LayerData, point: Point, xs, dys
             ctx.compile_spent_s += first
             ctx.compile_log.append({"contender": contender.name, "point": point.label,
                                     "first_call_s": first})
-        if built.module is not None and not contender.compiled and contender.name != "frozen_graphed":
+        # A graphed contender's module is the eager one another contender checks
+        # (its replay: tests/python/test_ops_cuda.py); compiled ones have none.
+        if built.module is not None and not contender.compiled and not contender.graphed:
             # All M rows: a slice would be a new M bucket for our JIT (another tune).
             try:
                 res["check"] = check_forward(built.module, built.oracle, xs[0], data,
@@ -122,7 +124,7 @@ def _measure(contender: Contender, built, data: LayerData, point: Point, xs, dys
                                  "convention": getattr(contender, "convention", None),
                                  "K": point.shape.K, "N": point.shape.N, "r": point.r})
     # A graph's buffers live in its private pool, allocated at capture: not comparable.
-    res["peak_extra_bytes"] = (None if contender.name == "frozen_graphed"
+    res["peak_extra_bytes"] = (None if contender.graphed
                                else timing.peak_extra_bytes(step, ctx.cuda))
     res["n_input_sets"] = n_sets
     if built.notes:
@@ -143,7 +145,8 @@ def _time_point(results: dict, steps: dict, contenders: list[Contender], point: 
         return
     for name, summary in timed.items():
         results[name].update(summary)
-    ours = [c.name for c in contenders if c.ours and c.name in steps]
+    # (a graphed contender replays the kernels its eager twin already profiled)
+    ours = [c.name for c in contenders if c.ours and not c.graphed and c.name in steps]
     if not (ours and ctx.cuda and st.profile_kernels and point.r == 32):
         return
     names = None  # our kernels' names, from this point's autotuning logs (parsed once)
@@ -200,6 +203,8 @@ def _derive(results: dict, point: Point, act_bytes: int, copy_gbps: float | None
             prof = res.get("kernel_profile") or {}
             if prof.get("ours_us"):
                 res["adapter_ms"], res["adapter_ms_source"] = prof["ours_us"] / 1e3, "profiler (our kernels)"
+            elif name.endswith(metrics.GRAPHED_SUFFIX) and fg_ms is not None and t > fg_ms:
+                res["adapter_ms"], res["adapter_ms_source"] = t - fg_ms, "step - frozen graphed step"
             elif fe_ms is not None and t > fe_ms:
                 res["adapter_ms"], res["adapter_ms_source"] = t - fe_ms, "step - frozen eager step"
             else:

@@ -264,6 +264,27 @@ def test_memory_target_judges_the_tensor_core_contender(tmp_path):
     assert any(x["target"] == mem["target"] and x["passed"] is False for x in again["targets"])
 
 
+def test_graphed_contender_is_judged_on_the_frozen_targets_only():
+    """Our step replayed from CUDA graphs gets the frozen-layer rows (graph vs
+    graph at M = 8192, vs the eager frozen layer at M = 1024) and no PEFT,
+    reference or memory row: those compare eager steps."""
+    from bench import metrics
+    g = metrics.OURS_MAIN + metrics.TC_SUFFIX + metrics.GRAPHED_SUFFIX
+
+    def layer(M, ratio):
+        ok = lambda **kw: {"status": "ok", "median_ms": 1.0, **kw}
+        return {"shape": {"model": "llama3-8b", "K": 4096, "N": 4096}, "M": M, "r": 32, "results": {
+            "frozen_eager": ok(), "frozen_graphed": ok(), "peft_lora_eager": ok(),
+            g: ok(ratio_vs_frozen_graphed=ratio, ratio_vs_frozen_eager=ratio)}}
+    rep = {"mode": "full", "meta": {"cuda_available": True},
+           "layers": [layer(8192, 1.3), layer(1024, 0.9)], "contenders": {g: {}}}
+    t = {x["target"]: x for x in metrics.evaluate_targets(rep)}
+    assert t[f"M=8192 4096->4096: {g} / frozen graphed"]["passed"] is False   # 1.3 > 1.25
+    assert t[f"M=1024 4096->4096: {g} / frozen eager"]["passed"] is True      # 0.9 <= 1.35
+    assert [name for name in t if g in name] == [f"M=8192 4096->4096: {g} / frozen graphed",
+                                                 f"M=1024 4096->4096: {g} / frozen eager"]
+
+
 def test_interleaved_timing_takes_rounds_in_turn():
     """Every contender runs its share of the steps in each round, in turn
     (a slow phase of the host then hits all of them), continuing the

@@ -121,6 +121,96 @@ def test_cuda_module_autocast_and_compile():
     f(mod, x.detach()).backward()
 
 
+@pytest.mark.parametrize("variant,convention", [("hyplora", "reference"), ("lora", "reference")])
+def test_cuda_graph_replay_matches_the_eager_step(variant, convention):
+    """A training step of a HypLoRALinear (forward + autograd.grad of x and
+    every adapter parameter) captured in one CUDA graph, as the bench's
+    *_graphed contender and torch.compile(mode="reduce-overhead") run it,
+    replays the eager step's results on fresh inputs copied into its static
+    ones. Fails if the JIT path syncs or allocates outside the graph's pool
+    during capture (capture error), or bakes a host-side value of the captured
+    call into a launch (replay then computes the capture's inputs, not these)."""
+    torch.manual_seed(7)
+    M, K, N, r = 96, 128, 80, 16
+    lin = torch.nn.Linear(K, N, device="cuda", dtype=torch.bfloat16)
+    mod = hyplora.HypLoRALinear(lin, r=r, alpha=2 * r, curvature=1.3, variant=variant,
+                                convention=convention)
+    with torch.no_grad():
+        mod.lora_B.normal_()
+    params = [p for p in mod.parameters() if p.requires_grad]
+    names = ["y", "x"] + [n for n, p in mod.named_parameters() if p.requires_grad]
+
+    def fresh():  # log-spread row norms: both regimes of the row math's clamps
+        rows = torch.logspace(-2, 1, M, device="cuda")[torch.randperm(M, device="cuda")]
+        x = (torch.randn(M, K, device="cuda") * rows[:, None]).bfloat16()
+        return x, torch.randn(M, N, device="cuda", dtype=torch.bfloat16)
+
+    def step(x, dy):
+        y = mod(x)
+        grads = torch.autograd.grad(y, [x, *params], dy, allow_unused=True)
+        return [y, *grads]
+
+    x_static, dy_static = fresh()
+    x_static.requires_grad_(True)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # compile, plan and tune outside the capture
+        for _ in range(3):
+            step(x_static, dy_static)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        static_out = step(x_static, dy_static)
+    for _ in range(2):
+        x, dy = fresh()
+        with torch.no_grad():
+            x_static.copy_(x)
+            dy_static.copy_(dy)
+            for o in static_out:
+                if o is not None:
+                    o.fill_(float("nan"))  # replay must write every element
+        graph.replay()
+        eager = step(x.requires_grad_(True), dy)
+        torch.cuda.synchronize()
+        for name, got, want in zip(names, static_out, eager):
+            if want is None:
+                assert got is None, name
+                continue
+            assert torch.isfinite(got).all(), name
+            # The same kernels and configs: only the order of the atomics that
+            # sum dA / dB / dk / ds across blocks differs (the scalar sums
+            # cancel between rows, so their own-size error is looser).
+            assert rel_err(got, want) < (1e-3 if got.numel() == 1 else 1e-4), name
+
+
+def test_cuda_make_graphed_callables_matches_eager():
+    """torch.cuda.make_graphed_callables, PyTorch's way to graph one layer of a
+    training loop (separate forward and backward graphs, the autograd
+    connection kept), on a HypLoRALinear: outputs and every gradient on fresh
+    inputs as the eager layer's, run after it on the same inputs."""
+    torch.manual_seed(11)
+    M, K, N, r = 64, 96, 112, 8
+    lin = torch.nn.Linear(K, N, device="cuda", dtype=torch.bfloat16)
+    mod = hyplora.HypLoRALinear(lin, r=r, alpha=2 * r, curvature=0.7)
+    with torch.no_grad():
+        mod.lora_B.normal_()
+    sample = torch.randn(M, K, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    graphed = torch.cuda.make_graphed_callables(mod, (sample,))
+    params = [p for p in mod.parameters() if p.requires_grad]
+    for _ in range(2):
+        x = (torch.randn(M, K, device="cuda") * torch.logspace(-2, 1, M, device="cuda")[:, None])
+        x = x.bfloat16()
+        dy = torch.randn(M, N, device="cuda", dtype=torch.bfloat16)
+        results = []
+        for layer in (graphed, mod):
+            xi = x.clone().requires_grad_(True)
+            y = layer(xi)
+            results.append([y.detach().clone(), *torch.autograd.grad(y, [xi, *params], dy)])
+        for got, want in zip(*results):
+            assert torch.isfinite(got).all()
+            assert rel_err(got, want) < (1e-3 if got.numel() == 1 else 1e-4)
+
+
 def test_jit_serves_cuda_calls_when_available():
     if not hyplora.jit.available():
         pytest.skip(f"JIT not in use: {hyplora.jit.unavailable_reason()}")
