@@ -14,7 +14,9 @@ weigh. The `issue_us` breakdown weighs without it: the host time of one call
 waits on the launch queue), median of many, for the layer's forward, its
 backward (autograd.grad) and, for ours, the two torch.ops called directly
 (forward with and without autograd, backward): module + Python, the autograd
-Function and the op's own C++ (checks, allocations, launches) apart.
+Function and the op's own C++ (checks, allocations, launches) apart. `b2b_us`
+weighs the same parts issued back to back, as a training loop issues them
+(b2b_breakdown), plus the backward of one retained graph (the engine alone).
 
     python3 bench/host_profile.py --out DIR [--K 4096 --N 1024 --M 1024 --r 32]
 """
@@ -86,6 +88,62 @@ def median_issue_us(call, n_sets: int, reps: int, before=None) -> float:
     return times[len(times) // 2]
 
 
+def back_to_back_us(call, n_sets: int, reps: int) -> float:
+    """Host microseconds per call of `call(i)` issued back to back (no
+    synchronisation between calls: the launch queue in a steady state, as in
+    a training loop), the mean over reps calls after a few warm-up ones. A
+    sync before every call (median_issue_us) also times the wake-up of the
+    autograd engine's device thread and a cold CPU, which a training loop
+    does not pay; this one does not see a call's own latency behind the
+    queue. At small M the GPU work per call is far below its host time, so
+    this is the host's rate."""
+    for i in range(5):
+        call(i % n_sets)
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for i in range(reps):
+        call(i % n_sets)
+    elapsed = time.perf_counter() - t0
+    torch.cuda.synchronize()
+    return elapsed * 1e6 / reps
+
+
+def b2b_breakdown(module, params: list, xs: list, dys: list, ours: bool, reps: int) -> dict:
+    """Back-to-back host microseconds per call (back_to_back_us) of the step,
+    its forward alone, the backward of one retained graph again and again
+    (the engine and the backward ops, no graph built or freed), and for ours
+    the two ops called directly."""
+    n = len(xs)
+    grad = lambda y, i: torch.autograd.grad(y, [xs[i], *params], dys[i], allow_unused=True,
+                                            retain_graph=True)
+    ys = [module(x) for x in xs]
+    out = {
+        "step": back_to_back_us(
+            lambda i: torch.autograd.grad(module(xs[i]), [xs[i], *params], dys[i], allow_unused=True),
+            n, reps),
+        "forward": back_to_back_us(lambda i: module(xs[i]), n, reps),
+        "backward_retained_graph": back_to_back_us(lambda i: grad(ys[i], i), n, reps),
+    }
+    del ys
+    if not ours:
+        return out
+    base = module.base_layer
+    fwd = torch.ops.hyplora.adapter_forward.default
+    bwd = torch.ops.hyplora.adapter_backward.default
+    args = lambda i: (xs[i], xs[i], base.weight, base.bias, module.lora_A, module.lora_B,
+                      module.lora_k, module.lora_norm_scale, float(module.scaling),
+                      module.variant, module.convention, float(module.max_sinh_arg))
+    out["op_forward_autograd"] = back_to_back_us(lambda i: fwd(*args(i)), n, reps)
+    with torch.no_grad():
+        out["op_forward_no_grad"] = back_to_back_us(lambda i: fwd(*args(i)), n, reps)
+        saved = [fwd(*args(i)) for i in range(n)]
+        a = args(0)
+        out["op_backward"] = back_to_back_us(
+            lambda i: bwd(dys[i], xs[i], xs[i], a[2], a[4], a[5], a[6], a[7], saved[i][1],
+                          saved[i][2], a[8], a[9], a[10], a[11], [True, False]), n, reps)
+    return out
+
+
 def issue_breakdown(module, params: list, xs: list, dys: list, ours: bool, reps: int) -> dict:
     """Host microseconds per part of a step (see the module doc)."""
     n = len(xs)
@@ -147,12 +205,16 @@ def main() -> int:
                     report["contenders"][c.name]["issue_us"] = issue_breakdown(
                         built.module, built.params, xs, dys, ours=getattr(c, "ours", False),
                         reps=max(a.steps, 100))
+                    report["contenders"][c.name]["b2b_us"] = b2b_breakdown(
+                        built.module, built.params, xs, dys, ours=getattr(c, "ours", False),
+                        reps=max(a.steps, 300))
         except Exception as e:  # one contender failing must not hide the others
             report["contenders"][c.name] = {"error": f"{type(e).__name__}: {e}"}
         r = report["contenders"][c.name]
         print(c.name, {k: v for k, v in r.items() if k not in ("host_ops", "device_ops", "issue_us")})
-        for part, us in r.get("issue_us", {}).items():
-            print(f"   issue {part:22s} {us:8.1f} us")
+        for kind in ("issue_us", "b2b_us"):
+            for part, us in r.get(kind, {}).items():
+                print(f"   {kind[:-3]:5s} {part:24s} {us:8.1f} us")
         for op in r.get("host_ops", [])[:15]:
             print(f"   {op['self_cpu_us_per_step']:8.1f} us  x{op['calls_per_step']:5.1f}  {op['op']}")
         for op in r.get("device_ops", [])[:12]:
