@@ -36,7 +36,7 @@ from bench.contenders import (FrozenEager, HyploraContender, PeftLoraEager,  # n
                               kernel_family, standalone_setup)
 
 
-def profile_step(step, n_sets: int, steps: int) -> dict:
+def profile_step(step, n_sets: int, steps: int, trace: str | None = None) -> dict:
     for i in range(10):  # compile, tune, warm the caching allocator
         step(i % n_sets)
     torch.cuda.synchronize()
@@ -49,6 +49,8 @@ def profile_step(step, n_sets: int, steps: int) -> dict:
         for i in range(steps):
             step(i % n_sets)
         torch.cuda.synchronize()
+    if trace:  # every event with its thread and time: where a step's host time goes
+        prof.export_chrome_trace(trace)
     events = prof.key_averages()
     device_us = sum(e.self_device_time_total for e in events if e.device_type.name == "CUDA")
     host = sorted((e for e in events if e.device_type.name == "CPU"),
@@ -124,6 +126,14 @@ def b2b_breakdown(module, params: list, xs: list, dys: list, ours: bool, reps: i
         "forward": back_to_back_us(lambda i: module(xs[i]), n, reps),
         "backward_retained_graph": back_to_back_us(lambda i: grad(ys[i], i), n, reps),
     }
+    # The same on the calling thread: autograd runs CUDA nodes on a device
+    # thread of its own, two thread hand-offs a backward, each a wake-up.
+    with torch.autograd.set_multithreading_enabled(False):
+        out["step_calling_thread"] = back_to_back_us(
+            lambda i: torch.autograd.grad(module(xs[i]), [xs[i], *params], dys[i], allow_unused=True),
+            n, reps)
+        out["backward_retained_graph_calling_thread"] = back_to_back_us(lambda i: grad(ys[i], i),
+                                                                        n, reps)
     del ys
     if not ours:
         return out
@@ -134,6 +144,9 @@ def b2b_breakdown(module, params: list, xs: list, dys: list, ours: bool, reps: i
                       module.lora_k, module.lora_norm_scale, float(module.scaling),
                       module.variant, module.convention, float(module.max_sinh_arg))
     out["op_forward_autograd"] = back_to_back_us(lambda i: fwd(*args(i)), n, reps)
+    out["op_step"] = back_to_back_us(  # the step without the module's Python
+        lambda i: torch.autograd.grad(fwd(*args(i))[0], [xs[i], *params], dys[i], allow_unused=True),
+        n, reps)
     with torch.no_grad():
         out["op_forward_no_grad"] = back_to_back_us(lambda i: fwd(*args(i)), n, reps)
         saved = [fwd(*args(i)) for i in range(n)]
@@ -184,7 +197,9 @@ def main() -> int:
     p.add_argument("--M", type=int, default=1024)
     p.add_argument("--r", type=int, default=32)
     p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--trace", action="store_true", help="also write each contender's chrome trace")
     a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
     if not torch.cuda.is_available():
         print("host_profile: needs a CUDA device (skipped)")
         return 0
@@ -199,7 +214,9 @@ def main() -> int:
         try:
             c.available(ctx)
             built = c.build(data, ctx)
-            report["contenders"][c.name] = profile_step(built.make_step(xs, dys), n_sets, a.steps)
+            trace = os.path.join(a.out, f"trace-{c.name}.json") if a.trace else None
+            report["contenders"][c.name] = profile_step(built.make_step(xs, dys), n_sets, a.steps,
+                                                        trace)
             if c.name != "peft_lora_eager":  # (its steps are PEFT's, not ours to weigh)
                 with kernel_family(tensor_cores=True):
                     report["contenders"][c.name]["issue_us"] = issue_breakdown(

@@ -144,11 +144,12 @@ for stage in "$@"; do
                 stage_run bench-merge 60 python3 bench/report.py --merge "$R"/bench/*-shard*of${#gpus[@]}.json --out "$R/bench"
               fi ;;
   host-profile)  # where the host and device time of a step goes (torch.profiler), per
-              # "K N M" in HYP_PROFILE_CASES (';'-separated; default: the M = 1024 shapes)
+              # "K N M" in HYP_PROFILE_CASES (';'-separated; default: the M = 1024 shapes),
+              # with HYP_PROFILE_ARGS (e.g. --trace: the chrome traces too)
               IFS=';' read -ra cases <<< "${HYP_PROFILE_CASES:-4096 1024 1024;4096 4096 1024}"
               for kn in "${cases[@]}"; do read -r k n m <<< "$kn"
                 stage_run "host-profile-$k-$n-$m" 180 python3 bench/host_profile.py --K "$k" --N "$n" --M "$m" \
-                  --out "$R/host-profile-$k-$n-$m"
+                  --out "$R/host-profile-$k-$n-$m" ${HYP_PROFILE_ARGS:-}
               done ;;
   host-ab)    # The host-profile stage for this tree and for the tree in HYP_AB_BASE (a
               # `git archive <base> CMakeLists.txt cmake frontend runtime/include python`
