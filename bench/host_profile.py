@@ -110,83 +110,83 @@ def back_to_back_us(call, n_sets: int, reps: int) -> float:
     return elapsed * 1e6 / reps
 
 
-def b2b_breakdown(module, params: list, xs: list, dys: list, ours: bool, reps: int) -> dict:
+class StepParts:
+    """The calls the breakdowns time, on input set i: the layer's step and
+    forward and, for ours, the two torch ops called directly."""
+
+    def __init__(self, module, params: list, xs: list, dys: list):
+        self.module, self.params, self.xs, self.dys = module, params, xs, dys
+
+    def grads(self, y, i: int, **kw):
+        return torch.autograd.grad(y, [self.xs[i], *self.params], self.dys[i], allow_unused=True,
+                                   **kw)
+
+    def forward(self, i: int):
+        return self.module(self.xs[i])
+
+    def step(self, i: int):
+        return self.grads(self.forward(i), i)
+
+    def op_args(self, i: int) -> tuple:
+        m, base = self.module, self.module.base_layer
+        return (self.xs[i], self.xs[i], base.weight, base.bias, m.lora_A, m.lora_B, m.lora_k,
+                m.lora_norm_scale, float(m.scaling), m.variant, m.convention, float(m.max_sinh_arg))
+
+    def op_forward(self, i: int):
+        return torch.ops.hyplora.adapter_forward.default(*self.op_args(i))
+
+    def op_times(self, timer, reps: int) -> dict:
+        """Our two ops called directly, timed by timer(call, n_sets, reps)."""
+        n = len(self.xs)
+        out = {"op_forward_autograd": timer(self.op_forward, n, reps)}
+        with torch.no_grad():
+            out["op_forward_no_grad"] = timer(self.op_forward, n, reps)
+            saved = [self.op_forward(i) for i in range(n)]
+            a = self.op_args(0)
+            bwd = torch.ops.hyplora.adapter_backward.default
+            out["op_backward"] = timer(
+                lambda i: bwd(self.dys[i], self.xs[i], self.xs[i], a[2], a[4], a[5], a[6], a[7],
+                              saved[i][1], saved[i][2], a[8], a[9], a[10], a[11], [True, False]),
+                n, reps)
+        return out
+
+
+def b2b_breakdown(parts: StepParts, ours: bool, reps: int) -> dict:
     """Back-to-back host microseconds per call (back_to_back_us) of the step,
     its forward alone, the backward of one retained graph again and again
-    (the engine and the backward ops, no graph built or freed), and for ours
-    the two ops called directly."""
-    n = len(xs)
-    grad = lambda y, i: torch.autograd.grad(y, [xs[i], *params], dys[i], allow_unused=True,
-                                            retain_graph=True)
-    ys = [module(x) for x in xs]
-    out = {
-        "step": back_to_back_us(
-            lambda i: torch.autograd.grad(module(xs[i]), [xs[i], *params], dys[i], allow_unused=True),
-            n, reps),
-        "forward": back_to_back_us(lambda i: module(xs[i]), n, reps),
-        "backward_retained_graph": back_to_back_us(lambda i: grad(ys[i], i), n, reps),
-    }
-    # The same on the calling thread: autograd runs CUDA nodes on a device
-    # thread of its own, two thread hand-offs a backward, each a wake-up.
+    (the engine and the backward ops, no graph built or freed), the same on
+    the calling thread, and for ours the step without the module and the two
+    ops called directly."""
+    n = len(parts.xs)
+    ys = [parts.forward(i) for i in range(n)]
+    retained = lambda i: parts.grads(ys[i], i, retain_graph=True)
+    out = {"step": back_to_back_us(parts.step, n, reps),
+           "forward": back_to_back_us(parts.forward, n, reps),
+           "backward_retained_graph": back_to_back_us(retained, n, reps)}
+    # Autograd runs CUDA nodes on a device thread of its own: two thread
+    # hand-offs a backward, each a wake-up. Here it runs them on this thread.
     with torch.autograd.set_multithreading_enabled(False):
-        out["step_calling_thread"] = back_to_back_us(
-            lambda i: torch.autograd.grad(module(xs[i]), [xs[i], *params], dys[i], allow_unused=True),
-            n, reps)
-        out["backward_retained_graph_calling_thread"] = back_to_back_us(lambda i: grad(ys[i], i),
-                                                                        n, reps)
+        out["step_calling_thread"] = back_to_back_us(parts.step, n, reps)
+        out["backward_retained_graph_calling_thread"] = back_to_back_us(retained, n, reps)
     del ys
     if not ours:
         return out
-    base = module.base_layer
-    fwd = torch.ops.hyplora.adapter_forward.default
-    bwd = torch.ops.hyplora.adapter_backward.default
-    args = lambda i: (xs[i], xs[i], base.weight, base.bias, module.lora_A, module.lora_B,
-                      module.lora_k, module.lora_norm_scale, float(module.scaling),
-                      module.variant, module.convention, float(module.max_sinh_arg))
-    out["op_forward_autograd"] = back_to_back_us(lambda i: fwd(*args(i)), n, reps)
-    out["op_step"] = back_to_back_us(  # the step without the module's Python
-        lambda i: torch.autograd.grad(fwd(*args(i))[0], [xs[i], *params], dys[i], allow_unused=True),
-        n, reps)
-    with torch.no_grad():
-        out["op_forward_no_grad"] = back_to_back_us(lambda i: fwd(*args(i)), n, reps)
-        saved = [fwd(*args(i)) for i in range(n)]
-        a = args(0)
-        out["op_backward"] = back_to_back_us(
-            lambda i: bwd(dys[i], xs[i], xs[i], a[2], a[4], a[5], a[6], a[7], saved[i][1],
-                          saved[i][2], a[8], a[9], a[10], a[11], [True, False]), n, reps)
-    return out
+    out["op_step"] = back_to_back_us(lambda i: parts.grads(parts.op_forward(i)[0], i), n, reps)
+    return {**out, **parts.op_times(back_to_back_us, reps)}
 
 
-def issue_breakdown(module, params: list, xs: list, dys: list, ours: bool, reps: int) -> dict:
+def issue_breakdown(parts: StepParts, ours: bool, reps: int) -> dict:
     """Host microseconds per part of a step (see the module doc)."""
-    n = len(xs)
+    n = len(parts.xs)
     out = {
-        "forward": median_issue_us(lambda i: module(xs[i]), n, reps),
-        "backward": median_issue_us(
-            lambda yi: torch.autograd.grad(yi[0], [xs[yi[1]], *params], dys[yi[1]],
-                                           allow_unused=True),
-            n, reps, before=lambda i: (module(xs[i]), i)),
+        "forward": median_issue_us(parts.forward, n, reps),
+        "backward": median_issue_us(lambda yi: parts.grads(*yi), n, reps,
+                                    before=lambda i: (parts.forward(i), i)),
+        "step": median_issue_us(parts.step, n, reps),
     }
-    out["step"] = median_issue_us(
-        lambda i: torch.autograd.grad(module(xs[i]), [xs[i], *params], dys[i], allow_unused=True),
-        n, reps)
     if not ours:
         return out
-    base = module.base_layer
-    fwd = torch.ops.hyplora.adapter_forward.default
-    bwd = torch.ops.hyplora.adapter_backward.default
-    args = lambda i: (xs[i], xs[i], base.weight, base.bias, module.lora_A, module.lora_B,
-                      module.lora_k, module.lora_norm_scale, float(module.scaling),
-                      module.variant, module.convention, float(module.max_sinh_arg))
-    out["op_forward_autograd"] = median_issue_us(lambda i: fwd(*args(i)), n, reps)
-    with torch.no_grad():
-        out["op_forward_no_grad"] = median_issue_us(lambda i: fwd(*args(i)), n, reps)
-        saved = [fwd(*args(i)) for i in range(n)]
-        a = args(0)
-        out["op_backward"] = median_issue_us(
-            lambda i: bwd(dys[i], xs[i], xs[i], a[2], a[4], a[5], a[6], a[7], saved[i][1],
-                          saved[i][2], a[8], a[9], a[10], a[11], [True, False]), n, reps)
-    return out
+    return {**out, **parts.op_times(median_issue_us, reps)}
 
 
 def main() -> int:
@@ -218,17 +218,16 @@ def main() -> int:
             report["contenders"][c.name] = profile_step(built.make_step(xs, dys), n_sets, a.steps,
                                                         trace)
             if c.name != "peft_lora_eager":  # (its steps are PEFT's, not ours to weigh)
+                parts, ours = StepParts(built.module, built.params, xs, dys), c.ours
                 with kernel_family(tensor_cores=True):
                     report["contenders"][c.name]["issue_us"] = issue_breakdown(
-                        built.module, built.params, xs, dys, ours=getattr(c, "ours", False),
-                        reps=max(a.steps, 100))
+                        parts, ours, reps=max(a.steps, 100))
                     report["contenders"][c.name]["b2b_us"] = b2b_breakdown(
-                        built.module, built.params, xs, dys, ours=getattr(c, "ours", False),
-                        reps=max(a.steps, 300))
+                        parts, ours, reps=max(a.steps, 300))
         except Exception as e:  # one contender failing must not hide the others
             report["contenders"][c.name] = {"error": f"{type(e).__name__}: {e}"}
         r = report["contenders"][c.name]
-        print(c.name, {k: v for k, v in r.items() if k not in ("host_ops", "device_ops", "issue_us")})
+        print(c.name, {k: v for k, v in r.items() if k not in ("host_ops", "device_ops", "issue_us", "b2b_us")})
         for kind in ("issue_us", "b2b_us"):
             for part, us in r.get(kind, {}).items():
                 print(f"   {kind[:-3]:5s} {part:24s} {us:8.1f} us")
