@@ -52,6 +52,17 @@ stage_run() {  # name timeout cmd...
   note "[$name] rc=$rc $(( $(date +%s) - t0 ))s steal=${steal}% :: $(tail -n 1 "$R/$name.log" | cut -c1-200)"
   return $rc
 }
+# The torch extension of the tree in SRC (this one, or host-ab's base), built in
+# SRC/build-gpu against the carried prebuilt libraries: build_torch_ext NAME TIMEOUT SRC
+build_torch_ext() {
+  local name=$1 limit=$2 src=$3 tp pb py
+  tp="$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
+  pb="$(python3 -c 'import pybind11;print(pybind11.get_cmake_dir())' 2>/dev/null)"
+  py="$(command -v python3)"
+  stage_run "$name" "$limit" bash -c "cmake -G Ninja -S '$src' -B '$src/build-gpu' -DCMAKE_BUILD_TYPE=Release \
+    -DHYP_PREBUILT_DIR=$here/prebuilt -DHYP_BUILD_TESTS=OFF -DPython3_EXECUTABLE=$py -DPython_EXECUTABLE=$py \
+    -DCMAKE_PREFIX_PATH='$tp;$pb' && ninja -C '$src/build-gpu' -j 16"
+}
 # One shard of a job per GPU, at once: sharded NAME TIMEOUT "GPU..." cmd...
 # runs `cmd... --shard I/N` on each listed GPU (stage NAME-gpuG) and waits.
 # Each shard gets its own share of the CPU cores (taskset, and torch.compile's
@@ -96,12 +107,7 @@ for stage in "$@"; do
     { nvidia-smi; python3 -c "import torch;print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name())";
       nvcc --version | tail -2; ldd prebuilt/libhypc.so prebuilt/libhyprt.so; cat prebuilt/COMMIT; } >> "$R/env.log" 2>&1
     note "[env] $(nvidia-smi -L | wc -l) x $(grep -m1 -o 'NVIDIA H[0-9A-Za-z ]*' "$R/env.log") commit=$HYP_COMMIT libs=$(cat prebuilt/COMMIT)" ;;
-  build)
-    tp="$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
-    pb="$(python3 -c 'import pybind11;print(pybind11.get_cmake_dir())' 2>/dev/null)"
-    stage_run build 900 bash -c "cmake -G Ninja -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release \
-      -DHYP_PREBUILT_DIR=$here/prebuilt -DHYP_BUILD_TESTS=OFF -DPython3_EXECUTABLE=$(command -v python3) -DPython_EXECUTABLE=$(command -v python3) \
-      -DCMAKE_PREFIX_PATH='$tp;$pb' && ninja -C build-gpu -j 16" ;;
+  build) build_torch_ext build 900 "$here" ;;
   runtime)
     for t in prebuilt/bin/*Tests; do stage_run "gtest-$(basename $t)" 300 "$t"; done
     [ -x scripts/gpu_runtime_tests.sh ] && stage_run runtime-gpu 600 bash scripts/gpu_runtime_tests.sh "$R" ;;
@@ -157,17 +163,15 @@ for stage in "$@"; do
               # libraries), in turns (base, new, base, new) on one machine: a host-path
               # change weighed without the 3-4% spread between machines and runs.
               base="$(cd "${HYP_AB_BASE:?host-ab needs HYP_AB_BASE}" && pwd)"
-              stage_run build-ab-base 600 bash -c "cmake -G Ninja -S $base -B $base/build-gpu -DCMAKE_BUILD_TYPE=Release \
-                -DHYP_PREBUILT_DIR=$here/prebuilt -DHYP_BUILD_TESTS=OFF -DPython3_EXECUTABLE=$(command -v python3) \
-                -DPython_EXECUTABLE=$(command -v python3) -DCMAKE_PREFIX_PATH='$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)');$(python3 -c 'import pybind11;print(pybind11.get_cmake_dir())' 2>/dev/null)' \
-                && ninja -C $base/build-gpu -j 16" || continue
+              build_torch_ext build-ab-base 600 "$base" || continue
               IFS=';' read -ra cases <<< "${HYP_PROFILE_CASES:-4096 1024 1024;4096 4096 1024}"
               for turn in 1 2; do for side in base new; do
                 tree=$here commit=$HYP_COMMIT
                 [ $side = base ] && tree=$base commit="$(cat "$base/COMMIT" 2>/dev/null || echo base)"
                 for kn in "${cases[@]}"; do read -r k n m <<< "$kn"
                   HYP_COMMIT=$commit PYTHONPATH="$tree/python:$here/models" stage_run "host-ab-$side$turn-$k-$n-$m" 180 \
-                    python3 bench/host_profile.py --K "$k" --N "$n" --M "$m" --out "$R/host-ab-$side$turn-$k-$n-$m"
+                    python3 bench/host_profile.py --K "$k" --N "$n" --M "$m" --out "$R/host-ab-$side$turn-$k-$n-$m" \
+                    ${HYP_PROFILE_ARGS:-}
                 done
               done; done ;;
   kernel-ab)  # bench/kernel_source_ab.py: the compiler's kernels against a textual edit of
