@@ -345,9 +345,17 @@ Status Program::Impl::makePlan(ContextState &ctx, int kernel, const TuningConfig
     return Status::error("kernel " + k.name + " [" + configToString(k, config) + "]: " +
                          std::to_string(smem) + " bytes of dynamic shared memory, device allows " +
                          std::to_string(ctx.dev.smemOptinPerBlock));
-  if (smem > 48 * 1024)
-    HYP_CU_CHECK(drv, cuFuncSetAttribute(p.fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                         int(smem)));
+  if (smem > 48 * 1024) {
+    // Configs that differ only in a launch-only tunable share this function:
+    // only ever raise its limit, or a smaller config's plan would break a
+    // larger one's launches.
+    int optedIn = 0;
+    HYP_CU_CHECK(drv, cuFuncGetAttribute(&optedIn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                         p.fn));
+    if (smem > optedIn)
+      HYP_CU_CHECK(drv, cuFuncSetAttribute(p.fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                           int(smem)));
+  }
   p.block = unsigned(threads);
   p.smem = unsigned(smem);
   const KernelPlan &kp = kernels[kernel];

@@ -588,6 +588,42 @@ template <int N> HYP_DEVICE_INLINE void hyp_cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 #endif
 }
+/// The same for a count known only at run time (the row-reduce's ring depth
+/// comes from its dynamic shared memory): wait_group takes an immediate, so
+/// one uniform switch; counts above 6 wait for more than they must (safe).
+HYP_DEVICE_INLINE void hyp_cp_async_wait_n(int n) {
+  switch (n) {
+  case 0: hyp_cp_async_wait<0>(); break;
+  case 1: hyp_cp_async_wait<1>(); break;
+  case 2: hyp_cp_async_wait<2>(); break;
+  case 3: hyp_cp_async_wait<3>(); break;
+  case 4: hyp_cp_async_wait<4>(); break;
+  case 5: hyp_cp_async_wait<5>(); break;
+  default: hyp_cp_async_wait<6>(); break;
+  }
+}
+
+/// The block's dynamic shared memory and its size (the launch's, from the
+/// metadata's "dynamic_smem"). The CPU emulation provides both
+/// (CudaEmulation.h: one buffer, blocks run one after another).
+#ifdef HYP_CPU_EMULATION
+HYP_DEVICE_INLINE unsigned char *hyp_dynamic_smem() { return hyp_emu_dynamic_smem(); }
+HYP_DEVICE_INLINE unsigned hyp_dynamic_smem_bytes() { return hyp_emu_dynamic_smem_bytes; }
+HYP_DEVICE_INLINE void hyp_trap() { hyp_emu_trap(); }
+#else
+HYP_DEVICE_INLINE unsigned char *hyp_dynamic_smem() {
+  extern __shared__ __attribute__((aligned(16))) unsigned char hyp_dyn_smem[];
+  return hyp_dyn_smem;
+}
+HYP_DEVICE_INLINE unsigned hyp_dynamic_smem_bytes() {
+  unsigned n;
+  asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(n));
+  return n;
+}
+/// Ends the launch with an error (cudaErrorIllegalInstruction): a launch
+/// given less shared memory than its layout needs must not run.
+HYP_DEVICE_INLINE void hyp_trap() { asm volatile("trap;"); }
+#endif
 
 //===----------------------------------------------------------------------===//
 // y[row][n] += sum_j w[row][j] B[n][j] on tensor cores. Block (bx, by):
@@ -1457,6 +1493,13 @@ HYP_DEVICE_INLINE constexpr int hyp_tc_row_stage_bytes(int bm, int r, int kc) {
               ? HYP_ROUND_UP(r, 16) * hyp_tc_row_ld(kc) * 4
               : kc * (r + 2) * 4);
 }
+/// The ring depth the chunk width is chosen for (a 3-stage ring fits 48 KiB,
+/// so every config also runs without the opt-in to more). A launch may give
+/// the block room for more stages (metadata "dynamic_smem", the launch-only
+/// tunable <ROLE>_STAGES): more chunks in flight. Why: at M = 8192 a
+/// 32-row block kept two 4 KiB chunks of x in flight, ~2 blocks an SM, and
+/// the row-reduces reached ~1.5 of the H200's ~4.8 TB/s (Little's law:
+/// bytes in flight / memory latency).
 HYP_DEVICE_INLINE constexpr int hyp_tc_row_stages() { return 3; }
 HYP_DEVICE_INLINE constexpr bool hyp_tc_row_kc_fits(int bm, int r, int kc) {
   return hyp_tc_row_stages() * hyp_tc_row_stage_bytes(bm, r, kc) + bm * (kc / 8) * 4 + bm * 16 <=
@@ -1468,7 +1511,8 @@ HYP_DEVICE_INLINE constexpr int hyp_tc_row_kc(int bm, int r) {
 }
 
 template <int BM, int R, int THREADS> struct HypTcRow {
-  static constexpr int STAGES = hyp_tc_row_stages();
+  static constexpr int MIN_STAGES = hyp_tc_row_stages();
+  static constexpr int MAX_STAGES = 8; // hyp_cp_async_wait_n waits exactly up to 8
   static constexpr int KC = hyp_tc_row_kc(BM, R);     // k columns per chunk
   static constexpr int LD = hyp_tc_row_ld(KC);        // X and A stage row stride
   static constexpr int LDB = R + 2;                   // B stage row stride
@@ -1484,12 +1528,27 @@ template <int BM, int R, int THREADS> struct HypTcRow {
   static constexpr int STAGE_X = BM * LD * 2;
   static constexpr int STAGE_BYTES = hyp_tc_row_stage_bytes(BM, R, KC);
   static constexpr int EPI_FLOATS = (KS > 3 ? KS : 3) * BM * LDH;
-  static constexpr int RING_BYTES = STAGES * STAGE_BYTES;
-  static constexpr int RAW_BYTES = RING_BYTES > EPI_FLOATS * 4 ? RING_BYTES : EPI_FLOATS * 4;
-  static constexpr int SMEM_BYTES = RAW_BYTES + BM * CPR * 4 + BM * 4 * 4;
+  // Dynamic shared memory: FIXED_BYTES (|x|^2 parts, then the row scalars)
+  // and from there `raw`, the ring and later the epilogue's partial results.
+  static constexpr int FIXED_BYTES = BM * CPR * 4 + BM * 4 * 4;
+  static constexpr int EPI_BYTES = EPI_FLOATS * 4;
+  /// Bytes a launch with `stages` ring stages needs (AdapterProgram.cpp
+  /// tcRowSmem computes the same for the metadata).
+  __host__ __device__ static constexpr int smem_bytes(int stages) {
+    return FIXED_BYTES + (stages * STAGE_BYTES > EPI_BYTES ? stages * STAGE_BYTES : EPI_BYTES);
+  }
+  static constexpr int SMEM_BYTES = smem_bytes(MIN_STAGES);
+  /// Ring stages the launch's `bytes` of dynamic shared memory hold, at most
+  /// MAX_STAGES; 0 when they cannot hold the minimum ring or the epilogue.
+  HYP_DEVICE_INLINE int stages_in(unsigned bytes) {
+    if (bytes < (unsigned)SMEM_BYTES) return 0;
+    const int n = int((bytes - FIXED_BYTES) / STAGE_BYTES);
+    return n < MAX_STAGES ? n : MAX_STAGES;
+  }
   static_assert(BM % 8 == 0 && THREADS % 32 == 0 && R % 8 == 0, "row tile geometry");
   static_assert(STAGE_X % 16 == 0 && STAGE_BYTES % 16 == 0, "16-byte aligned stage tiles");
-  static_assert(SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
+  static_assert(SMEM_BYTES <= 48 * 1024, "the 3-stage ring above 48 KiB");
+  static_assert(FIXED_BYTES % 16 == 0, "16-byte aligned ring");
 };
 
 /// One 16-column k-step of the row-reduce for rank tile rt (ranks
@@ -1694,9 +1753,9 @@ template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR> struct HypTcRowCo
 template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR, bool WANT_SQ, int SPLIT>
 HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
                                       const float *__restrict__ Wt, long long M, long long m0,
-                                      unsigned char *raw, float *sqpart) {
+                                      unsigned char *raw, int STAGES, float *sqpart) {
   typedef HypTcRow<BM, R, THREADS> T;
-  constexpr int KC = T::KC, CPR = T::CPR, LD = T::LD, LDH = T::LDH, STAGES = T::STAGES;
+  constexpr int KC = T::KC, CPR = T::CPR, LD = T::LD, LDH = T::LDH;
   // Split-K: block y takes chunks [cbeg, NCH) of the reduction (SPLIT == 1: all).
   constexpr int NCH_ALL = (KDIM + KC - 1) / KC, CPS = (NCH_ALL + SPLIT - 1) / SPLIT;
   const int cbeg = SPLIT == 1 ? 0 : int(blockIdx.y) * CPS;
@@ -1731,7 +1790,6 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
                                                           xvec, wvec);
   };
 
-#pragma unroll
   for (int st = 0; st < STAGES - 1; ++st) {
     if (cbeg + st < NCH) issue(cbeg + st, st);
     hyp_cp_async_commit();
@@ -1741,7 +1799,7 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
   // was a dozen instructions a chunk.
   int stage = 0;
   for (int c = cbeg; c < NCH; ++c) {
-    hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of chunk c landed
+    hyp_cp_async_wait_n(STAGES - 2); // this thread's copies of chunk c landed
     __syncthreads();                 // everyone's did; chunk c - 1's stage is free
     const int nc = c + STAGES - 1;
     if (nc < NCH) issue(nc, stage == 0 ? STAGES - 1 : stage - 1);
@@ -1902,11 +1960,14 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
                                             float scaling, float *parts, float *tickets) {
   typedef HypTcRow<BM, R, THREADS> T;
   constexpr int LDH = T::LDH;
-  alignas(16) __shared__ unsigned char raw[T::RAW_BYTES];
-  __shared__ float sqpart[BM * T::CPR];
-  __shared__ float rowf[BM];
+  unsigned char *smem = hyp_dynamic_smem();
+  const int stages = T::stages_in(hyp_dynamic_smem_bytes());
+  if (stages == 0) hyp_trap();
+  float *sqpart = reinterpret_cast<float *>(smem);   // [BM * CPR]
+  float *rowf = sqpart + BM * T::CPR;                 // [BM]
+  unsigned char *raw = smem + T::FIXED_BYTES;
   const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, KDIM, false, true, SPLIT>(x, A, M, m0, raw, sqpart);
+  hyp_tc_row_dot<BM, R, THREADS, KDIM, false, true, SPLIT>(x, A, M, m0, raw, stages, sqpart);
   if constexpr (SPLIT > 1)
     if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, true>(
             reinterpret_cast<float *>(raw), sqpart, parts, tickets, M, m0))
@@ -1952,10 +2013,13 @@ hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B
                    float *ds, long long M, float scaling, float *parts, float *tickets) {
   typedef HypTcRow<BM, R, THREADS> T;
   constexpr int LDH = T::LDH;
-  alignas(16) __shared__ unsigned char raw[T::RAW_BYTES];
-  __shared__ float rowsc[BM * 4]; // f, dz, dk part, ds part
+  unsigned char *smem = hyp_dynamic_smem();
+  const int stages = T::stages_in(hyp_dynamic_smem_bytes());
+  if (stages == 0) hyp_trap();
+  float *rowsc = reinterpret_cast<float *>(smem); // [BM * 4]: f, dz, dk part, ds part
+  unsigned char *raw = smem + T::FIXED_BYTES;
   const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, NDIM, true, false, SPLIT>(dY, B, M, m0, raw, nullptr);
+  hyp_tc_row_dot<BM, R, THREADS, NDIM, true, false, SPLIT>(dY, B, M, m0, raw, stages, nullptr);
   if constexpr (SPLIT > 1)
     if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, false>(
             reinterpret_cast<float *>(raw), nullptr, parts, tickets, M, m0))

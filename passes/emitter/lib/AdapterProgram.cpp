@@ -173,18 +173,18 @@ int64_t tcDxSmem(int64_t r) {
   int64_t subm = 16, ldr = tcLd(rp), ldm = tcLd(subm);
   return 2 * bk * ldr * 2 + 2 * subm * ldr * 2 + 2 * rp * ldm * 2 + bk * ldm * 2 + subm * 4;
 }
-/// Mirrors HypTcRow<BM, R, THREADS>::SMEM_BYTES (tensor-core row-reduce: a
-/// 3-stage ring of X + weight chunks, the widest chunk of 64/32/16 columns
-/// that fits, then the epilogue's partial sums in the same bytes).
+/// Mirrors HypTcRow<BM, R, THREADS>::smem_bytes(stages) (tensor-core
+/// row-reduce, dynamic shared memory: the row parts, then a ring of `stages`
+/// X + weight chunks, the widest chunk of 64/32/16 columns whose 3-stage ring
+/// fits 48 KiB, then the epilogue's partial sums in the ring's bytes).
 int64_t tcRowLd(int64_t kc) { return kc == 16 ? 16 : kc + 16; }
 int64_t tcRowStageBytes(int64_t bm, int64_t r, int64_t kc) {
   int64_t rp = roundUp(r, 16);
   return bm * tcRowLd(kc) * 2 + std::max(rp * tcRowLd(kc) * 4, kc * (r + 2) * 4);
 }
-int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
-  constexpr int64_t stages = 3;
+int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads, int64_t stages = 3) {
   auto ringFits = [&](int64_t kc) {
-    return stages * tcRowStageBytes(bm, r, kc) + bm * (kc / 8) * 4 + bm * 16 <= kSmemLimitBytes;
+    return 3 * tcRowStageBytes(bm, r, kc) + bm * (kc / 8) * 4 + bm * 16 <= kSmemLimitBytes;
   };
   int64_t kc = ringFits(64) ? 64 : (ringFits(32) ? 32 : 16);
   int64_t rt = roundUp(r, 16) / 16, warps = threads / 32, ks = rt >= warps ? 1 : warps / rt;
@@ -202,6 +202,39 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
 // M = 1024 point), for 19 configs per layer shape instead of 41 (compiled in
 // 10 NVRTC runs since ROWS became launch-only).
 constexpr int64_t kTcThreads = 256;
+
+/// Ring stages of a tensor-core row-reduce: 3 (fits 48 KiB, as many blocks an
+/// SM as the grid has) or deep: as many as fit kTcRowDeepSmemBytes, at most
+/// kTcRowMaxStages (HypTcRow::MAX_STAGES). The launch-only tunable
+/// <ROLE>_STAGES {3, kTcRowMaxStages} picks one; "dynamic_smem" gives a block
+/// the bytes of min(value, what fits) stages and the kernel runs as many as
+/// its bytes hold. Why deep: two 4 KiB chunks of x in flight per 32-row block
+/// (~2 blocks an SM at M = 8192) held the row-reduces to ~1.5 TB/s on an H200.
+constexpr int64_t kTcRowMaxStages = 8;
+// Two blocks an SM: 228 KiB on sm_90, 1 KiB of it reserved per block.
+constexpr int64_t kTcRowDeepSmemBytes = 113 * 1024;
+int64_t tcRowStagesFitting(int64_t bm, int64_t r, int64_t wanted) {
+  int64_t stages = 3;
+  while (stages < wanted && tcRowSmem(bm, r, kTcThreads, stages + 1) <= kTcRowDeepSmemBytes)
+    ++stages;
+  return stages;
+}
+/// The STAGES tunable and the "dynamic_smem" expression of a row-reduce
+/// whose BLOCK_M takes `blocks`: a sum of (BLOCK_M == b) * (STAGES == v) *
+/// bytes terms, exact for every config.
+void addTcRowStages(KernelDef &k, const std::string &prefix, int64_t r,
+                    const std::vector<int64_t> &blocks) {
+  Tunable stages{prefix + "STAGES", {3, kTcRowMaxStages}, 3};
+  stages.launchOnly = true;
+  std::string expr;
+  for (int64_t bm : blocks)
+    for (int64_t v : stages.values)
+      expr += llvm::formatv("{0}({1}BLOCK_M == {2}) * ({1}STAGES == {3}) * {4}", expr.empty() ? "" : " + ",
+                            prefix, bm, v, tcRowSmem(bm, r, kTcThreads, tcRowStagesFitting(bm, r, v)))
+                  .str();
+  k.tunables.push_back(stages);
+  k.dynamicSmem = expr;
+}
 
 /// Split-K of one tensor-core row-reduce (AdapterSpec::rowSplitCols):
 /// `count` slices of its reduction at most (1: none); `tuned`: the count is
@@ -231,6 +264,7 @@ void addTcRowTunables(KernelDef &k, const std::string &prefix, int64_t r, RowSpl
   int64_t def = std::find(defaults.begin(), defaults.end(), 32) != defaults.end() ? 32
                                                                                   : defaults.back();
   k.tunables = {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", {kTcThreads}, kTcThreads}};
+  addTcRowStages(k, prefix, r, blocks);
   if (!split.tuned)
     return;
   // Unsplit is the default: the tuner's baseline and what autotune=off runs.

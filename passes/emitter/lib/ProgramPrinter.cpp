@@ -83,6 +83,14 @@ void printActivationPrologue(llvm::raw_ostream &os, ActDType d) {
   }
 }
 
+/// A plain byte count as a JSON integer, an expression as a string.
+llvm::json::Value dynamicSmemJson(const std::string &bytes) {
+  int64_t n = 0;
+  if (!llvm::StringRef(bytes).getAsInteger(10, n))
+    return n;
+  return bytes;
+}
+
 llvm::json::Value gridAxisJson(const GridAxis &a) {
   if (a.isConst && !a.tile.empty())
     return llvm::json::Object{{"tunable", a.tile}};
@@ -166,7 +174,7 @@ std::string hyp::emitter::printMetadataJson(const ProgramDef &prog,
                                                      gridAxisJson(k.grid[1]),
                                                      gridAxisJson(k.grid[2])}},
                           {"tunables", std::move(tunables)},
-                          {"dynamic_smem", 0}};
+                          {"dynamic_smem", dynamicSmemJson(k.dynamicSmem)}};
     if (!k.constraints.empty())
       ko["constraints"] = llvm::json::Array(k.constraints);
     if (k.blockTunable.empty())

@@ -10,7 +10,7 @@
 // tensor-core skeletons' mma.sync is replaced, under HYP_CPU_EMULATION, by a
 // per-lane scalar loop over the same shared-memory operands (HypTensorCore.cuh).
 //
-// hyp_emu_launch_<kernel>(void **args, gx, gy, gz, block) is exported for each
+// hyp_emu_launch_<kernel>(void **args, gx, gy, gz, block, smem) is exported for each
 // kernel by HYP_EMU_EXPORT(name), which the test appends to the source.
 //
 //===----------------------------------------------------------------------===//
@@ -21,6 +21,8 @@
 #include <barrier>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -44,6 +46,21 @@ inline std::barrier<> *hyp_emu_block_barrier = nullptr;
 inline std::mutex hyp_emu_atomic_mutex;
 
 inline void __syncthreads() { hyp_emu_block_barrier->arrive_and_wait(); }
+
+// Dynamic shared memory: one buffer of the device limit (227 KiB on sm_90),
+// the launch's byte count beside it (what %dynamic_smem_size reads on the GPU).
+inline unsigned hyp_emu_dynamic_smem_bytes = 0;
+inline unsigned char *hyp_emu_dynamic_smem() {
+  alignas(16) static unsigned char buffer[227 * 1024];
+  return buffer;
+}
+// A kernel's trap (too little shared memory for its layout) ends the test run
+// loudly, as it ends the launch on the GPU.
+[[noreturn]] inline void hyp_emu_trap() {
+  std::fprintf(stderr, "CudaEmulation: kernel trapped (dynamic shared memory %u bytes)\n",
+               hyp_emu_dynamic_smem_bytes);
+  std::abort();
+}
 
 inline float atomicAdd(float *p, float v) {
   std::lock_guard<std::mutex> lock(hyp_emu_atomic_mutex);
@@ -112,7 +129,13 @@ void hyp_emu_call(void (*fn)(P...), void **args, std::index_sequence<I...>) {
 }
 
 template <class... P>
-void hyp_emu_launch(void (*fn)(P...), void **args, int gx, int gy, int gz, int block) {
+void hyp_emu_launch(void (*fn)(P...), void **args, int gx, int gy, int gz, int block,
+                    unsigned smem) {
+  if (smem > 227 * 1024) {
+    std::fprintf(stderr, "CudaEmulation: %u bytes of dynamic shared memory, limit 227 KiB\n", smem);
+    std::abort();
+  }
+  hyp_emu_dynamic_smem_bytes = smem;
   for (int bz = 0; bz < gz; ++bz)
     for (int by = 0; by < gy; ++by)
       for (int bx = 0; bx < gx; ++bx) {
@@ -136,6 +159,7 @@ void hyp_emu_launch(void (*fn)(P...), void **args, int gx, int gy, int gz, int b
 }
 
 #define HYP_EMU_EXPORT(name)                                                               \
-  extern "C" void hyp_emu_launch_##name(void **args, int gx, int gy, int gz, int block) {  \
-    hyp_emu_launch(name, args, gx, gy, gz, block);                                         \
+  extern "C" void hyp_emu_launch_##name(void **args, int gx, int gy, int gz, int block,    \
+                                        unsigned smem) {                                   \
+    hyp_emu_launch(name, args, gx, gy, gz, block, smem);                                   \
   }

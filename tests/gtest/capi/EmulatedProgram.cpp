@@ -1,6 +1,8 @@
 //===- EmulatedProgram.cpp - emitted kernels, built for the CPU ------------===//
 #include "EmulatedProgram.h"
 
+#include "hyp/Runtime/Metadata.h"
+
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
@@ -271,11 +273,22 @@ std::string EmulatedProgram::run(const std::string &entry,
       block = int(tunable(*kernel->getString("block")));
     if (grid[0] == 0 || grid[1] == 0 || grid[2] == 0)
       continue; // nothing to do (M = 0): the runtime skips such launches too
-    using Launch = void (*)(void **, int, int, int, int);
+    // Dynamic shared memory as the runtime sizes it: the metadata's integer
+    // or expression over the config's tunables.
+    int64_t smem = 0;
+    if (const llvm::json::Value *dv = kernel->get("dynamic_smem")) {
+      std::string expr = dv->getAsString() ? dv->getAsString()->str()
+                                           : std::to_string(dv->getAsInteger().value_or(-1));
+      hyp::rt::Status st = hyp::rt::evalIntExpr(
+          expr, [&](const std::string &t, int64_t *v) { return (*v = tunable(t)) >= 0; }, &smem);
+      if (!st.ok)
+        return "kernel " + name + ": dynamic_smem: " + st.message;
+    }
+    using Launch = void (*)(void **, int, int, int, int, unsigned);
     auto fn = reinterpret_cast<Launch>(dlsym(handle_, ("hyp_emu_launch_" + name).c_str()));
     if (!fn)
       return "no emulated entry for " + name;
-    fn(args.data(), grid[0], grid[1], grid[2], block);
+    fn(args.data(), grid[0], grid[1], grid[2], block, unsigned(smem));
   }
   return "";
 }

@@ -115,6 +115,9 @@ struct KernelDef {
   // Integer expressions over the tunables every config must satisfy
   // (metadata "constraints"; the runtime skips configs that violate one).
   std::vector<std::string> constraints;
+  // Bytes of dynamic shared memory a launch gives a block: an integer or an
+  // integer expression over the tunables (metadata "dynamic_smem").
+  std::string dynamicSmem = "0";
   std::string body; // statements of the kernel body
 };
 
