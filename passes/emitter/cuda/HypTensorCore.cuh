@@ -1608,11 +1608,16 @@ HYP_DEVICE_INLINE void hyp_tc_row_kstep(float (&acc)[NT][4], const float *ws, co
 #endif
 }
 
-/// The activation part of hyp_tc_row_issue (below): X rows m0 .. m0 + BM of
-/// chunk c into the tile xs.
-template <int BM, int R, int THREADS, int KDIM>
-HYP_DEVICE_INLINE void hyp_tc_row_issue_x(const hyp_u16 *__restrict__ X, long long M,
-                                          long long m0, int c, hyp_u16 *xs, bool xvec) {
+/// Issues the copies of chunk `c` (columns c * KC ...) into stage tiles xs,
+/// ws: X rows m0 .. m0 + BM (rows past M and columns past KDIM zero-filled),
+/// the weight's RP x KC (A) or KC x R (B) block. `xvec` / `wvec`: aligned
+/// rows allow cp.async; else plain loads (odd K, offset views), which the
+/// ring's barriers order the same way. The general path: aligned operands
+/// take HypTcRowCopies below.
+template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR>
+HYP_DEVICE_INLINE void hyp_tc_row_issue(const hyp_u16 *__restrict__ X,
+                                        const float *__restrict__ Wt, long long M, long long m0,
+                                        int c, hyp_u16 *xs, float *ws, bool xvec, bool wvec) {
   typedef HypTcRow<BM, R, THREADS> T;
   constexpr int KC = T::KC, LD = T::LD, CPR = T::CPR;
   const int k0 = c * KC;
@@ -1628,15 +1633,6 @@ HYP_DEVICE_INLINE void hyp_tc_row_issue_x(const hyp_u16 *__restrict__ X, long lo
         dst[q] = (row < M && col + q < KDIM) ? X[row * KDIM + col + q] : (hyp_u16)0;
     }
   }
-}
-/// The weight's part of hyp_tc_row_issue: its RP x KC (A) or KC x R (B)
-/// block of chunk c into the tile ws.
-template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR>
-HYP_DEVICE_INLINE void hyp_tc_row_issue_w(const float *__restrict__ Wt, int c, float *ws,
-                                          bool wvec) {
-  typedef HypTcRow<BM, R, THREADS> T;
-  constexpr int KC = T::KC, LD = T::LD;
-  const int k0 = c * KC;
   if constexpr (!W_IS_KxR) {
     constexpr int QPR = KC / 4; // 16-byte pieces per rank row
     for (int e = threadIdx.x; e < T::RP * QPR; e += THREADS) {
@@ -1664,19 +1660,6 @@ HYP_DEVICE_INLINE void hyp_tc_row_issue_w(const float *__restrict__ Wt, int c, f
       }
     }
   }
-}
-/// Issues the copies of chunk `c` (columns c * KC ...) into stage tiles xs,
-/// ws: X rows m0 .. m0 + BM (rows past M and columns past KDIM zero-filled),
-/// the weight's RP x KC (A) or KC x R (B) block. `xvec` / `wvec`: aligned
-/// rows allow cp.async; else plain loads (odd K, offset views), which the
-/// ring's barriers order the same way. The general path: aligned operands
-/// take HypTcRowCopies below.
-template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR>
-HYP_DEVICE_INLINE void hyp_tc_row_issue(const hyp_u16 *__restrict__ X,
-                                        const float *__restrict__ Wt, long long M, long long m0,
-                                        int c, hyp_u16 *xs, float *ws, bool xvec, bool wvec) {
-  hyp_tc_row_issue_x<BM, R, THREADS, KDIM>(X, M, m0, c, xs, xvec);
-  hyp_tc_row_issue_w<BM, R, THREADS, KDIM, W_IS_KxR>(Wt, c, ws, wvec);
 }
 
 /// The fast path of hyp_tc_row_issue (aligned rows: every copy a cp.async):
@@ -1916,11 +1899,9 @@ HYP_DEVICE_INLINE void hyp_tc_gram_rows(const float *__restrict__ G, const float
 /// runs the row epilogue; the others return false. Why: at M = 8192 a row
 /// block a CTA made 256 CTAs (under 2 an SM) that could not keep enough bytes
 /// in flight, and smaller row blocks re-read the weight from L2 more often.
-/// `rb`: the row block (its ticket), `slice`: this block's slice.
 template <int BM, int R, int THREADS, int CPR, int SPLIT, bool WANT_SQ>
 HYP_DEVICE_INLINE bool hyp_tc_row_split_meet(float *part, float *sqpart, float *parts,
-                                             float *tickets, long long M, long long m0,
-                                             long long rb, int slice) {
+                                             float *tickets, long long M, long long m0) {
   constexpr int LDH = R + 1, W = R + 1;
   __shared__ int last;
   const int tid = threadIdx.x;
@@ -1934,12 +1915,12 @@ HYP_DEVICE_INLINE bool hyp_tc_row_split_meet(float *part, float *sqpart, float *
     } else if (WANT_SQ) {
       for (int p = 0; p < CPR; ++p) v += sqpart[m * CPR + p];
     }
-    parts[(row * SPLIT + slice) * W + j] = v;
+    parts[(row * SPLIT + blockIdx.y) * W + j] = v;
   }
   __threadfence(); // this block's partials are visible before its ticket is
   __syncthreads();
   if (tid == 0) {
-    unsigned int *ticket = reinterpret_cast<unsigned int *>(tickets) + rb;
+    unsigned int *ticket = reinterpret_cast<unsigned int *>(tickets) + blockIdx.x;
     last = atomicAdd(ticket, 1u) == SPLIT - 1;
     // The last arrival re-arms the ticket (every other block of the row block
     // has counted itself): a launch that follows on the stream finds zeros
@@ -1969,211 +1950,35 @@ HYP_DEVICE_INLINE bool hyp_tc_row_split_meet(float *part, float *sqpart, float *
   return true;
 }
 
-//===----------------------------------------------------------------------===//
-// Resident-weight split of the row-reduce (RES). Why: each block of the ring
-// above re-reads the whole weight (A: r x K fp32, or B) from L2 beside its
-// x rows, twice x's bytes at r = 32 and 32-row blocks. On an H200 (4096 ->
-// 4096, M = 8192) the row-reduces moved x + weight at ~5.7 TB/s, the L2 ->
-// SM rate, with 8- and 16-row blocks, 4.1 TB/s with 32-row ones, and a deeper
-// ring changed nothing: the weight's traffic set their time, not x's.
-// Here block (bx, by) loads slice `by` of the weight (CPS chunks, a few tens
-// of KiB) into shared memory once and streams the x tiles of all its row
-// blocks (its rows come from the grid: hyp_tc_block_rows_x) through a ring
-// that is not drained between row blocks. After a row block's last chunk the
-// block publishes its partial sums and takes the row block's ticket
-// (hyp_tc_row_split_meet); the last arrival runs the row epilogue.
-// Dynamic shared memory: [FIXED | EPI (partial results) | slice | ring].
-//===----------------------------------------------------------------------===//
-template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR, int SPLIT> struct HypTcRes {
-  typedef HypTcRow<BM, R, THREADS> T;
-  static constexpr int NCH_ALL = (KDIM + T::KC - 1) / T::KC;
-  static constexpr int CPS = (NCH_ALL + SPLIT - 1) / SPLIT; // chunks a slice
-  // One chunk's weight tile, laid out as in a ring stage (hyp_tc_row_kstep).
-  static constexpr int WT_BYTES = W_IS_KxR ? T::KC * T::LDB * 4 : T::RP * T::LD * 4;
-  static constexpr int XT_BYTES = T::STAGE_X; // a ring stage: the x tile alone
-  static constexpr int SLICE_BYTES = CPS * WT_BYTES;
-  static constexpr int BASE_BYTES = T::FIXED_BYTES + T::EPI_BYTES + SLICE_BYTES;
-  /// Bytes a launch with `stages` ring stages needs (AdapterProgram.cpp
-  /// tcResidentSmem computes the same for the metadata).
-  __host__ __device__ static constexpr int smem_bytes(int stages) {
-    return BASE_BYTES + stages * XT_BYTES;
-  }
-  HYP_DEVICE_INLINE int stages_in(unsigned bytes) {
-    if (bytes < (unsigned)smem_bytes(T::MIN_STAGES)) return 0;
-    const int n = int((bytes - BASE_BYTES) / XT_BYTES);
-    return n < T::MAX_STAGES ? n : T::MAX_STAGES;
-  }
-  static_assert(T::EPI_BYTES % 16 == 0 && WT_BYTES % 16 == 0 && XT_BYTES % 16 == 0,
-                "16-byte aligned regions");
-};
-
-/// This block's rows [*r0, *r1) of a row-reduce whose grid's x axis cuts the
-/// M rows into chunks (ceil(M / ROWS), ROWS launch-only), whole BM-row blocks
-/// each: as hyp_tc_block_rows on the x axis.
-template <int BM> HYP_DEVICE_INLINE void hyp_tc_block_rows_x(long long M, long long *r0, long long *r1) {
-  const long long chunks = gridDim.x;
-  const long long per = HYP_ROUND_UP((M + chunks - 1) / chunks, BM);
-  *r0 = (long long)blockIdx.x * per;
-  *r1 = hyp_llmin(*r0 + per, M);
-}
-
-/// The RES stream: for every BM-row block of this block's rows, the sums of
-/// hyp_tc_row_dot over this block's slice of the chunks, handed to
-/// `done(m0, part, sqpart)` (part: [BM][R+1] fp32, sqpart as there; both in
-/// shared memory, valid until done returns; every thread calls done).
-template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR, bool WANT_SQ, int SPLIT,
-          class Done>
-HYP_DEVICE_INLINE void hyp_tc_row_stream(const hyp_act_t *__restrict__ X_act,
-                                         const float *__restrict__ Wt, long long M,
-                                         unsigned char *smem, Done done) {
-  typedef HypTcRow<BM, R, THREADS> T;
-  typedef HypTcRes<BM, R, THREADS, KDIM, W_IS_KxR, SPLIT> S;
-  constexpr int KC = T::KC, CPR = T::CPR, LD = T::LD, LDH = T::LDH;
-  const int STAGES = S::stages_in(hyp_dynamic_smem_bytes());
-  if (STAGES == 0) hyp_trap();
-  float *sqpart = reinterpret_cast<float *>(smem);
-  float *part = reinterpret_cast<float *>(smem + T::FIXED_BYTES);
-  unsigned char *slice = smem + T::FIXED_BYTES + T::EPI_BYTES;
-  unsigned char *ring = slice + S::SLICE_BYTES;
-  const int cbeg = int(blockIdx.y) * S::CPS;
-  const int ncs = cbeg + S::CPS <= S::NCH_ALL ? S::CPS : S::NCH_ALL - cbeg; // may be <= 0
-  long long r0, r1;
-  hyp_tc_block_rows_x<BM>(M, &r0, &r1);
-  const int nrb = r1 > r0 ? int((r1 - r0 + BM - 1) / BM) : 0;
-  const hyp_u16 *X = reinterpret_cast<const hyp_u16 *>(X_act);
-  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
-  const int rt0 = warp % (T::RT < T::NWARPS ? T::RT : T::NWARPS);
-  const int ks = T::RT >= T::NWARPS ? 0 : warp / T::RT;
-  const bool xvec = hyp_tc_vec_ok<KDIM>(X);
-  const bool wvec = W_IS_KxR ? ((unsigned long long)Wt) % 8ull == 0ull : hyp_f4_vec_ok(Wt, KDIM);
-  if (ncs <= 0) { // an empty slice: its row blocks' tickets still count it
-    for (int rb = 0; rb < nrb; ++rb) {
-      for (int e = tid; e < BM * LDH; e += THREADS) part[e] = 0.f;
-      for (int e = tid; e < BM * CPR; e += THREADS) sqpart[e] = 0.f;
-      __syncthreads();
-      done(r0 + (long long)rb * BM, part, sqpart);
-      __syncthreads();
-    }
-    return;
-  }
-  // The slice rides in the first ring group: the first wait covers it.
-  for (int c = 0; c < ncs; ++c)
-    hyp_tc_row_issue_w<BM, R, THREADS, KDIM, W_IS_KxR>(
-        Wt, cbeg + c, reinterpret_cast<float *>(slice + c * S::WT_BYTES), wvec);
-  const int items = nrb * ncs; // (row block, chunk) pairs, row block major
-  auto issue = [&](int i, int st) {
-    hyp_tc_row_issue_x<BM, R, THREADS, KDIM>(X, M, r0 + (long long)(i / ncs) * BM,
-                                             cbeg + i % ncs,
-                                             reinterpret_cast<hyp_u16 *>(ring + st * S::XT_BYTES),
-                                             xvec);
-  };
-  for (int st = 0; st < STAGES - 1; ++st) {
-    if (st < items) issue(st, st);
-    hyp_cp_async_commit();
-  }
-  float acc[T::RPW][T::NT][4];
-  float sq[T::CH];
-  auto clear = [&]() {
-#pragma unroll
-    for (int p = 0; p < T::RPW; ++p)
-#pragma unroll
-      for (int j = 0; j < T::NT; ++j) acc[p][j][0] = acc[p][j][1] = acc[p][j][2] = acc[p][j][3] = 0.f;
-#pragma unroll
-    for (int i = 0; i < T::CH; ++i) sq[i] = 0.f;
-  };
-  clear();
-  int stage = 0, cl = 0; // cl: the chunk's index in the slice
-  for (int i = 0; i < items; ++i) {
-    hyp_cp_async_wait_n(STAGES - 2);
-    __syncthreads();
-    const int nc = i + STAGES - 1;
-    if (nc < items) issue(nc, stage == 0 ? STAGES - 1 : stage - 1);
-    hyp_cp_async_commit();
-    const hyp_u16 *xs = reinterpret_cast<const hyp_u16 *>(ring + stage * S::XT_BYTES);
-    const float *ws = reinterpret_cast<const float *>(slice + cl * S::WT_BYTES);
-    const int c = cbeg + cl;
-    stage = stage == STAGES - 1 ? 0 : stage + 1;
-    if (WANT_SQ) {
-#pragma unroll
-      for (int q = 0; q < T::CH; ++q) {
-        const int e = tid + q * THREADS;
-        if (e >= BM * CPR) continue;
-        const hyp_u32x4 v = *reinterpret_cast<const hyp_u32x4 *>(xs + (e / CPR) * LD + (e % CPR) * 8);
-#pragma unroll
-        for (int h = 0; h < 4; ++h) {
-          const float lo = __uint_as_float(v.e[h] << 16), hi = __uint_as_float(v.e[h] & 0xffff0000u);
-          sq[q] = fmaf(lo, lo, sq[q]);
-          sq[q] = fmaf(hi, hi, sq[q]);
-        }
-      }
-    }
-    if (ks < T::KS) {
-#pragma unroll
-      for (int s = 0; s < KC / 16; ++s) {
-        if ((c * (KC / 16) + s) % T::KS != ks) continue;
-#pragma unroll
-        for (int p = 0; p < T::RPW; ++p) {
-          const int rt = rt0 + p * T::NWARPS;
-          if (rt < T::RT)
-            hyp_tc_row_kstep<T::NT, R, LD, T::LDB, W_IS_KxR>(acc[p], ws, xs, rt, s * 16);
-        }
-      }
-    }
-    if (++cl < ncs) continue;
-    // The row block's last chunk: k-slice partials into part, then done.
-    cl = 0;
-    if (ks < T::KS) {
-#pragma unroll
-      for (int p = 0; p < T::RPW; ++p) {
-        const int rt = rt0 + p * T::NWARPS;
-        if (rt >= T::RT) continue;
-#pragma unroll
-        for (int jt = 0; jt < T::NT; ++jt)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int j = rt * 16 + g + 8 * (e >> 1), m = jt * 8 + 2 * t + (e & 1);
-            if (j < R) part[ks * BM * LDH + m * LDH + j] = acc[p][jt][e];
-          }
-      }
-    }
-    if (WANT_SQ) {
-#pragma unroll
-      for (int q = 0; q < T::CH; ++q) {
-        const int e = tid + q * THREADS;
-        if (e < BM * CPR) sqpart[e] = sq[q];
-      }
-    }
-    __syncthreads();
-    if (T::KS > 1) {
-      for (int e = tid; e < BM * R; e += THREADS) {
-        const int m = e / R, j = e % R;
-        float v = part[m * LDH + j];
-        for (int q = 1; q < T::KS; ++q) v += part[q * BM * LDH + m * LDH + j];
-        part[m * LDH + j] = v;
-      }
-      __syncthreads();
-    }
-    done(r0 + (long long)(i / ncs) * BM, part, sqpart);
-    clear();
-  }
-  hyp_cp_async_wait<0>();
-}
-
-/// The row epilogue of hyp_fwd_down for rows m0 .. m0 + BM: hs = part
-/// ([BM][R+1] h rows; the bytes after it hold G h), sqpart the |x|^2 parts,
-/// rowf BM floats of scratch.
-template <int BM, int R, int THREADS, bool HAS_G>
-HYP_DEVICE_INLINE void hyp_tc_fwd_down_rows(float *part, const float *sqpart, float *rowf,
-                                            const float *__restrict__ G, float kv, float sv,
-                                            float *__restrict__ w, float *__restrict__ stats,
-                                            long long M, long long m0, float scaling) {
+/// hyp_fwd_down_body on tensor cores (same outputs, same meaning).
+template <int BM, int R, int THREADS, int KDIM, bool HAS_G, int SPLIT>
+HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
+                                            const float *__restrict__ A,
+                                            const float *__restrict__ G, const float *kp,
+                                            const float *sp, float *__restrict__ w,
+                                            float *__restrict__ stats, long long M,
+                                            float scaling, float *parts, float *tickets) {
   typedef HypTcRow<BM, R, THREADS> T;
   constexpr int LDH = T::LDH;
-  const float *hs = part;             // [BM][R+1]: h rows
-  float *ghs = part + BM * LDH;       // [BM][R+1]: G h
+  unsigned char *smem = hyp_dynamic_smem();
+  const int stages = T::stages_in(hyp_dynamic_smem_bytes());
+  if (stages == 0) hyp_trap();
+  float *sqpart = reinterpret_cast<float *>(smem);   // [BM * CPR]
+  float *rowf = sqpart + BM * T::CPR;                 // [BM]
+  unsigned char *raw = smem + T::FIXED_BYTES;
+  const long long m0 = (long long)blockIdx.x * BM;
+  hyp_tc_row_dot<BM, R, THREADS, KDIM, false, true, SPLIT>(x, A, M, m0, raw, stages, sqpart);
+  if constexpr (SPLIT > 1)
+    if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, true>(
+            reinterpret_cast<float *>(raw), sqpart, parts, tickets, M, m0))
+      return;
+  const float *hs = reinterpret_cast<float *>(raw); // [BM][R+1]: h rows
+  float *ghs = reinterpret_cast<float *>(raw) + BM * LDH; // [BM][R+1]: G h
   const int tid = threadIdx.x;
   if (HAS_G)
     hyp_tc_gram_rows<BM, R, THREADS, LDH>(G, hs, ghs);
+  const float kv = kp ? *kp : 0.f;
+  const float sv = sp ? *sp : 1.f;
   for (int m = tid; m < BM; m += THREADS) {
     const long long row = m0 + m;
     if (row >= M) continue;
@@ -2198,60 +2003,30 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_down_rows(float *part, const float *sqpart, fl
   }
 }
 
-/// hyp_fwd_down_body on tensor cores (same outputs, same meaning). RES: the
-/// resident-weight split (SPLIT > 1), else the ring above.
-template <int BM, int R, int THREADS, int KDIM, bool HAS_G, int SPLIT, bool RES = false>
-HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
-                                            const float *__restrict__ A,
-                                            const float *__restrict__ G, const float *kp,
-                                            const float *sp, float *__restrict__ w,
-                                            float *__restrict__ stats, long long M,
-                                            float scaling, float *parts, float *tickets) {
-  typedef HypTcRow<BM, R, THREADS> T;
-  unsigned char *smem = hyp_dynamic_smem();
-  float *sqpart = reinterpret_cast<float *>(smem); // [BM * CPR]
-  float *rowf = sqpart + BM * T::CPR;               // [BM]
-  const float kv = kp ? *kp : 0.f;
-  const float sv = sp ? *sp : 1.f;
-  if constexpr (RES && SPLIT > 1) {
-    hyp_tc_row_stream<BM, R, THREADS, KDIM, false, true, SPLIT>(
-        x, A, M, smem, [&](long long m0, float *part, float *sq) {
-          if (hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, true>(
-                  part, sq, parts, tickets, M, m0, m0 / BM, int(blockIdx.y)))
-            hyp_tc_fwd_down_rows<BM, R, THREADS, HAS_G>(part, sq, rowf, G, kv, sv, w, stats, M,
-                                                        m0, scaling);
-        });
-    return;
-  }
-  const int stages = T::stages_in(hyp_dynamic_smem_bytes());
-  if (stages == 0) hyp_trap();
-  unsigned char *raw = smem + T::FIXED_BYTES;
-  const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, KDIM, false, true, SPLIT>(x, A, M, m0, raw, stages, sqpart);
-  if constexpr (SPLIT > 1)
-    if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, true>(
-            reinterpret_cast<float *>(raw), sqpart, parts, tickets, M, m0, blockIdx.x,
-            int(blockIdx.y)))
-      return;
-  hyp_tc_fwd_down_rows<BM, R, THREADS, HAS_G>(reinterpret_cast<float *>(raw), sqpart, rowf, G, kv,
-                                              sv, w, stats, M, m0, scaling);
-}
-
-/// The row epilogue of hyp_bwd_dy for rows m0 .. m0 + BM: Ps = part
-/// ([BM][R+1] P = dY B; the bytes after it hold h and G h), rowsc BM * 4
-/// floats of scratch.
-template <int BM, int R, int THREADS, bool HAS_G>
-HYP_DEVICE_INLINE void hyp_tc_bwd_dy_rows(float *part, float *rowsc, const float *__restrict__ w,
-                                          const float *__restrict__ stats,
-                                          const float *__restrict__ G, float kv, float sv,
-                                          float *__restrict__ dH, float *__restrict__ beta,
-                                          float *Racc, float *dk, float *ds, long long M,
-                                          long long m0, float scaling) {
+/// hyp_bwd_dy_body on tensor cores (same outputs, same meaning).
+template <int BM, int R, int THREADS, int NDIM, bool HAS_G, int SPLIT>
+HYP_DEVICE_INLINE void
+hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B,
+                   const float *__restrict__ w, const float *__restrict__ stats,
+                   const float *__restrict__ G, const float *kp, const float *sp,
+                   float *__restrict__ dH, float *__restrict__ beta, float *Racc, float *dk,
+                   float *ds, long long M, float scaling, float *parts, float *tickets) {
   typedef HypTcRow<BM, R, THREADS> T;
   constexpr int LDH = T::LDH;
-  const float *Ps = part;              // [BM][R+1]: P = dY B
-  float *hs = part + BM * LDH;         // [BM][R+1]: h = w / f
-  float *ghs = part + 2 * BM * LDH;    // [BM][R+1]: G h
+  unsigned char *smem = hyp_dynamic_smem();
+  const int stages = T::stages_in(hyp_dynamic_smem_bytes());
+  if (stages == 0) hyp_trap();
+  float *rowsc = reinterpret_cast<float *>(smem); // [BM * 4]: f, dz, dk part, ds part
+  unsigned char *raw = smem + T::FIXED_BYTES;
+  const long long m0 = (long long)blockIdx.x * BM;
+  hyp_tc_row_dot<BM, R, THREADS, NDIM, true, false, SPLIT>(dY, B, M, m0, raw, stages, nullptr);
+  if constexpr (SPLIT > 1)
+    if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, false>(
+            reinterpret_cast<float *>(raw), nullptr, parts, tickets, M, m0))
+      return;
+  const float *Ps = reinterpret_cast<float *>(raw);        // [BM][R+1]: P = dY B
+  float *hs = reinterpret_cast<float *>(raw) + BM * LDH;   // [BM][R+1]: h = w / f
+  float *ghs = reinterpret_cast<float *>(raw) + 2 * BM * LDH; // [BM][R+1]: G h
   const int tid = threadIdx.x;
   for (int e = tid; e < BM * R; e += THREADS) {
     const int m = e / R, j = e % R;
@@ -2266,6 +2041,8 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dy_rows(float *part, float *rowsc, const float
   __syncthreads();
   if (HAS_G)
     hyp_tc_gram_rows<BM, R, THREADS, LDH>(G, hs, ghs);
+  const float kv = kp ? *kp : 0.f;
+  const float sv = sp ? *sp : 1.f;
   for (int m = tid; m < BM; m += THREADS) {
     float dfd = 0.f, z = 0.f; // rows past M have h = 0 (and are ignored below)
     for (int j = 0; j < R; ++j) {
@@ -2300,43 +2077,4 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dy_rows(float *part, float *rowsc, const float
     if (dk) atomicAdd(dk, sk);
     if (ds) atomicAdd(ds, ss);
   }
-}
-
-/// hyp_bwd_dy_body on tensor cores (same outputs, same meaning). RES: the
-/// resident-weight split (SPLIT > 1), else the ring above.
-template <int BM, int R, int THREADS, int NDIM, bool HAS_G, int SPLIT, bool RES = false>
-HYP_DEVICE_INLINE void
-hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B,
-                   const float *__restrict__ w, const float *__restrict__ stats,
-                   const float *__restrict__ G, const float *kp, const float *sp,
-                   float *__restrict__ dH, float *__restrict__ beta, float *Racc, float *dk,
-                   float *ds, long long M, float scaling, float *parts, float *tickets) {
-  typedef HypTcRow<BM, R, THREADS> T;
-  unsigned char *smem = hyp_dynamic_smem();
-  // rowsc: [BM * 4] f, dz, dk part, ds part (in FIXED, after the unused |x|^2 parts)
-  float *rowsc = reinterpret_cast<float *>(smem) + BM * T::CPR;
-  const float kv = kp ? *kp : 0.f;
-  const float sv = sp ? *sp : 1.f;
-  if constexpr (RES && SPLIT > 1) {
-    hyp_tc_row_stream<BM, R, THREADS, NDIM, true, false, SPLIT>(
-        dY, B, M, smem, [&](long long m0, float *part, float *) {
-          if (hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, false>(
-                  part, nullptr, parts, tickets, M, m0, m0 / BM, int(blockIdx.y)))
-            hyp_tc_bwd_dy_rows<BM, R, THREADS, HAS_G>(part, rowsc, w, stats, G, kv, sv, dH, beta,
-                                                      Racc, dk, ds, M, m0, scaling);
-        });
-    return;
-  }
-  const int stages = T::stages_in(hyp_dynamic_smem_bytes());
-  if (stages == 0) hyp_trap();
-  unsigned char *raw = smem + T::FIXED_BYTES;
-  const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, NDIM, true, false, SPLIT>(dY, B, M, m0, raw, stages, nullptr);
-  if constexpr (SPLIT > 1)
-    if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, false>(
-            reinterpret_cast<float *>(raw), nullptr, parts, tickets, M, m0, blockIdx.x,
-            int(blockIdx.y)))
-      return;
-  hyp_tc_bwd_dy_rows<BM, R, THREADS, HAS_G>(reinterpret_cast<float *>(raw), rowsc, w, stats, G, kv,
-                                            sv, dH, beta, Racc, dk, ds, M, m0, scaling);
 }

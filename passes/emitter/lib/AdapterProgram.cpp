@@ -182,23 +182,15 @@ int64_t tcRowStageBytes(int64_t bm, int64_t r, int64_t kc) {
   int64_t rp = roundUp(r, 16);
   return bm * tcRowLd(kc) * 2 + std::max(rp * tcRowLd(kc) * 4, kc * (r + 2) * 4);
 }
-/// HypTcRow::KC: the widest chunk whose 3-stage ring fits 48 KiB.
-int64_t tcRowKc(int64_t bm, int64_t r) {
+int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads, int64_t stages = 3) {
   auto ringFits = [&](int64_t kc) {
     return 3 * tcRowStageBytes(bm, r, kc) + bm * (kc / 8) * 4 + bm * 16 <= kSmemLimitBytes;
   };
-  return ringFits(64) ? 64 : (ringFits(32) ? 32 : 16);
-}
-/// HypTcRow::FIXED_BYTES (|x|^2 parts, row scalars) and EPI_BYTES (the
-/// epilogue's partial results).
-int64_t tcRowFixedBytes(int64_t bm, int64_t r) { return bm * (tcRowKc(bm, r) / 8) * 4 + bm * 16; }
-int64_t tcRowEpiBytes(int64_t bm, int64_t r, int64_t threads) {
+  int64_t kc = ringFits(64) ? 64 : (ringFits(32) ? 32 : 16);
   int64_t rt = roundUp(r, 16) / 16, warps = threads / 32, ks = rt >= warps ? 1 : warps / rt;
-  return std::max<int64_t>(ks, 3) * bm * (r + 1) * 4;
-}
-int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
-  int64_t ring = 3 * tcRowStageBytes(bm, r, tcRowKc(bm, r));
-  return tcRowFixedBytes(bm, r) + std::max(ring, tcRowEpiBytes(bm, r, threads));
+  int64_t ring = stages * tcRowStageBytes(bm, r, kc);
+  int64_t epi = std::max<int64_t>(ks, 3) * bm * (r + 1) * 4;
+  return std::max(ring, epi) + bm * (kc / 8) * 4 + bm * 16;
 }
 // Why the tensor-core spaces below are small: a cold start compiles every
 // candidate (NVRTC, ~0.5-5 s each), and the first training step of a new layer
@@ -211,63 +203,52 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
 // 10 NVRTC runs since ROWS became launch-only).
 constexpr int64_t kTcThreads = 256;
 
+/// Ring stages of a tensor-core row-reduce: 3 (fits 48 KiB, as many blocks an
+/// SM as the grid has) or deep: as many as fit kTcRowDeepSmemBytes, at most
+/// kTcRowMaxStages (HypTcRow::MAX_STAGES). The launch-only tunable
+/// <ROLE>_STAGES {3, kTcRowMaxStages} picks one; "dynamic_smem" gives a block
+/// the bytes of min(value, what fits) stages and the kernel runs as many as
+/// its bytes hold. Why deep: two 4 KiB chunks of x in flight per 32-row block
+/// (~2 blocks an SM at M = 8192) held the row-reduces to ~1.5 TB/s on an H200.
+constexpr int64_t kTcRowMaxStages = 8;
+// Two blocks an SM: 228 KiB on sm_90, 1 KiB of it reserved per block.
+constexpr int64_t kTcRowDeepSmemBytes = 113 * 1024;
+int64_t tcRowStagesFitting(int64_t bm, int64_t r, int64_t wanted) {
+  int64_t stages = 3;
+  while (stages < wanted && tcRowSmem(bm, r, kTcThreads, stages + 1) <= kTcRowDeepSmemBytes)
+    ++stages;
+  return stages;
+}
+/// The STAGES tunable and the "dynamic_smem" expression of a row-reduce
+/// whose BLOCK_M takes `blocks`: a sum of (BLOCK_M == b) * (STAGES == v) *
+/// bytes terms, exact for every config.
+void addTcRowStages(KernelDef &k, const std::string &prefix, int64_t r,
+                    const std::vector<int64_t> &blocks) {
+  Tunable stages{prefix + "STAGES", {3, kTcRowMaxStages}, 3};
+  stages.launchOnly = true;
+  std::string expr;
+  for (int64_t bm : blocks)
+    for (int64_t v : stages.values)
+      expr += llvm::formatv("{0}({1}BLOCK_M == {2}) * ({1}STAGES == {3}) * {4}", expr.empty() ? "" : " + ",
+                            prefix, bm, v, tcRowSmem(bm, r, kTcThreads, tcRowStagesFitting(bm, r, v)))
+                  .str();
+  k.tunables.push_back(stages);
+  k.dynamicSmem = expr;
+}
+
 /// Split-K of one tensor-core row-reduce (AdapterSpec::rowSplitCols):
 /// `count` slices of its reduction at most (1: none); `tuned`: the count is
 /// the tunable <prefix>SPLIT, {1, count}, and grid.y its value.
-/// `resident`: the split keeps its slice of the weight in shared memory
-/// (HypTcRes, the RES template argument) and takes its rows from the grid
-/// (the launch-only <ROLE>_ROWS).
 struct RowSplit {
   int64_t count = 1;
   bool tuned = false;
-  bool resident = false;
 };
-
-/// Resident-weight split (HypTcRes): row blocks of these sizes, each slice's
-/// weight tiles in at most kTcResidentSliceBytes, at most kTcMaxResidentSplit
-/// slices (the partial sums take M x slices x (r + 1) floats of scratch),
-/// and a ring as deep as fits kTcRowTwoBlockSmemBytes (two blocks an SM: 228
-/// KiB on sm_90, 1 KiB of it reserved a block), at least 3 stages.
-const std::vector<int64_t> kTcResidentBlocks = {16, 32};
-constexpr int64_t kTcResidentSliceBytes = 80 * 1024;
-constexpr int64_t kTcMaxResidentSplit = 32;
-constexpr int64_t kTcRowTwoBlockSmemBytes = 113 * 1024;
-/// HypTcRes::WT_BYTES: one chunk's weight tile, A (r x KC) or B (KC x r).
-int64_t tcResidentTileBytes(int64_t bm, int64_t r, bool weightIsKxR) {
-  int64_t kc = tcRowKc(bm, r);
-  return weightIsKxR ? kc * (r + 2) * 4 : roundUp(r, 16) * tcRowLd(kc) * 4;
-}
-/// HypTcRes::smem_bytes(stages) with the deepest ring the budget allows.
-int64_t tcResidentSmem(int64_t bm, int64_t r, int64_t len, int64_t slices, bool weightIsKxR) {
-  int64_t kc = tcRowKc(bm, r), chunks = (len + kc - 1) / kc;
-  int64_t base = tcRowFixedBytes(bm, r) + tcRowEpiBytes(bm, r, kTcThreads) +
-                 (chunks + slices - 1) / slices * tcResidentTileBytes(bm, r, weightIsKxR);
-  int64_t stage = bm * tcRowLd(kc) * 2, stages = 3;
-  while (stages < 8 && base + (stages + 1) * stage <= kTcRowTwoBlockSmemBytes)
-    ++stages;
-  return base + stages * stage;
-}
-/// Slices a resident split of `len` columns needs (0: more than allowed).
-int64_t tcResidentSlices(int64_t r, int64_t len, bool weightIsKxR) {
-  int64_t slices = 2;
-  for (int64_t bm : kTcResidentBlocks) {
-    int64_t kc = tcRowKc(bm, r), chunks = (len + kc - 1) / kc;
-    int64_t perSlice = std::max<int64_t>(1, kTcResidentSliceBytes / tcResidentTileBytes(bm, r, weightIsKxR));
-    slices = std::max(slices, (chunks + perSlice - 1) / perSlice);
-  }
-  return slices <= kTcMaxResidentSplit ? slices : 0;
-}
 
 /// Row-reduce on tensor cores: BLOCK_M rows {8, 16, 32} unsplit, {16, 32, 64}
 /// split over grid.y (then 16-row blocks fill the GPU at M = 1024, and
 /// 64-row ones read the weight from L2 half as often as 32); those that fit.
-/// A tuned split takes both sets, tied to the SPLIT value by a constraint; a
-/// resident one ({16, 32}) also takes ROWS (rows a block streams, launch-only:
-/// equal to BLOCK_M unsplit). "dynamic_smem" is exact for every config: a sum
-/// of (BLOCK_M == b) * (SPLIT == s) * bytes terms. `len`: the reduction's
-/// length; `weightIsKxR`: the weight is B (N x r), not A (r x K).
-void addTcRowTunables(KernelDef &k, const std::string &prefix, int64_t r, RowSplit split,
-                      int64_t len, bool weightIsKxR) {
+/// A tuned split takes both sets, tied to the SPLIT value by a constraint.
+void addTcRowTunables(KernelDef &k, const std::string &prefix, int64_t r, RowSplit split) {
   auto fitting = [&](std::vector<int64_t> candidates) {
     std::vector<int64_t> out;
     for (int64_t bm : candidates)
@@ -275,65 +256,23 @@ void addTcRowTunables(KernelDef &k, const std::string &prefix, int64_t r, RowSpl
         out.push_back(bm);
     return out;
   };
-  const std::vector<int64_t> whole = fitting({8, 16, 32});
-  const std::vector<int64_t> sliced = fitting(split.resident ? kTcResidentBlocks
-                                                             : std::vector<int64_t>{16, 32, 64});
+  const std::vector<int64_t> whole = fitting({8, 16, 32}), sliced = fitting({16, 32, 64});
   assert(!whole.empty() && !sliced.empty() && "16-row blocks fit every rank <= kMaxRank");
-  std::vector<int64_t> blocks = split.count == 1 ? whole : sliced;
-  if (split.tuned) { // both sets, in order
-    blocks = whole;
-    for (int64_t bm : sliced)
-      if (std::find(blocks.begin(), blocks.end(), bm) == blocks.end())
-        blocks.push_back(bm);
-  }
+  std::vector<int64_t> blocks = split.count == 1 ? whole : split.tuned ? fitting({8, 16, 32, 64})
+                                                                       : sliced;
   const std::vector<int64_t> &defaults = split.count > 1 && !split.tuned ? sliced : whole;
   int64_t def = std::find(defaults.begin(), defaults.end(), 32) != defaults.end() ? 32
                                                                                   : defaults.back();
   k.tunables = {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", {kTcThreads}, kTcThreads}};
-  auto smemOf = [&](int64_t bm, int64_t slices) {
-    return slices > 1 && split.resident ? tcResidentSmem(bm, r, len, slices, weightIsKxR)
-                                        : tcRowSmem(bm, r, kTcThreads);
-  };
-  if (!split.tuned) {
-    std::string expr;
-    for (int64_t bm : blocks)
-      expr += llvm::formatv("{0}({1}BLOCK_M == {2}) * {3}", expr.empty() ? "" : " + ", prefix, bm,
-                            smemOf(bm, split.count))
-                  .str();
-    k.dynamicSmem = expr;
+  addTcRowStages(k, prefix, r, blocks);
+  if (!split.tuned)
     return;
-  }
   // Unsplit is the default: the tuner's baseline and what autotune=off runs.
   k.tunables.push_back({prefix + "SPLIT", {1, split.count}, 1});
-  std::string expr;
-  for (int64_t bm : blocks)
-    for (int64_t slices : {int64_t(1), split.count}) {
-      const std::vector<int64_t> &set = slices == 1 ? whole : sliced;
-      if (std::find(set.begin(), set.end(), bm) == set.end())
-        continue;
-      expr += llvm::formatv("{0}({1}BLOCK_M == {2}) * ({1}SPLIT == {3}) * {4}",
-                            expr.empty() ? "" : " + ", prefix, bm, slices, smemOf(bm, slices))
-                  .str();
-    }
-  k.dynamicSmem = expr;
-  if (!split.resident) {
-    k.constraints.push_back(llvm::formatv("({0}SPLIT == 1 && {0}BLOCK_M <= {1}) || "
-                                          "({0}SPLIT > 1 && {0}BLOCK_M >= {2})",
-                                          prefix, whole.back(), sliced.front())
-                                .str());
-    return;
-  }
-  std::vector<int64_t> rows = whole;
-  for (int64_t v : {64, 128, 256, 512, 1024})
-    rows.push_back(v);
-  Tunable rowsTunable{prefix + "ROWS", rows, def};
-  rowsTunable.launchOnly = true;
-  k.tunables.push_back(rowsTunable);
-  k.constraints.push_back(
-      llvm::formatv("({0}SPLIT == 1 && {0}BLOCK_M <= {1} && {0}ROWS == {0}BLOCK_M) || "
-                    "({0}SPLIT > 1 && {0}BLOCK_M >= {2} && {0}BLOCK_M <= {3} && {0}ROWS >= 64)",
-                    prefix, whole.back(), sliced.front(), sliced.back())
-          .str());
+  k.constraints.push_back(llvm::formatv("({0}SPLIT == 1 && {0}BLOCK_M <= {1}) || "
+                                        "({0}SPLIT > 1 && {0}BLOCK_M >= {2})",
+                                        prefix, whole.back(), sliced.front())
+                              .str());
 }
 /// ROWS of a tensor-core column kernel ({64, 128, 256, 512} unless given): rows per block,
 /// launch-only (the kernel takes its row chunk from the grid,
@@ -348,19 +287,12 @@ Tunable tcRowsTunable(const std::string &prefix, int64_t defaultRows,
 /// into (grid.y; hyp_tc_row_split_meet joins them): slices of about `cols`
 /// columns, at most 16; none below two slices' worth, where a row block's
 /// stream is short anyway. rowSplitCols: AdapterSpec's.
-RowSplit rowSplit(int64_t len, int64_t rowSplitCols, int64_t r, bool weightIsKxR) {
+RowSplit rowSplit(int64_t len, int64_t rowSplitCols) {
   const bool tuned = rowSplitCols == kRowSplitTuned;
   const int64_t cols = tuned ? kRowSplitTunedCols : rowSplitCols;
   RowSplit split;
   split.count = cols <= 0 || len < 2 * cols ? 1 : std::min<int64_t>(16, len / cols);
   split.tuned = tuned && split.count > 1;
-  // The tuned split keeps its weight slice resident where the slices fit
-  // (a fixed row-split-cols asks for the ring's slices of that width).
-  if (split.tuned)
-    if (int64_t slices = tcResidentSlices(r, len, weightIsKxR)) {
-      split.count = slices;
-      split.resident = true;
-    }
   return split;
 }
 /// Tiles (16 x 8) per warp of an mt x nt accumulator tile.
@@ -460,21 +392,12 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   // Split-K of the tensor-core row-reduces (rowSplit): the skeleton's SPLIT
   // argument (a number, or the SPLIT tunable when the tuner picks it) and,
   // when it may split, its scratch (partial sums, arrival tickets).
-  const RowSplit downSplit =
-      tc ? rowSplit(spec.inFeatures, spec.rowSplitCols, spec.rank, /*weightIsKxR=*/false)
-         : RowSplit();
-  const RowSplit dySplit =
-      tc ? rowSplit(spec.outFeatures, spec.rowSplitCols, spec.rank, /*weightIsKxR=*/true)
-         : RowSplit();
+  const RowSplit downSplit = tc ? rowSplit(spec.inFeatures, spec.rowSplitCols) : RowSplit();
+  const RowSplit dySplit = tc ? rowSplit(spec.outFeatures, spec.rowSplitCols) : RowSplit();
   auto splitArg = [&](RowSplit split, const char *prefix) {
     if (!tc)
       return std::string();
-    return ", " + (split.tuned ? std::string(prefix) + "SPLIT" : std::to_string(split.count)) +
-           (split.resident ? ", true" : "");
-  };
-  // A resident split takes its rows from the grid (ROWS; BLOCK_M unsplit).
-  auto rowGrid = [](RowSplit split, const char *prefix) {
-    return GridAxis::over("M", std::string(prefix) + (split.resident ? "ROWS" : "BLOCK_M"));
+    return ", " + (split.tuned ? std::string(prefix) + "SPLIT" : std::to_string(split.count));
   };
   auto splitPtrs = [&](RowSplit split, const char *prefix) {
     if (!tc)
@@ -518,13 +441,12 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
       k.params.push_back(ptr("down_parts", "f32", "write"));
       k.params.push_back(ptr("down_tickets", "f32", "accumulate"));
     }
-    k.grid[0] = rowGrid(downSplit, "FWD_DOWN_");
+    k.grid[0] = GridAxis::over("M", "FWD_DOWN_BLOCK_M");
     k.grid[1] = splitGrid(downSplit, "FWD_DOWN_");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_DOWN_THREADS";
     if (tc)
-      addTcRowTunables(k, "FWD_DOWN_", spec.rank, downSplit, spec.inFeatures,
-                       /*weightIsKxR=*/false);
+      addTcRowTunables(k, "FWD_DOWN_", spec.rank, downSplit);
     else
       k.tunables = rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
     k.body = llvm::formatv("{0}fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
@@ -592,13 +514,12 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
       k.params.push_back(ptr("dy_parts", "f32", "write"));
       k.params.push_back(ptr("dy_tickets", "f32", "accumulate"));
     }
-    k.grid[0] = rowGrid(dySplit, "BWD_DY_");
+    k.grid[0] = GridAxis::over("M", "BWD_DY_BLOCK_M");
     k.grid[1] = splitGrid(dySplit, "BWD_DY_");
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DY_THREADS";
     if (tc)
-      addTcRowTunables(k, "BWD_DY_", spec.rank, dySplit, spec.outFeatures,
-                       /*weightIsKxR=*/true);
+      addTcRowTunables(k, "BWD_DY_", spec.rank, dySplit);
     else
       k.tunables = rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
     k.body = llvm::formatv("{0}bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, {1}HYP_N, "

@@ -300,16 +300,11 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
   // M = 160, over 3 column blocks with a tail (K = 136, N = 136).
   std::map<std::string, int64_t> ringTcDx = {{"BWD_DX_ROWS", 512}, {"BWD_DB_ROWS", 512}};
   std::map<std::string, int64_t> splitTc = {{"FWD_DOWN_BLOCK_M", 16}, {"BWD_DY_BLOCK_M", 16}};
-  std::map<std::string, int64_t> tunedSplit = {
-      {"FWD_DOWN_SPLIT", 2}, {"FWD_DOWN_BLOCK_M", 16}, {"FWD_DOWN_ROWS", 64}};
-  // Resident-weight splits (HypTcRes) at r = 8: K = 2100 is 3 slices of 11
-  // chunks (more than the ring's stages, so it wraps across row blocks; the
-  // last chunk 52 columns wide), N = 2048 2 slices of 16; M = 70 in blocks
-  // of 64 rows: 3 + 2 row blocks of 16 (the last a tail), 1 + 1 of 32.
-  std::map<std::string, int64_t> residentDown = {
-      {"FWD_DOWN_SPLIT", 3}, {"FWD_DOWN_BLOCK_M", 16}, {"FWD_DOWN_ROWS", 64}};
-  std::map<std::string, int64_t> residentDy = {
-      {"BWD_DY_SPLIT", 2}, {"BWD_DY_BLOCK_M", 32}, {"BWD_DY_ROWS", 64}};
+  std::map<std::string, int64_t> tunedSplit = {{"FWD_DOWN_SPLIT", 2}, {"FWD_DOWN_BLOCK_M", 16}};
+  // Deep rings of the row-reduces (the launch-only <ROLE>_STAGES 8: the
+  // kernel runs as many stages as its dynamic shared memory holds).
+  std::map<std::string, int64_t> deepTc = {{"FWD_DOWN_STAGES", 8}, {"BWD_DY_STAGES", 8},
+                                           {"FWD_DOWN_BLOCK_M", 16}, {"BWD_DY_BLOCK_M", 32}};
   std::map<std::string, int64_t> large = {
       {"FWD_DOWN_BLOCK_M", 64}, {"FWD_DOWN_THREADS", 256}, {"FWD_DOWN_VEC", 4},
       {"BWD_DY_BLOCK_M", 32},   {"BWD_DY_THREADS", 256},   {"BWD_DY_VEC", 1},
@@ -371,10 +366,13 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       // M, N and r: K = N = 2080, r = 16, M = 37 took 395 s to emulate.)
       {"tc_hyplora_reference_bf16_r8_tuned_split", "hyplora", "reference", "bf16", 2048, 16,
        8, 5, tunedSplit, false, "tensor-cores=1"},
-      {"tc_hyplora_lorentz_bf16_r8_k2100_resident", "hyplora", "lorentz", "bf16", 2100, 24, 8,
-       70, residentDown, false, "tensor-cores=1"},
-      {"tc_hyplora_reference_bf16_r8_n2048_resident", "hyplora", "reference", "bf16", 24, 2048, 8,
-       70, residentDy, false, "tensor-cores=1"},
+      // Deep rings: K = 600 and N = 584 are 10 chunks of 64 columns (a short
+      // last one), more than the 8 stages, so the ring wraps; then split in
+      // slices of 4 chunks or fewer, shorter than the ring.
+      {"tc_hyplora_reference_bf16_r16_deep_ring", "hyplora", "reference", "bf16", 600, 584, 16,
+       21, deepTc, false, "tensor-cores=1"},
+      {"tc_hyplora_lorentz_bf16_r16_deep_ring_split", "hyplora", "lorentz", "bf16", 600, 584,
+       16, 21, deepTc, false, "tensor-cores=1 row-split-cols=256"},
       // N >= 2048 at r <= 32: hyp_bwd_db's w rows ride its ring (HypTcDbRing
       // W_RING); M = 70 is three 32-row steps with a tail.
       {"tc_hyplora_reference_bf16_r8_n2048_w_ring", "hyplora", "reference", "bf16", 16, 2048, 8,

@@ -1,12 +1,9 @@
 // Split-K of the tensor-core row-reduces: a reduction of >= 2 x N columns is
 // cut into ~N-column slices, one block each along grid.y
 // (AdapterProgram.cpp rowSplit), which meet in hyp_tc_row_split_meet through
-// two scratch buffers. By default the split count is a tunable, {1, S}, and
-// grid.y its value: the autotuner picks it per shape bucket. The tuned split
-// is resident (HypTcRes) where its slices fit: each block keeps its slice of
-// the weight in shared memory (at r = 32, 8 slices of 512 columns, 80 KiB)
-// and streams the rows the grid gives it (the launch-only ROWS); else it is
-// the ring's split, 1024-column slices.
+// two scratch buffers. By default the split count is a tunable, {1, S} with
+// 1024-column slices (4 of 4096 columns), and grid.y its value: the autotuner
+// picks it per shape bucket (it wins at M = 1024, loses at 8192).
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/lorentz/g' -e 's/ACT/bf16/g' -e 's/KD/4096/g' -e 's/ND/4096/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
 // RUN:   | hyp-opt --hyp-pipeline -o %t.s3.mlir
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.s3.mlir | FileCheck %s --check-prefix=TUNED
@@ -17,37 +14,25 @@
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-row-split-cols=1024 %t.s3.mlir | FileCheck %s --check-prefix=BOTH
 // RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-row-split-cols=1024 %t.s3.mlir | FileCheck %s --check-prefix=META
 // RUN: not hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-row-split-cols=-3 %t.s3.mlir 2>&1 | FileCheck %s --check-prefix=BAD
-// r = 64, K = N = 14336: resident slices would be 75 (> 32), so the tuned
-// split is the ring's (14 slices), BLOCK_M up to 64, rows from BLOCK_M.
-// RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/lorentz/g' -e 's/ACT/bf16/g' -e 's/KD/14336/g' -e 's/ND/14336/g' -e 's/RK/64/g' %S/Inputs/adapter.mlir.in \
-// RUN:   | hyp-opt --hyp-pipeline -o %t.wide.mlir
-// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.wide.mlir | FileCheck %s --check-prefix=RING
-// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores %t.wide.mlir | FileCheck %s --check-prefix=META-RING
 // Reductions shorter than two slices (K = N = 1536) get no SPLIT tunable.
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/lorentz/g' -e 's/ACT/bf16/g' -e 's/KD/1536/g' -e 's/ND/1536/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
 // RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores | FileCheck %s --check-prefix=SHORT
 
 // TUNED-LABEL: hyp_fwd_down: row-reduce over x
 // TUNED: #define FWD_DOWN_SPLIT 1
-// TUNED: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, FWD_DOWN_SPLIT, true>({{.*}}, scaling, down_parts, down_tickets);
+// TUNED: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, FWD_DOWN_SPLIT>({{.*}}, scaling, down_parts, down_tickets);
 // TUNED-LABEL: hyp_bwd_dy: row-reduce over dY
 // TUNED: #define BWD_DY_SPLIT 1
-// TUNED: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, BWD_DY_SPLIT, true>({{.*}}, scaling, dy_parts, dy_tickets);
+// TUNED: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, BWD_DY_SPLIT>({{.*}}, scaling, dy_parts, dy_tickets);
 
-// The scratch is sized for the largest split (8 x (r + 1)); grid.x takes
-// ROWS, grid.y is {"tunable": ...}; BLOCK_M takes {8, 16, 32} unsplit (ROWS
-// equal to it) and {16, 32} split (ROWS >= 64), by a constraint; the dynamic
-// shared memory is exact per (BLOCK_M, SPLIT): 3-stage rings unsplit, slice
-// + ring split.
+// The scratch is sized for the largest split; grid.y is {"tunable": ...};
+// BLOCK_M takes {8, 16, 32} unsplit and {16, 32, 64} split, by a constraint.
 // META-TUNED: "down_parts": {
 // META-TUNED: "shape": [
 // META-TUNED-NEXT: "M",
-// META-TUNED-NEXT: 264
+// META-TUNED-NEXT: 132
 // META-TUNED-LABEL: "name": "hyp_gram"
-// META-TUNED: "constraints": [
-// META-TUNED-NEXT: "(FWD_DOWN_SPLIT == 1 && FWD_DOWN_BLOCK_M <= 32 && FWD_DOWN_ROWS == FWD_DOWN_BLOCK_M) || (FWD_DOWN_SPLIT > 1 && FWD_DOWN_BLOCK_M >= 16 && FWD_DOWN_BLOCK_M <= 32 && FWD_DOWN_ROWS >= 64)"
-// META-TUNED: "dynamic_smem": "(FWD_DOWN_BLOCK_M == 8) * (FWD_DOWN_SPLIT == 1) * 34944 + (FWD_DOWN_BLOCK_M == 16) * (FWD_DOWN_SPLIT == 1) * 39168 + (FWD_DOWN_BLOCK_M == 16) * (FWD_DOWN_SPLIT == 8) * 111616 + (FWD_DOWN_BLOCK_M == 32) * (FWD_DOWN_SPLIT == 1) * 47616 + (FWD_DOWN_BLOCK_M == 32) * (FWD_DOWN_SPLIT == 8) * 115712",
-// META-TUNED: "tile": "FWD_DOWN_ROWS"
+// META-TUNED: "tile": "FWD_DOWN_BLOCK_M"
 // META-TUNED-NEXT: },
 // META-TUNED-NEXT: {
 // META-TUNED-NEXT: "tunable": "FWD_DOWN_SPLIT"
@@ -56,43 +41,18 @@
 // META-TUNED-NEXT: "values": [
 // META-TUNED-NEXT: 8,
 // META-TUNED-NEXT: 16,
-// META-TUNED-NEXT: 32
-// META-TUNED-NEXT: ]
+// META-TUNED-NEXT: 32,
+// META-TUNED-NEXT: 64
 // META-TUNED: "default": 1,
 // META-TUNED-NEXT: "name": "FWD_DOWN_SPLIT",
 // META-TUNED-NEXT: "values": [
 // META-TUNED-NEXT: 1,
-// META-TUNED-NEXT: 8
-// META-TUNED: "default": 32,
-// META-TUNED-NEXT: "launch_only": true,
-// META-TUNED-NEXT: "name": "FWD_DOWN_ROWS",
+// META-TUNED-NEXT: 4
 // META-TUNED-LABEL: "name": "hyp_fwd_up"
-// META-TUNED: "tile": "BWD_DY_ROWS"
-// META-TUNED-NEXT: },
-// META-TUNED-NEXT: {
-// META-TUNED-NEXT: "tunable": "BWD_DY_SPLIT"
+// META-TUNED: "constraints": [
+// META-TUNED-NEXT: "(BWD_DY_SPLIT == 1 && BWD_DY_BLOCK_M <= 32) || (BWD_DY_SPLIT > 1 && BWD_DY_BLOCK_M >= 16)"
+// META-TUNED: "tunable": "BWD_DY_SPLIT"
 // META-TUNED-LABEL: "name": "hyp_bwd_dy"
-
-// RING-LABEL: hyp_fwd_down: row-reduce over x
-// RING: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, FWD_DOWN_SPLIT>({{.*}}, scaling, down_parts, down_tickets);
-// RING-LABEL: hyp_bwd_dy: row-reduce over dY
-// RING: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, BWD_DY_SPLIT>({{.*}}, scaling, dy_parts, dy_tickets);
-
-// META-RING: "down_parts": {
-// META-RING: "shape": [
-// META-RING-NEXT: "M",
-// META-RING-NEXT: 910
-// META-RING-LABEL: "name": "hyp_gram"
-// META-RING: "constraints": [
-// META-RING-NEXT: "(FWD_DOWN_SPLIT == 1 && FWD_DOWN_BLOCK_M <= 32) || (FWD_DOWN_SPLIT > 1 && FWD_DOWN_BLOCK_M >= 16)"
-// META-RING: "tile": "FWD_DOWN_BLOCK_M"
-// META-RING-LABEL: "name": "hyp_fwd_down"
-// META-RING-NOT: FWD_DOWN_ROWS
-// META-RING: "name": "FWD_DOWN_SPLIT",
-// META-RING-NEXT: "values": [
-// META-RING-NEXT: 1,
-// META-RING-NEXT: 14
-// META-RING-LABEL: "name": "hyp_fwd_up"
 
 // SHORT-NOT: SPLIT
 // SHORT-NOT: _parts

@@ -34,19 +34,3 @@
 // SPLIT-DAG: nvrtc hyp_fwd_down: 3 config(s) compiled for sm_90
 // SPLIT-DAG: nvrtc hyp_bwd_dy: 3 config(s) compiled for sm_90
 // SPLIT: nvrtc: all 11 compile(s) ok
-
-// The tuned, resident split (K = N = 2048 at r = 32: 4 slices of 512 columns
-// whose weight stays in shared memory; HypTcRes): BLOCK_M {8, 16, 32} x
-// SPLIT {1, 4}, 6 compiles a row-reduce (the check compiles the whole
-// product; the constraint leaves the runtime 5); ROWS is launch-only.
-// RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/reference/g' -e 's/ACT/bf16/g' -e 's/KD/2048/g' -e 's/ND/2048/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
-// RUN:   | hyp-opt --hyp-pipeline -o %t.res.mlir
-// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.res.mlir -o %t.res.cu
-// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores %t.res.mlir -o %t.res.json
-// RUN: FileCheck %s --check-prefix=RESSRC < %t.res.cu
-// RUN: hyp-nvrtc-check %t.res.cu --metadata %t.res.json --all-configs -j 2 | FileCheck %s --check-prefix=RES
-// RESSRC: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, FWD_DOWN_SPLIT, true>(
-// RESSRC: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, BWD_DY_SPLIT, true>(
-// RES-DAG: nvrtc hyp_fwd_down: 6 config(s) compiled for sm_90
-// RES-DAG: nvrtc hyp_bwd_dy: 6 config(s) compiled for sm_90
-// RES: nvrtc: all 17 compile(s) ok
