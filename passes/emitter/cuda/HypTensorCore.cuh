@@ -1501,9 +1501,12 @@ HYP_DEVICE_INLINE constexpr int hyp_tc_row_stage_bytes(int bm, int r, int kc) {
 /// the row-reduces reached ~1.5 of the H200's ~4.8 TB/s (Little's law:
 /// bytes in flight / memory latency).
 HYP_DEVICE_INLINE constexpr int hyp_tc_row_stages() { return 3; }
+/// Dynamic shared memory a row-reduce's ring may take: two blocks an SM on
+/// sm_90 (AdapterProgram.cpp kTcRowSmemBudget).
+#define HYP_TC_ROW_SMEM_BUDGET (113 * 1024)
 HYP_DEVICE_INLINE constexpr bool hyp_tc_row_kc_fits(int bm, int r, int kc) {
   return hyp_tc_row_stages() * hyp_tc_row_stage_bytes(bm, r, kc) + bm * (kc / 8) * 4 + bm * 16 <=
-         48 * 1024;
+         HYP_TC_ROW_SMEM_BUDGET;
 }
 /// Widest chunk (64, 32 or 16 columns) whose ring fits.
 HYP_DEVICE_INLINE constexpr int hyp_tc_row_kc(int bm, int r) {
@@ -1547,7 +1550,7 @@ template <int BM, int R, int THREADS> struct HypTcRow {
   }
   static_assert(BM % 8 == 0 && THREADS % 32 == 0 && R % 8 == 0, "row tile geometry");
   static_assert(STAGE_X % 16 == 0 && STAGE_BYTES % 16 == 0, "16-byte aligned stage tiles");
-  static_assert(SMEM_BYTES <= 48 * 1024, "the 3-stage ring above 48 KiB");
+  static_assert(SMEM_BYTES <= HYP_TC_ROW_SMEM_BUDGET, "the 3-stage ring above its budget");
   static_assert(FIXED_BYTES % 16 == 0, "16-byte aligned ring");
 };
 

@@ -27,6 +27,10 @@ using namespace hyp::emitter;
 
 namespace {
 constexpr int64_t kSmemLimitBytes = 48 * 1024;
+// The tensor-core row-reduces' dynamic shared memory (HYP_TC_ROW_SMEM_BUDGET
+// of HypTensorCore.cuh): two blocks an SM on sm_90 (228 KiB, 1 KiB of it
+// reserved a block).
+constexpr int64_t kTcRowSmemBudget = 113 * 1024;
 constexpr int64_t kKT = 64; // HYP_KT in HypKernelLib.cuh
 
 /// Mirrors HypTile<BM, R, THREADS> of HypKernelLib.cuh (kept in sync by the
@@ -182,9 +186,10 @@ int64_t tcRowStageBytes(int64_t bm, int64_t r, int64_t kc) {
   int64_t rp = roundUp(r, 16);
   return bm * tcRowLd(kc) * 2 + std::max(rp * tcRowLd(kc) * 4, kc * (r + 2) * 4);
 }
-int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads, int64_t stages = 3) {
+int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
+  constexpr int64_t stages = 3;
   auto ringFits = [&](int64_t kc) {
-    return 3 * tcRowStageBytes(bm, r, kc) + bm * (kc / 8) * 4 + bm * 16 <= kSmemLimitBytes;
+    return stages * tcRowStageBytes(bm, r, kc) + bm * (kc / 8) * 4 + bm * 16 <= kTcRowSmemBudget;
   };
   int64_t kc = ringFits(64) ? 64 : (ringFits(32) ? 32 : 16);
   int64_t rt = roundUp(r, 16) / 16, warps = threads / 32, ks = rt >= warps ? 1 : warps / rt;
@@ -203,36 +208,16 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads, int64_t stages = 3) {
 // 10 NVRTC runs since ROWS became launch-only).
 constexpr int64_t kTcThreads = 256;
 
-/// Ring stages of a tensor-core row-reduce: 3 (fits 48 KiB, as many blocks an
-/// SM as the grid has) or deep: as many as fit kTcRowDeepSmemBytes, at most
-/// kTcRowMaxStages (HypTcRow::MAX_STAGES). The launch-only tunable
-/// <ROLE>_STAGES {3, kTcRowMaxStages} picks one; "dynamic_smem" gives a block
-/// the bytes of min(value, what fits) stages and the kernel runs as many as
-/// its bytes hold. Why deep: two 4 KiB chunks of x in flight per 32-row block
-/// (~2 blocks an SM at M = 8192) held the row-reduces to ~1.5 TB/s on an H200.
-constexpr int64_t kTcRowMaxStages = 8;
-// Two blocks an SM: 228 KiB on sm_90, 1 KiB of it reserved per block.
-constexpr int64_t kTcRowDeepSmemBytes = 113 * 1024;
-int64_t tcRowStagesFitting(int64_t bm, int64_t r, int64_t wanted) {
-  int64_t stages = 3;
-  while (stages < wanted && tcRowSmem(bm, r, kTcThreads, stages + 1) <= kTcRowDeepSmemBytes)
-    ++stages;
-  return stages;
-}
-/// The STAGES tunable and the "dynamic_smem" expression of a row-reduce
-/// whose BLOCK_M takes `blocks`: a sum of (BLOCK_M == b) * (STAGES == v) *
-/// bytes terms, exact for every config.
-void addTcRowStages(KernelDef &k, const std::string &prefix, int64_t r,
-                    const std::vector<int64_t> &blocks) {
-  Tunable stages{prefix + "STAGES", {3, kTcRowMaxStages}, 3};
-  stages.launchOnly = true;
+/// The dynamic shared memory of a row-reduce: a sum of (BLOCK_M == b) *
+/// (THREADS == t) * bytes terms, exact for every config.
+void setTcRowSmem(KernelDef &k, const std::string &prefix, int64_t r,
+                  const std::vector<int64_t> &blocks, const std::vector<int64_t> &threads) {
   std::string expr;
   for (int64_t bm : blocks)
-    for (int64_t v : stages.values)
-      expr += llvm::formatv("{0}({1}BLOCK_M == {2}) * ({1}STAGES == {3}) * {4}", expr.empty() ? "" : " + ",
-                            prefix, bm, v, tcRowSmem(bm, r, kTcThreads, tcRowStagesFitting(bm, r, v)))
+    for (int64_t t : threads)
+      expr += llvm::formatv("{0}({1}BLOCK_M == {2}) * ({1}THREADS == {3}) * {4}",
+                            expr.empty() ? "" : " + ", prefix, bm, t, tcRowSmem(bm, r, t))
                   .str();
-  k.tunables.push_back(stages);
   k.dynamicSmem = expr;
 }
 
@@ -252,19 +237,20 @@ void addTcRowTunables(KernelDef &k, const std::string &prefix, int64_t r, RowSpl
   auto fitting = [&](std::vector<int64_t> candidates) {
     std::vector<int64_t> out;
     for (int64_t bm : candidates)
-      if (tcRowSmem(bm, r, kTcThreads) <= kSmemLimitBytes)
+      if (tcRowSmem(bm, r, kTcThreads) <= kTcRowSmemBudget)
         out.push_back(bm);
     return out;
   };
-  const std::vector<int64_t> whole = fitting({8, 16, 32}), sliced = fitting({16, 32, 64});
+  const std::vector<int64_t> whole = fitting({8, 16, 32, 64}), sliced = fitting({16, 32, 64});
   assert(!whole.empty() && !sliced.empty() && "16-row blocks fit every rank <= kMaxRank");
   std::vector<int64_t> blocks = split.count == 1 ? whole : split.tuned ? fitting({8, 16, 32, 64})
                                                                        : sliced;
   const std::vector<int64_t> &defaults = split.count > 1 && !split.tuned ? sliced : whole;
   int64_t def = std::find(defaults.begin(), defaults.end(), 32) != defaults.end() ? 32
                                                                                   : defaults.back();
-  k.tunables = {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", {kTcThreads}, kTcThreads}};
-  addTcRowStages(k, prefix, r, blocks);
+  const std::vector<int64_t> threads = {kTcThreads, 2 * kTcThreads};
+  k.tunables = {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", threads, kTcThreads}};
+  setTcRowSmem(k, prefix, r, blocks, threads);
   if (!split.tuned)
     return;
   // Unsplit is the default: the tuner's baseline and what autotune=off runs.
