@@ -1510,7 +1510,7 @@ HYP_DEVICE_INLINE constexpr bool hyp_tc_row_kc_fits(int bm, int r, int kc) {
 }
 /// Widest chunk (64, 32 or 16 columns) whose ring fits.
 HYP_DEVICE_INLINE constexpr int hyp_tc_row_kc(int bm, int r) {
-  return hyp_tc_row_kc_fits(bm, r, 64) ? 64 : (hyp_tc_row_kc_fits(bm, r, 32) ? 32 : 16);
+  return hyp_tc_row_kc_fits(bm, r, 128) ? 128 : hyp_tc_row_kc_fits(bm, r, 64) ? 64 : (hyp_tc_row_kc_fits(bm, r, 32) ? 32 : 16);
 }
 
 template <int BM, int R, int THREADS> struct HypTcRow {

@@ -191,7 +191,7 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
   auto ringFits = [&](int64_t kc) {
     return stages * tcRowStageBytes(bm, r, kc) + bm * (kc / 8) * 4 + bm * 16 <= kTcRowSmemBudget;
   };
-  int64_t kc = ringFits(64) ? 64 : (ringFits(32) ? 32 : 16);
+  int64_t kc = ringFits(128) ? 128 : ringFits(64) ? 64 : (ringFits(32) ? 32 : 16);
   int64_t rt = roundUp(r, 16) / 16, warps = threads / 32, ks = rt >= warps ? 1 : warps / rt;
   int64_t ring = stages * tcRowStageBytes(bm, r, kc);
   int64_t epi = std::max<int64_t>(ks, 3) * bm * (r + 1) * 4;
