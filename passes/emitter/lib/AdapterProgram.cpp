@@ -208,19 +208,6 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
 // 10 NVRTC runs since ROWS became launch-only).
 constexpr int64_t kTcThreads = 256;
 
-/// The dynamic shared memory of a row-reduce: a sum of (BLOCK_M == b) *
-/// (THREADS == t) * bytes terms, exact for every config.
-void setTcRowSmem(KernelDef &k, const std::string &prefix, int64_t r,
-                  const std::vector<int64_t> &blocks, const std::vector<int64_t> &threads) {
-  std::string expr;
-  for (int64_t bm : blocks)
-    for (int64_t t : threads)
-      expr += llvm::formatv("{0}({1}BLOCK_M == {2}) * ({1}THREADS == {3}) * {4}",
-                            expr.empty() ? "" : " + ", prefix, bm, t, tcRowSmem(bm, r, t))
-                  .str();
-  k.dynamicSmem = expr;
-}
-
 /// Split-K of one tensor-core row-reduce (AdapterSpec::rowSplitCols):
 /// `count` slices of its reduction at most (1: none); `tuned`: the count is
 /// the tunable <prefix>SPLIT, {1, count}, and grid.y its value.
@@ -229,35 +216,51 @@ struct RowSplit {
   bool tuned = false;
 };
 
-/// Row-reduce on tensor cores: BLOCK_M rows {8, 16, 32} unsplit, {16, 32, 64}
-/// split over grid.y (then 16-row blocks fill the GPU at M = 1024, and
-/// 64-row ones read the weight from L2 half as often as 32); those that fit.
-/// A tuned split takes both sets, tied to the SPLIT value by a constraint.
-void addTcRowTunables(KernelDef &k, const std::string &prefix, int64_t r, RowSplit split) {
+/// Row-reduce on tensor cores: BLOCK_M rows {8, 16, 32, 64} unsplit, {16, 32}
+/// split over grid.y (16-row blocks fill the GPU at M = 1024); those that fit
+/// (kTcRowSmemBudget). A tuned split takes both sets, tied to the SPLIT
+/// value by a constraint. `wideBlocks512`: blocks of 32 rows or more run 512
+/// threads (16 warps: twice the k-slices), else 256, again by a constraint;
+/// off, 256 always. Measured on an H200 (2026-11-26, r = 32, 4096 x 4096,
+/// every config timed by the tuner): hyp_fwd_down at M = 8192 took 39 us at
+/// 64 rows x 512 threads (46 at 32 x 256), at M = 1024 18 us at 32 x 512
+/// split (20 at 32 x 256); hyp_bwd_dy gained nothing from 512 threads (53
+/// us at 64 x 256, 54 at 64 x 512), and split BLOCK_M 64 won nowhere.
+/// "dynamic_smem" is exact for every config: a sum of (BLOCK_M == b) * bytes
+/// terms (the thread count follows from BLOCK_M).
+void addTcRowTunables(KernelDef &k, const std::string &prefix, int64_t r, RowSplit split,
+                      bool wideBlocks512) {
+  auto threadsFor = [&](int64_t bm) { return wideBlocks512 && bm >= 32 ? 2 * kTcThreads : kTcThreads; };
   auto fitting = [&](std::vector<int64_t> candidates) {
     std::vector<int64_t> out;
     for (int64_t bm : candidates)
-      if (tcRowSmem(bm, r, kTcThreads) <= kTcRowSmemBudget)
+      if (tcRowSmem(bm, r, threadsFor(bm)) <= kTcRowSmemBudget)
         out.push_back(bm);
     return out;
   };
-  const std::vector<int64_t> whole = fitting({8, 16, 32, 64}), sliced = fitting({16, 32, 64});
+  const std::vector<int64_t> whole = fitting({8, 16, 32, 64}), sliced = fitting({16, 32});
   assert(!whole.empty() && !sliced.empty() && "16-row blocks fit every rank <= kMaxRank");
-  std::vector<int64_t> blocks = split.count == 1 ? whole : split.tuned ? fitting({8, 16, 32, 64})
-                                                                       : sliced;
-  const std::vector<int64_t> &defaults = split.count > 1 && !split.tuned ? sliced : whole;
-  int64_t def = std::find(defaults.begin(), defaults.end(), 32) != defaults.end() ? 32
-                                                                                  : defaults.back();
-  const std::vector<int64_t> threads = {kTcThreads, 2 * kTcThreads};
-  k.tunables = {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", threads, kTcThreads}};
-  setTcRowSmem(k, prefix, r, blocks, threads);
+  const std::vector<int64_t> &blocks = split.count == 1 || split.tuned ? whole : sliced;
+  int64_t def = std::find(sliced.begin(), sliced.end(), 32) != sliced.end() ? 32 : sliced.back();
+  std::vector<int64_t> threads = {kTcThreads};
+  if (wideBlocks512)
+    threads.push_back(2 * kTcThreads);
+  k.tunables = {{prefix + "BLOCK_M", blocks, def}, {prefix + "THREADS", threads, threadsFor(def)}};
+  std::string smem;
+  for (int64_t bm : blocks)
+    smem += llvm::formatv("{0}({1}BLOCK_M == {2}) * {3}", smem.empty() ? "" : " + ", prefix, bm,
+                          tcRowSmem(bm, r, threadsFor(bm)))
+                .str();
+  k.dynamicSmem = smem;
+  if (wideBlocks512)
+    k.constraints.push_back(
+        llvm::formatv("{0}THREADS == {1} + {1} * ({0}BLOCK_M >= 32)", prefix, kTcThreads).str());
   if (!split.tuned)
     return;
   // Unsplit is the default: the tuner's baseline and what autotune=off runs.
   k.tunables.push_back({prefix + "SPLIT", {1, split.count}, 1});
-  k.constraints.push_back(llvm::formatv("({0}SPLIT == 1 && {0}BLOCK_M <= {1}) || "
-                                        "({0}SPLIT > 1 && {0}BLOCK_M >= {2})",
-                                        prefix, whole.back(), sliced.front())
+  k.constraints.push_back(llvm::formatv("{0}SPLIT == 1 || ({0}BLOCK_M >= {1} && {0}BLOCK_M <= {2})",
+                                        prefix, sliced.front(), sliced.back())
                               .str());
 }
 /// ROWS of a tensor-core column kernel ({64, 128, 256, 512} unless given): rows per block,
@@ -432,7 +435,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "FWD_DOWN_THREADS";
     if (tc)
-      addTcRowTunables(k, "FWD_DOWN_", spec.rank, downSplit);
+      addTcRowTunables(k, "FWD_DOWN_", spec.rank, downSplit, /*wideBlocks512=*/true);
     else
       k.tunables = rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
     k.body = llvm::formatv("{0}fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
@@ -505,7 +508,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.grid[2] = GridAxis::fixed(1);
     k.blockTunable = "BWD_DY_THREADS";
     if (tc)
-      addTcRowTunables(k, "BWD_DY_", spec.rank, dySplit);
+      addTcRowTunables(k, "BWD_DY_", spec.rank, dySplit, /*wideBlocks512=*/false);
     else
       k.tunables = rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
     k.body = llvm::formatv("{0}bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, {1}HYP_N, "

@@ -301,10 +301,10 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
   std::map<std::string, int64_t> ringTcDx = {{"BWD_DX_ROWS", 512}, {"BWD_DB_ROWS", 512}};
   std::map<std::string, int64_t> splitTc = {{"FWD_DOWN_BLOCK_M", 16}, {"BWD_DY_BLOCK_M", 16}};
   std::map<std::string, int64_t> tunedSplit = {{"FWD_DOWN_SPLIT", 2}, {"FWD_DOWN_BLOCK_M", 16}};
-  // Deep rings of the row-reduces (the launch-only <ROLE>_STAGES 8: the
-  // kernel runs as many stages as its dynamic shared memory holds).
-  std::map<std::string, int64_t> deepTc = {{"FWD_DOWN_STAGES", 8}, {"BWD_DY_STAGES", 8},
-                                           {"FWD_DOWN_BLOCK_M", 16}, {"BWD_DY_BLOCK_M", 32}};
+  // 64-row blocks of the row-reduces (dynamic shared memory), hyp_fwd_down
+  // with 512 threads (16 warps: 8 k-slices at r = 16).
+  std::map<std::string, int64_t> wideRowsTc = {{"FWD_DOWN_BLOCK_M", 64}, {"FWD_DOWN_THREADS", 512},
+                                               {"BWD_DY_BLOCK_M", 64}};
   std::map<std::string, int64_t> large = {
       {"FWD_DOWN_BLOCK_M", 64}, {"FWD_DOWN_THREADS", 256}, {"FWD_DOWN_VEC", 4},
       {"BWD_DY_BLOCK_M", 32},   {"BWD_DY_THREADS", 256},   {"BWD_DY_VEC", 1},
@@ -366,13 +366,14 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       // M, N and r: K = N = 2080, r = 16, M = 37 took 395 s to emulate.)
       {"tc_hyplora_reference_bf16_r8_tuned_split", "hyplora", "reference", "bf16", 2048, 16,
        8, 5, tunedSplit, false, "tensor-cores=1"},
-      // Deep rings: K = 600 and N = 584 are 10 chunks of 64 columns (a short
-      // last one), more than the 8 stages, so the ring wraps; then split in
-      // slices of 4 chunks or fewer, shorter than the ring.
-      {"tc_hyplora_reference_bf16_r16_deep_ring", "hyplora", "reference", "bf16", 600, 584, 16,
-       21, deepTc, false, "tensor-cores=1"},
-      {"tc_hyplora_lorentz_bf16_r16_deep_ring_split", "hyplora", "lorentz", "bf16", 600, 584,
-       16, 21, deepTc, false, "tensor-cores=1 row-split-cols=256"},
+      // 128-column chunks (where the 3-stage ring fits 113 KiB): K = 600 and
+      // N = 584 are 5 of them (the last 88 / 72 wide), more than the ring's
+      // 3 stages, so it wraps; M = 70 is a 64-row block and a tail. Then a
+      // fixed split into 4 slices of those 5 chunks: 2, 2, 1 and an empty one.
+      {"tc_hyplora_reference_bf16_r16_wide_rows", "hyplora", "reference", "bf16", 600, 584, 16,
+       70, wideRowsTc, false, "tensor-cores=1"},
+      {"tc_hyplora_lorentz_bf16_r16_wide_rows_split", "hyplora", "lorentz", "bf16", 600, 584,
+       16, 21, {}, false, "tensor-cores=1 row-split-cols=128"},
       // N >= 2048 at r <= 32: hyp_bwd_db's w rows ride its ring (HypTcDbRing
       // W_RING); M = 70 is three 32-row steps with a tail.
       {"tc_hyplora_reference_bf16_r8_n2048_w_ring", "hyplora", "reference", "bf16", 16, 2048, 8,

@@ -26,12 +26,19 @@
 // TUNED: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, BWD_DY_SPLIT>({{.*}}, scaling, dy_parts, dy_tickets);
 
 // The scratch is sized for the largest split; grid.y is {"tunable": ...};
-// BLOCK_M takes {8, 16, 32} unsplit and {16, 32, 64} split, by a constraint.
+// BLOCK_M takes {8, 16, 32, 64} unsplit and {16, 32} split, by a
+// constraint; hyp_fwd_down runs 512 threads from 32 rows, by another; the
+// dynamic shared memory is exact per BLOCK_M (128-column chunks here).
 // META-TUNED: "down_parts": {
 // META-TUNED: "shape": [
 // META-TUNED-NEXT: "M",
 // META-TUNED-NEXT: 132
 // META-TUNED-LABEL: "name": "hyp_gram"
+// META-TUNED: "constraints": [
+// META-TUNED-NEXT: "FWD_DOWN_THREADS == 256 + 256 * (FWD_DOWN_BLOCK_M >= 32)",
+// META-TUNED-NEXT: "FWD_DOWN_SPLIT == 1 || (FWD_DOWN_BLOCK_M >= 16 && FWD_DOWN_BLOCK_M <= 32)"
+// META-TUNED-NEXT: ],
+// META-TUNED-NEXT: "dynamic_smem": "(FWD_DOWN_BLOCK_M == 8) * 62848 + (FWD_DOWN_BLOCK_M == 16) * 70400 + (FWD_DOWN_BLOCK_M == 32) * 85504 + (FWD_DOWN_BLOCK_M == 64) * 115712",
 // META-TUNED: "tile": "FWD_DOWN_BLOCK_M"
 // META-TUNED-NEXT: },
 // META-TUNED-NEXT: {
@@ -43,6 +50,11 @@
 // META-TUNED-NEXT: 16,
 // META-TUNED-NEXT: 32,
 // META-TUNED-NEXT: 64
+// META-TUNED: "default": 512,
+// META-TUNED-NEXT: "name": "FWD_DOWN_THREADS",
+// META-TUNED-NEXT: "values": [
+// META-TUNED-NEXT: 256,
+// META-TUNED-NEXT: 512
 // META-TUNED: "default": 1,
 // META-TUNED-NEXT: "name": "FWD_DOWN_SPLIT",
 // META-TUNED-NEXT: "values": [
@@ -50,7 +62,7 @@
 // META-TUNED-NEXT: 4
 // META-TUNED-LABEL: "name": "hyp_fwd_up"
 // META-TUNED: "constraints": [
-// META-TUNED-NEXT: "(BWD_DY_SPLIT == 1 && BWD_DY_BLOCK_M <= 32) || (BWD_DY_SPLIT > 1 && BWD_DY_BLOCK_M >= 16)"
+// META-TUNED-NEXT: "BWD_DY_SPLIT == 1 || (BWD_DY_BLOCK_M >= 16 && BWD_DY_BLOCK_M <= 32)"
 // META-TUNED: "tunable": "BWD_DY_SPLIT"
 // META-TUNED-LABEL: "name": "hyp_bwd_dy"
 
@@ -84,7 +96,7 @@
 // META-NEXT: 132
 // META: "dy_tickets": {
 // A kernel's grid is printed before its name: grid.y = 4 for both
-// row-reduces, whose BLOCK_M come from {16, 32, 64}.
+// row-reduces, whose BLOCK_M come from {16, 32}.
 // META-LABEL: "name": "hyp_gram"
 // META: "tile": "FWD_DOWN_BLOCK_M"
 // META-NEXT: },
@@ -95,8 +107,8 @@
 // META: "name": "FWD_DOWN_BLOCK_M",
 // META-NEXT: "values": [
 // META-NEXT: 16,
-// META-NEXT: 32,
-// META-NEXT: 64
+// META-NEXT: 32
+// META-NEXT: ]
 // META-LABEL: "name": "hyp_fwd_up"
 // META: "tile": "BWD_DY_BLOCK_M"
 // META-NEXT: },
@@ -107,6 +119,6 @@
 // META: "name": "BWD_DY_BLOCK_M",
 // META-NEXT: "values": [
 // META-NEXT: 16,
-// META-NEXT: 32,
-// META-NEXT: 64
+// META-NEXT: 32
+// META-NEXT: ]
 // META-LABEL: "name": "hyp_bwd_db"

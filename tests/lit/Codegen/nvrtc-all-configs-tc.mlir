@@ -13,24 +13,27 @@
 
 // CHECK-DAG: nvrtc defaults: 1 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_gram: 1 config(s) compiled for sm_90
-// CHECK-DAG: nvrtc hyp_fwd_down: 3 config(s) compiled for sm_90
+// The row-reduces: BLOCK_M {8, 16, 32, 64}, hyp_fwd_down with THREADS {256,
+// 512} (the check compiles the whole product; a constraint leaves the
+// runtime one thread count per BLOCK_M).
+// CHECK-DAG: nvrtc hyp_fwd_down: 8 config(s) compiled for sm_90
 // ROWS of the column kernels is launch-only (the grid's business, not
 // compiled in): one compile each.
 // CHECK-DAG: nvrtc hyp_fwd_up: 1 config(s) compiled for sm_90
-// CHECK-DAG: nvrtc hyp_bwd_dy: 3 config(s) compiled for sm_90
+// CHECK-DAG: nvrtc hyp_bwd_dy: 4 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_db: 1 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_dx: 1 config(s) compiled for sm_90
-// CHECK: nvrtc: all 11 compile(s) ok
+// CHECK: nvrtc: all 17 compile(s) ok
 
 // The split-K row-reduces (64-column slices: 9 splits of K = 576, 3 of
-// N = 192): their BLOCK_M {16, 32, 64} and the meeting point's shared
-// memory must compile too.
+// N = 192): their BLOCK_M {16, 32} and the meeting point's shared memory
+// must compile too.
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-row-split-cols=64 %t.s3.mlir -o %t.split.cu
 // RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-row-split-cols=64 %t.s3.mlir -o %t.split.json
 // RUN: FileCheck %s --check-prefix=SPLITSRC < %t.split.cu
 // RUN: hyp-nvrtc-check %t.split.cu --metadata %t.split.json --all-configs -j 2 | FileCheck %s --check-prefix=SPLIT
 // SPLITSRC: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, 9>(
 // SPLITSRC: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 3>(
-// SPLIT-DAG: nvrtc hyp_fwd_down: 3 config(s) compiled for sm_90
-// SPLIT-DAG: nvrtc hyp_bwd_dy: 3 config(s) compiled for sm_90
+// SPLIT-DAG: nvrtc hyp_fwd_down: 4 config(s) compiled for sm_90
+// SPLIT-DAG: nvrtc hyp_bwd_dy: 2 config(s) compiled for sm_90
 // SPLIT: nvrtc: all 11 compile(s) ok
