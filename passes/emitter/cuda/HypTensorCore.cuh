@@ -1493,29 +1493,36 @@ HYP_DEVICE_INLINE constexpr int hyp_tc_row_stage_bytes(int bm, int r, int kc) {
               ? HYP_ROUND_UP(r, 16) * hyp_tc_row_ld(kc) * 4
               : kc * (r + 2) * 4);
 }
-/// The ring depth the chunk width is chosen for (a 3-stage ring fits 48 KiB,
-/// so every config also runs without the opt-in to more). A launch may give
-/// the block room for more stages (metadata "dynamic_smem", the launch-only
-/// tunable <ROLE>_STAGES): more chunks in flight. Why: at M = 8192 a
-/// 32-row block kept two 4 KiB chunks of x in flight, ~2 blocks an SM, and
-/// the row-reduces reached ~1.5 of the H200's ~4.8 TB/s (Little's law:
-/// bytes in flight / memory latency).
+/// The ring depth the chunk width is chosen for. The kernel runs as many
+/// stages as its launch's dynamic shared memory holds (HypTcRow::stages_in:
+/// the metadata gives a 3-stage ring, or more where the epilogue's partial
+/// sums need more bytes than 3 stages). Deeper rings were tried: a
+/// launch-only tunable that gave 32-row blocks 7 stages timed the same as 3
+/// on an H200 (hyp_fwd_down 49.1 vs 48.6 us, hyp_bwd_dy 52.7 vs 51.5, 4096 x
+/// 4096, M = 8192; bench/results/*-row-reduce-tuning), so bytes in flight
+/// were not what held the row-reduces near 1.5 TB/s, and it was dropped.
 HYP_DEVICE_INLINE constexpr int hyp_tc_row_stages() { return 3; }
-/// Dynamic shared memory a row-reduce's ring may take: two blocks an SM on
-/// sm_90 (AdapterProgram.cpp kTcRowSmemBudget).
+/// Dynamic shared memory a row-reduce may take: two blocks an SM on sm_90
+/// (228 KiB, 1 KiB reserved a block; AdapterProgram.cpp kTcRowSmemBudget).
+/// The widest chunk whose ring fits it is taken: with 128-column chunks (256
+/// contiguous bytes of each x row, not 128) hyp_fwd_down at 64 rows x 512
+/// threads took 39.3 us instead of 49.7 at 4096 x 4096, M = 8192, and 112
+/// instead of 150 at 14336 -> 4096 (H200, two calls), where neither a deeper
+/// ring, 64-row blocks (half the weight re-reads) nor 512 threads had moved
+/// it. hyp_bwd_dy (B copied 8 bytes at a time) stayed at ~52 us.
 #define HYP_TC_ROW_SMEM_BUDGET (113 * 1024)
 HYP_DEVICE_INLINE constexpr bool hyp_tc_row_kc_fits(int bm, int r, int kc) {
   return hyp_tc_row_stages() * hyp_tc_row_stage_bytes(bm, r, kc) + bm * (kc / 8) * 4 + bm * 16 <=
          HYP_TC_ROW_SMEM_BUDGET;
 }
-/// Widest chunk (64, 32 or 16 columns) whose ring fits.
+/// Widest chunk (128, 64, 32 or 16 columns) whose ring fits.
 HYP_DEVICE_INLINE constexpr int hyp_tc_row_kc(int bm, int r) {
   return hyp_tc_row_kc_fits(bm, r, 128) ? 128 : hyp_tc_row_kc_fits(bm, r, 64) ? 64 : (hyp_tc_row_kc_fits(bm, r, 32) ? 32 : 16);
 }
 
 template <int BM, int R, int THREADS> struct HypTcRow {
   static constexpr int MIN_STAGES = hyp_tc_row_stages();
-  static constexpr int MAX_STAGES = 8; // hyp_cp_async_wait_n waits exactly up to 8
+  static constexpr int MAX_STAGES = 8; // hyp_cp_async_wait_n waits exactly up to 6 pending
   static constexpr int KC = hyp_tc_row_kc(BM, R);     // k columns per chunk
   static constexpr int LD = hyp_tc_row_ld(KC);        // X and A stage row stride
   static constexpr int LDB = R + 2;                   // B stage row stride

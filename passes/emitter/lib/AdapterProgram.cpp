@@ -177,10 +177,10 @@ int64_t tcDxSmem(int64_t r) {
   int64_t subm = 16, ldr = tcLd(rp), ldm = tcLd(subm);
   return 2 * bk * ldr * 2 + 2 * subm * ldr * 2 + 2 * rp * ldm * 2 + bk * ldm * 2 + subm * 4;
 }
-/// Mirrors HypTcRow<BM, R, THREADS>::smem_bytes(stages) (tensor-core
-/// row-reduce, dynamic shared memory: the row parts, then a ring of `stages`
-/// X + weight chunks, the widest chunk of 64/32/16 columns whose 3-stage ring
-/// fits 48 KiB, then the epilogue's partial sums in the ring's bytes).
+/// Mirrors HypTcRow<BM, R, THREADS>::SMEM_BYTES (tensor-core row-reduce,
+/// dynamic shared memory: the row parts, then a 3-stage ring of X + weight
+/// chunks, the widest chunk of 128/64/32/16 columns that fits
+/// kTcRowSmemBudget, then the epilogue's partial sums in the ring's bytes).
 int64_t tcRowLd(int64_t kc) { return kc == 16 ? 16 : kc + 16; }
 int64_t tcRowStageBytes(int64_t bm, int64_t r, int64_t kc) {
   int64_t rp = roundUp(r, 16);
@@ -205,7 +205,9 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
 // BLOCK_M = 64 win none; restricted to what is left, the tuned time lost on
 // average <= 1% (worst: 5% fwd_down, 8% bwd_db, 23% bwd_dx at one r = 64,
 // M = 1024 point), for 19 configs per layer shape instead of 41 (compiled in
-// 10 NVRTC runs since ROWS became launch-only).
+// 10 NVRTC runs since ROWS became launch-only). Since the row-reduces' rings
+// moved to dynamic shared memory (128-column chunks), BLOCK_M 64 unsplit and
+// 512 threads for hyp_fwd_down are back in: see addTcRowTunables.
 constexpr int64_t kTcThreads = 256;
 
 /// Split-K of one tensor-core row-reduce (AdapterSpec::rowSplitCols):
@@ -230,7 +232,9 @@ struct RowSplit {
 /// terms (the thread count follows from BLOCK_M).
 void addTcRowTunables(KernelDef &k, const std::string &prefix, int64_t r, RowSplit split,
                       bool wideBlocks512) {
-  auto threadsFor = [&](int64_t bm) { return wideBlocks512 && bm >= 32 ? 2 * kTcThreads : kTcThreads; };
+  auto threadsFor = [&](int64_t bm) {
+    return wideBlocks512 && bm >= 32 ? 2 * kTcThreads : kTcThreads;
+  };
   auto fitting = [&](std::vector<int64_t> candidates) {
     std::vector<int64_t> out;
     for (int64_t bm : candidates)
