@@ -391,4 +391,32 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
 INSTANTIATE_TEST_SUITE_P(Direct, KernelEmulation, ::testing::ValuesIn(cases()),
                          [](const auto &info) { return info.param.name; });
 
+// The tensor-core row-reduces lay their ring out in dynamic shared memory and
+// trap when a launch gives them less than that layout (a metadata file whose
+// "dynamic_smem" disagrees with the source): never a silent overrun.
+TEST(KernelEmulationDeath, RowReduceTrapsOnTooLittleSharedMemory) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  hypc_adapter_desc desc{"hyplora", "reference", "bf16", 48, 24, 32, 12.0};
+  hypc_output *out = nullptr;
+  ASSERT_EQ(hypc_compile_adapter(&desc, "tensor-cores=1", &out), 0) << hypc_output_error(out);
+  llvm::Expected<llvm::json::Value> meta = llvm::json::parse(hypc_output_metadata_json(out));
+  ASSERT_TRUE(bool(meta));
+  for (llvm::json::Value &k : *meta->getAsObject()->getArray("kernels"))
+    if (*k.getAsObject()->getString("name") == "hyp_fwd_down")
+      (*k.getAsObject())["dynamic_smem"] = 1024;
+  std::string json;
+  llvm::raw_string_ostream(json) << *meta;
+  EmulatedProgram prog;
+  bool skip = false;
+  std::string error = prog.build(hypc_output_cuda_source(out), json, {}, &skip);
+  hypc_output_free(out);
+  if (skip)
+    GTEST_SKIP() << error;
+  ASSERT_EQ(error, "");
+  std::map<std::string, HostBuffer> buffers = prog.allocateBuffers(5, {});
+  for (auto &[name, buffer] : buffers)
+    buffer.fill(0.5);
+  EXPECT_DEATH(prog.run("forward", buffers, 5, 2.0f), "kernel trapped \\(dynamic shared memory 1024 bytes\\)");
+}
+
 } // namespace
