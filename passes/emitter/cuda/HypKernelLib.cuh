@@ -709,8 +709,12 @@ HYP_DEVICE_INLINE void hyp_bwd_db_body(const hyp_act_t *__restrict__ dY,
 /// one long chain of dependent shared-memory loads and FMAs (46 us whatever N
 /// with 256 rows a block on an H200); GROWS = 32 spreads the rows over N/32
 /// blocks and each thread keeps OPT independent chains in flight.
+/// BT (nullable): B transposed (R x N), written from the staged rows for the
+/// tensor-core hyp_bwd_dy, which reads it like A (16-byte pieces of k-rows)
+/// instead of B's 8-byte pieces (15% of its time: kernel A/B on an H200).
 template <int THREADS, int GROWS, int R, int NDIM>
-HYP_DEVICE_INLINE void hyp_gram_body(const float *__restrict__ B, float *G) {
+HYP_DEVICE_INLINE void hyp_gram_body(const float *__restrict__ B, float *G,
+                                     float *__restrict__ BT) {
   constexpr int SUBROWS = GROWS < 64 ? GROWS : 64;
   constexpr int OPT = (R * R + THREADS - 1) / THREADS;
   static_assert(GROWS % SUBROWS == 0, "GROWS must be a multiple of the staged rows");
@@ -727,6 +731,11 @@ HYP_DEVICE_INLINE void hyp_gram_body(const float *__restrict__ B, float *G) {
       bs[e] = n < NDIM ? B[(long long)s0 * R + e] : 0.f;
     }
     __syncthreads();
+    if (BT) // consecutive threads take consecutive rows n: whole-line stores
+      for (int e = tid; e < SUBROWS * R; e += THREADS) {
+        const int j = e / SUBROWS, mm = e % SUBROWS;
+        if (s0 + mm < NDIM) BT[(long long)j * NDIM + s0 + mm] = bs[mm * R + j];
+      }
     for (int mm = 0; mm < SUBROWS; ++mm) {
 #pragma unroll
       for (int o = 0; o < OPT; ++o) {

@@ -2014,7 +2014,8 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
 }
 
 /// hyp_bwd_dy_body on tensor cores (same outputs, same meaning).
-template <int BM, int R, int THREADS, int NDIM, bool HAS_G, int SPLIT>
+/// B_TRANSPOSED: `B` holds B^T (R x N, hyp_gram's BT), read like A.
+template <int BM, int R, int THREADS, int NDIM, bool HAS_G, int SPLIT, bool B_TRANSPOSED = false>
 HYP_DEVICE_INLINE void
 hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B,
                    const float *__restrict__ w, const float *__restrict__ stats,
@@ -2029,7 +2030,8 @@ hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B
   float *rowsc = reinterpret_cast<float *>(smem); // [BM * 4]: f, dz, dk part, ds part
   unsigned char *raw = smem + T::FIXED_BYTES;
   const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, NDIM, true, false, SPLIT>(dY, B, M, m0, raw, stages, nullptr);
+  hyp_tc_row_dot<BM, R, THREADS, NDIM, !B_TRANSPOSED, false, SPLIT>(dY, B, M, m0, raw, stages,
+                                                                     nullptr);
   if constexpr (SPLIT > 1)
     if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, false>(
             reinterpret_cast<float *>(raw), nullptr, parts, tickets, M, m0))

@@ -404,18 +404,27 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
                        : GridAxis::fixed(split.count);
   };
 
+  // The tensor-core hyp_bwd_dy reads B transposed (BT, r x N), which hyp_gram
+  // writes on its way through B: like A in hyp_fwd_down, 16-byte pieces of
+  // k-contiguous rows instead of B's 8-byte pieces of r-contiguous ones
+  // (hyp_bwd_dy 56 -> 47 us at 4096x4096, M = 8192, H200: kernel A/B). In
+  // both programs (one gram kernel, one compile); the forward's copy is unused.
+  const bool transposedB = tc && hasG;
   if (hasG) {
     KernelDef k;
     k.name = "hyp_gram";
     k.summary = "G = B^T B (r x r), column-reduce over the N rows of B, atomics into G";
     k.params = {ptr("B", "f32", "read"), ptr("G", "f32", "accumulate")};
+    if (transposedB) k.params.push_back(ptr("BT", "f32", "write"));
     // Rows of B per block (HypKernelLib.cuh says why few): N / gramRows blocks
     // each add R*R atomics into G, so wider ranks take more rows per block.
     const int64_t gramRows = spec.rank <= 32 ? 32 : 64;
     k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, gramRows));
     k.grid[1] = k.grid[2] = GridAxis::fixed(1);
     k.blockConst = 256;
-    k.body = llvm::formatv("hyp_gram_body<256, {0}, HYP_R, HYP_N>(B, G);", gramRows).str();
+    k.body = llvm::formatv("hyp_gram_body<256, {0}, HYP_R, HYP_N>(B, G, {1});", gramRows,
+                           transposedB ? "BT" : "nullptr")
+                 .str();
     prog.kernels.push_back(k);
   }
   {
@@ -491,8 +500,8 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.name = "hyp_bwd_dy";
     k.summary = "row-reduce over dY: P = dY B, chain rule through the row scalars, dH, beta, "
                 "R += dz h h^T, dk, ds";
-    k.params = {ptr("dY", act, "read"), ptr("B", "f32", "read"), ptr("w", "f32", "read"),
-                ptr("stats", "f32", "read")};
+    k.params = {ptr("dY", act, "read"), ptr(transposedB ? "BT" : "B", "f32", "read"),
+                ptr("w", "f32", "read"), ptr("stats", "f32", "read")};
     if (hasG) k.params.push_back(ptr("G", "f32", "read"));
     if (hasK) k.params.push_back(ptr("k", "f32", "read"));
     if (hasS) k.params.push_back(ptr("s", "f32", "read"));
@@ -516,12 +525,13 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     else
       k.tunables = rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
     k.body = llvm::formatv("{0}bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, {1}HYP_N, "
-                           "{2}{10}>(dY, B, w, stats, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "
+                           "{2}{10}{12}>({13}, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "
                            "scaling{11});",
                            skel, rowVec("BWD_DY_"), flag(hasG), gArg(), kArg(), sArg(),
                            hasG ? "beta" : "nullptr", hasG ? "R" : "nullptr",
                            hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr", splitArg(dySplit, "BWD_DY_"),
-                           splitPtrs(dySplit, "dy_"))
+                           splitPtrs(dySplit, "dy_"), transposedB ? ", true" : "",
+                           transposedB ? "dY, BT, w, stats" : "dY, B, w, stats")
                  .str();
     prog.kernels.push_back(k);
   }
@@ -621,6 +631,8 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   buf("stats", {"M", "4"}, "f32", "saved", "per-row scalars saved for the backward");
   prog.buffers.back().columns = {"xnorm2", "unorm2", "c", "scaled_g"};
   if (hasG) buf("G", {"r", "r"}, "f32", "scratch", "B^T B (accumulate: zero before each program)");
+  if (transposedB)
+    buf("BT", {"r", "N"}, "f32", "scratch", "B transposed (hyp_gram writes it, hyp_bwd_dy reads it)");
   auto splitBuffers = [&](RowSplit split, const std::string &prefix, const char *kernel,
                           const char *what) {
     if (split.count == 1)

@@ -10,6 +10,13 @@
 // y += w B^T on its MMA skeleton too (the SIMT alternative was retired).
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.stage3.mlir | FileCheck %s --check-prefix=TC
 // RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores %t.stage3.mlir | FileCheck %s --check-prefix=TCMETA
+// TCMETA: "BT": {
+// TCMETA-NEXT: "doc": "B transposed (hyp_gram writes it, hyp_bwd_dy reads it)",
+// TCMETA-NEXT: "elem": "f32",
+// TCMETA-NEXT: "role": "scratch",
+// TCMETA-NEXT: "shape": [
+// TCMETA-NEXT: "r",
+// TCMETA-NEXT: "N"
 // TCMETA-LABEL: "name": "hyp_fwd_up"
 // TCMETA: "launch_only": true,
 // TCMETA-NEXT: "name": "FWD_UP_ROWS"
@@ -24,6 +31,11 @@
 // TCMETA-NEXT: "name": "dx"
 // TCMETA: "launch_only": true,
 // TCMETA-NEXT: "name": "BWD_DX_ROWS"
+// The gram writes B transposed on its way (BT, r x N), which hyp_bwd_dy
+// reads in place of B, like hyp_fwd_down reads A.
+// TC-LABEL: hyp_gram: G = B^T B
+// TC: hyp_gram(const float *__restrict__ B, float *G, float *__restrict__ BT)
+// TC-NEXT: hyp_gram_body<256, 32, HYP_R, HYP_N>(B, G, BT);
 // TC-LABEL: hyp_fwd_down: row-reduce over x
 // TC: #define FWD_DOWN_BLOCK_M 32
 // TC-NOT: FWD_DOWN_VEC
@@ -39,8 +51,8 @@
 // TC: __launch_bounds__(FWD_UP_THREADS, 3) hyp_fwd_up(
 // TC-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N>(w, B, y, M);
 // TC-LABEL: hyp_bwd_dy: row-reduce over dY
-// TC: hyp_bwd_dy(
-// TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 1>(dY, B, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling, nullptr, nullptr);
+// TC: hyp_bwd_dy(const hyp_act_t *__restrict__ dY, const float *__restrict__ BT,
+// TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 1, true>(dY, BT, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling, nullptr, nullptr);
 // TC-LABEL: hyp_bwd_db: column-reduce over dY
 // TC: __launch_bounds__(BWD_DB_THREADS) hyp_bwd_db(
 // TC-NEXT: hyp_tc_bwd_db_body<64, BWD_DB_THREADS, HYP_R, HYP_N, true>(dY, w, B, R, dB, M);
@@ -69,7 +81,7 @@
 
 // CHECK-LABEL: hyp_gram: G = B^T B
 // CHECK: extern "C" __global__ void __launch_bounds__(256) hyp_gram(const float *__restrict__ B, float *G) {
-// CHECK-NEXT: hyp_gram_body<256, 32, HYP_R, HYP_N>(B, G);
+// CHECK-NEXT: hyp_gram_body<256, 32, HYP_R, HYP_N>(B, G, nullptr);
 
 // CHECK-LABEL: hyp_fwd_down: row-reduce over x
 // CHECK: #define FWD_DOWN_BLOCK_M 16

@@ -23,7 +23,7 @@
 // TUNED: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, FWD_DOWN_SPLIT>({{.*}}, scaling, down_parts, down_tickets);
 // TUNED-LABEL: hyp_bwd_dy: row-reduce over dY
 // TUNED: #define BWD_DY_SPLIT 1
-// TUNED: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, BWD_DY_SPLIT>({{.*}}, scaling, dy_parts, dy_tickets);
+// TUNED: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, BWD_DY_SPLIT, true>({{.*}}, scaling, dy_parts, dy_tickets);
 
 // The scratch is sized for the largest split; grid.y is {"tunable": ...};
 // BLOCK_M takes {8, 16, 32, 64} unsplit and {16, 32} split, by a
@@ -72,14 +72,14 @@
 // BOTH-LABEL: hyp_fwd_down: row-reduce over x
 // BOTH: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, 4>(x, A, G, k, s, w, stats, M, scaling, down_parts, down_tickets);
 // BOTH-LABEL: hyp_bwd_dy: row-reduce over dY
-// BOTH: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 4>(
+// BOTH: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 4, true>(
 
 // OFF-LABEL: hyp_fwd_down: row-reduce over x
 // OFF-NOT: down_parts
 // OFF: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, 1>({{.*}}, scaling, nullptr, nullptr);
 // OFF-LABEL: hyp_bwd_dy: row-reduce over dY
 // OFF-NOT: dy_parts
-// OFF: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 1>({{.*}}, scaling, nullptr, nullptr);
+// OFF: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 1, true>({{.*}}, scaling, nullptr, nullptr);
 
 // BAD: error: hyp-to-cuda: --hyp-row-split-cols must be >= 0, or -1 (tuned)
 

@@ -33,7 +33,7 @@
 // RUN: FileCheck %s --check-prefix=SPLITSRC < %t.split.cu
 // RUN: hyp-nvrtc-check %t.split.cu --metadata %t.split.json --all-configs -j 2 | FileCheck %s --check-prefix=SPLIT
 // SPLITSRC: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, 9>(
-// SPLITSRC: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 3>(
+// SPLITSRC: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 3, true>(dY, BT,
 // SPLIT-DAG: nvrtc hyp_fwd_down: 4 config(s) compiled for sm_90
 // SPLIT-DAG: nvrtc hyp_bwd_dy: 2 config(s) compiled for sm_90
 // SPLIT: nvrtc: all 11 compile(s) ok
