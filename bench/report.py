@@ -143,7 +143,8 @@ def markdown(report: dict) -> str:
                               "extra MiB vs frozen", "TFLOP/s", "adapter ms", "adapter GB/s",
                               "adapter rel err", "grad rel err", "first call s", "tuning ms"], rows), ""]
         # A graph's memory is its private pool's (not measured).
-        mem_names = [n for n in names if not n.endswith("_graphed")]
+        from bench.metrics import GRAPHED_SUFFIX
+        mem_names = [n for n in names if not n.endswith(GRAPHED_SUFFIX)]
         mem_rows = [_pt(L) + [_f((L["results"].get(n) or {}).get("extra_mib_vs_frozen"), "{:.0f}")
                               for n in mem_names] for L in layers]
         lines += ["## Extra peak memory over the frozen layer (MiB)", "",
