@@ -718,7 +718,11 @@ HYP_DEVICE_INLINE void hyp_gram_body(const float *__restrict__ B, float *G,
   constexpr int SUBROWS = GROWS < 64 ? GROWS : 64;
   constexpr int OPT = (R * R + THREADS - 1) / THREADS;
   static_assert(GROWS % SUBROWS == 0, "GROWS must be a multiple of the staged rows");
-  __shared__ float bs[SUBROWS * R];
+  // Row stride R + 1: the BT copy reads a column of the stage (consecutive
+  // rows across a warp), which a stride of R (a multiple of 32) would put in
+  // one bank.
+  constexpr int LDS = R + 1;
+  __shared__ float bs[SUBROWS * LDS];
   const int tid = threadIdx.x;
   const int n0 = blockIdx.x * GROWS;
   float acc[OPT];
@@ -728,13 +732,13 @@ HYP_DEVICE_INLINE void hyp_gram_body(const float *__restrict__ B, float *G,
     __syncthreads();
     for (int e = tid; e < SUBROWS * R; e += THREADS) {
       const int n = s0 + e / R;
-      bs[e] = n < NDIM ? B[(long long)s0 * R + e] : 0.f;
+      bs[(e / R) * LDS + e % R] = n < NDIM ? B[(long long)s0 * R + e] : 0.f;
     }
     __syncthreads();
     if (BT) // consecutive threads take consecutive rows n: whole-line stores
       for (int e = tid; e < SUBROWS * R; e += THREADS) {
         const int j = e / SUBROWS, mm = e % SUBROWS;
-        if (s0 + mm < NDIM) BT[(long long)j * NDIM + s0 + mm] = bs[mm * R + j];
+        if (s0 + mm < NDIM) BT[(long long)j * NDIM + s0 + mm] = bs[mm * LDS + j];
       }
     for (int mm = 0; mm < SUBROWS; ++mm) {
 #pragma unroll
@@ -742,7 +746,7 @@ HYP_DEVICE_INLINE void hyp_gram_body(const float *__restrict__ B, float *G,
         const int e = tid + o * THREADS;
         if (e >= R * R) continue;
         const int j = e / R, l = e % R;
-        acc[o] = fmaf(bs[mm * R + j], bs[mm * R + l], acc[o]);
+        acc[o] = fmaf(bs[mm * LDS + j], bs[mm * LDS + l], acc[o]);
       }
     }
   }
