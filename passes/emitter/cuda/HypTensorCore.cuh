@@ -692,13 +692,6 @@ HYP_DEVICE_INLINE int hyp_tc_up_mma_row(int p) {
 HYP_DEVICE_INLINE int hyp_tc_ring_chunk(int m, int c) {
   return c ^ (((m & 1) << 2) | ((m >> 2) & 3));
 }
-/// Offset (halves) of 16-byte chunk c of row m in a ring stage of SUBM rows
-/// and any multiple of 64 columns: the stage is a run of [SUBM][64] panels,
-/// each swizzled as above, so a block wider than 64 columns keeps every read
-/// pattern of the 64-column stage (conflict free) inside each panel.
-template <int SUBM> HYP_DEVICE_INLINE int hyp_tc_ring_at(int m, int c) {
-  return (c >> 3) * (SUBM * 64) + m * 64 + 8 * hyp_tc_ring_chunk(m, c & 7);
-}
 
 /// Two floats as a bf16 pair (lo first), round to nearest even.
 HYP_DEVICE_INLINE hyp_u32 hyp_pack_bf16x2(float lo, float hi) {
@@ -761,16 +754,15 @@ HYP_DEVICE_INLINE void hyp_split_a_frag(const float (&wv)[2][4], hyp_u32 (&hi)[4
 #endif
 
 /// Copies (or zero-fills) the activation tile of rows [s0, s0 + SUBM) x
-/// columns [c0, c0 + BC) of src (row length LEN) into ring stage `stage`
-/// (64-column panels, chunks placed by hyp_tc_ring_at): cp.async when
+/// columns [c0, c0 + 64) of src (row length LEN) into ring stage `stage`
+/// (rows of 64 halves, chunks swizzled by hyp_tc_ring_chunk): cp.async when
 /// `vec` (aligned rows of a multiple of 8 columns), else plain masked loads
 /// (odd lengths, offset views), which the ring's barriers order the same way.
 /// Rows at or past r1 and columns past LEN are zero-filled.
-template <int SUBM, int THREADS, int LEN, int BC = 64>
+template <int SUBM, int THREADS, int LEN>
 HYP_DEVICE_INLINE void hyp_tc_ring_issue(const hyp_u16 *__restrict__ src, hyp_u16 *stage,
                                          long long s0, long long r1, int c0, bool vec) {
-  static_assert(BC % 64 == 0, "whole 64-column panels");
-  constexpr int CPR = BC / 8, PIECES = (SUBM * CPR + THREADS - 1) / THREADS;
+  constexpr int CPR = 8, PIECES = (SUBM * CPR + THREADS - 1) / THREADS;
   static_assert(THREADS % CPR == 0, "a thread's pieces share their 16-byte column");
   // Piece i of this thread: row m0 + i * RSTEP, column chunk c (the same in
   // every piece), so the row, column, swizzle and both addresses are computed
@@ -790,7 +782,7 @@ HYP_DEVICE_INLINE void hyp_tc_ring_issue(const hyp_u16 *__restrict__ src, hyp_u1
       if constexpr ((SUBM * CPR) % THREADS != 0)
         if (m >= SUBM) break;
       const bool live = colLive && i * RSTEP < rowsLeft;
-      hyp_cp_async_to<16>(dst + 2 * hyp_tc_ring_at<SUBM>(m, c),
+      hyp_cp_async_to<16>(dst + 2 * (m * 64 + 8 * hyp_tc_ring_chunk(m, c)),
                           live ? base + (long long)i * RSTEP * LEN : src, live);
     }
     return;
@@ -799,7 +791,7 @@ HYP_DEVICE_INLINE void hyp_tc_ring_issue(const hyp_u16 *__restrict__ src, hyp_u1
   for (int i = 0; i < PIECES; ++i) {
     const int m = m0 + i * RSTEP;
     if (m >= SUBM) break;
-    *reinterpret_cast<hyp_u16x8 *>(stage + hyp_tc_ring_at<SUBM>(m, c)) =
+    *reinterpret_cast<hyp_u16x8 *>(stage + m * 64 + 8 * hyp_tc_ring_chunk(m, c)) =
         hyp_tc_load8<LEN>(src, s0 + m, col, r1, false);
   }
 }
@@ -1027,18 +1019,18 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
 /// How NWARPS warps share a rank x 64-column W^T X accumulator tile (16 x 8
 /// MMA tiles, hyp_tc_ring_wtx_kstep): warp w takes column group w % DCG (DNT
 /// n-tiles) of the rank tiles w / DCG + p * RSTRIDE, p < RPW (those < RT).
-template <int R, int NWARPS, int BC = 64> struct HypTcWtxTiles {
+template <int R, int NWARPS> struct HypTcWtxTiles {
   static constexpr int RP = HYP_ROUND_UP(R, 16);
   static constexpr int RT = RP / 16;                                   // rank tiles
   static constexpr int DCG = RT >= NWARPS ? 1 : NWARPS / RT;           // column groups
   static constexpr int RSTRIDE = NWARPS / DCG;                         // between a warp's rank tiles
   static constexpr int RPW = (RT + RSTRIDE - 1) / RSTRIDE;             // rank tiles a warp
-  static constexpr int DNT = BC / 8 / DCG;                             // n-tiles a warp
-  static_assert((BC / 8) % DCG == 0 && DNT % 2 == 0, "ldmatrix.x4 takes n-tiles in pairs");
+  static constexpr int DNT = 8 / DCG;                                  // n-tiles a warp
+  static_assert(8 % DCG == 0 && DNT % 2 == 0, "ldmatrix.x4 takes n-tiles in pairs");
 };
 
-template <int R, int THREADS, int BK_ = 64> struct HypTcDxRing {
-  static constexpr int BK = BK_;               // block columns (64 or 128)
+template <int R, int THREADS> struct HypTcDxRing {
+  static constexpr int BK = 64;                // block columns
   static constexpr int WN = 32;                // dx columns of a warp tile
   static constexpr int CG = BK / WN;           // warp tiles across the block's columns
   static constexpr int NWARPS = THREADS / 32;
@@ -1049,7 +1041,7 @@ template <int R, int THREADS, int BK_ = 64> struct HypTcDxRing {
   static constexpr int MS = SUBM / 16;         // row k-steps of dA += dH^T x
   static constexpr int LDR = hyp_tc_up_ldr(RP);
   static constexpr int NT = WN / 8;            // dx n-tiles of a warp tile
-  typedef HypTcWtxTiles<R, NWARPS, BK> DA;     // the dA tile's warps
+  typedef HypTcWtxTiles<R, NWARPS> DA;         // the dA tile's warps
   static constexpr int STAGES = 3;
   static constexpr int TILE = SUBM * BK;       // halves of one activation tile
   // dH's rows of a step ride the ring beside x (fp32, row stride LDH: 16-byte
@@ -1122,7 +1114,7 @@ HYP_DEVICE_INLINE void hyp_tc_load_wt_frags(float (&v)[MS][RPW][2][4], const flo
 /// dv[h][i] = W(row 16 kk + 4t + i, rank 16 rt + g + 8h) (zero past the
 /// step's rows); the emulation reads W's rows from `dhs` (the step's first
 /// row, `rows` of them valid, LDW floats apart) instead.
-template <int DNT, int R, int SUBM, int LDW = R>
+template <int DNT, int R, int LDW = R>
 HYP_DEVICE_INLINE void hyp_tc_ring_wtx_kstep(float (&acc)[DNT][4], const float (&dv)[2][4],
                                           const float *dhs, long long rows, const hyp_u16 *xs,
                                           int nt0, int kk, int rt) {
@@ -1138,7 +1130,7 @@ HYP_DEVICE_INLINE void hyp_tc_ring_wtx_kstep(float (&acc)[DNT][4], const float (
         const int m = kk * 16 + mm;
         const float v = (j < R && m < rows) ? dhs[(long long)m * LDW + j] : 0.f;
         hyp_emu_split_fma(
-            v, hyp_bf16_bits_to_f32(xs[hyp_tc_ring_at<SUBM>(m, c >> 3) + (c & 7)]), slo,
+            v, hyp_bf16_bits_to_f32(xs[m * 64 + 8 * hyp_tc_ring_chunk(m, c >> 3) + (c & 7)]), slo,
             shi);
       }
       acc[i][e] += slo;
@@ -1157,7 +1149,7 @@ HYP_DEVICE_INLINE void hyp_tc_ring_wtx_kstep(float (&acc)[DNT][4], const float (
   const int m = kk * 16 + 4 * (i >> 1) + 2 * (q & 1) + (i & 1);
 #pragma unroll
   for (int p = 0; p < DNT / 2; ++p) {
-    const hyp_u16 *src = xs + hyp_tc_ring_at<SUBM>(m, nt0 + 2 * p + (q >> 1));
+    const hyp_u16 *src = xs + m * 64 + 8 * hyp_tc_ring_chunk(m, nt0 + 2 * p + (q >> 1));
     hyp_u32 saddr, b[4];
     asm volatile("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }\n"
                  : "=r"(saddr) : "l"(src));
@@ -1179,11 +1171,11 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
                                           const float *__restrict__ beta,
                                           hyp_act_t *__restrict__ dx_act, float *dA,
                                           long long M) {
-  typedef HypTcDxRing<R, THREADS, BK> G;
+  typedef HypTcDxRing<R, THREADS> G;
   constexpr int SUBM = G::SUBM, RP = G::RP, LDR = G::LDR, WN = G::WN, NT = G::NT, KS = G::KS,
                 MS = G::MS, DNT = G::DA::DNT, RPW = G::DA::RPW, TILE = G::TILE,
                 STAGES = G::STAGES;
-  static_assert(BK == 64 || BK == 128, "64- or 128-column blocks");
+  static_assert(BK == G::BK, "the emitter's column tile is HypTcDxRing::BK (64)");
   static_assert(R % 4 == 0 && R <= 64, "dH rows are read as float4; r <= 64");
   static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
   alignas(16) __shared__ hyp_u16 Ahi[BK * LDR], Alo[BK * LDR]; // A(j, c) at [MMA row of c][j]
@@ -1199,11 +1191,11 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   const int k0 = blockIdx.x * BK;
   long long r0, r1;
   hyp_tc_block_rows<SUBM>(M, &r0, &r1);
-  if (r1 <= r0 || k0 >= KDIM) return; // uniform over the block
+  if (r1 <= r0) return; // uniform over the block
   const bool xvec = hyp_tc_vec_ok<KDIM>(x), dvec = hyp_tc_vec_ok<KDIM>(dx);
   const bool hvec = ((unsigned long long)dH) % 16ull == 0ull;
   auto issue = [&](int st, long long s0) {
-    hyp_tc_ring_issue<SUBM, THREADS, KDIM, BK>(x, ring + st * TILE, s0, r1, k0, xvec);
+    hyp_tc_ring_issue<SUBM, THREADS, KDIM>(x, ring + st * TILE, s0, r1, k0, xvec);
     if constexpr (DH_RING)
       hyp_tc_f32_rows_issue<SUBM, THREADS, R, LDH>(dH, dhring + st * SUBM * LDH, s0, r1, hvec);
   };
@@ -1271,7 +1263,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
     float acc[NT][4];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      const int m = ti * 16 + g + 8 * h, off = hyp_tc_ring_at<SUBM>(m, cg * (WN / 8) + t);
+      const int m = ti * 16 + g + 8 * h, off = m * 64 + 8 * hyp_tc_ring_chunk(m, cg * (WN / 8) + t);
       const hyp_u16x8 xv = *reinterpret_cast<const hyp_u16x8 *>(xs + off);
 #pragma unroll
       for (int c = 0; c < 8; ++c)
@@ -1297,7 +1289,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
       for (int p = 0; p < RPW; ++p) {
         const int rt = rtw + p * G::DA::RSTRIDE;
         if (rt < G::DA::RT)
-          hyp_tc_ring_wtx_kstep<DNT, R, SUBM, LDHR>(dacc[p], dht[kk][p], hs, r1 - s0, xs, dcg * DNT,
+          hyp_tc_ring_wtx_kstep<DNT, R, LDHR>(dacc[p], dht[kk][p], hs, r1 - s0, xs, dcg * DNT,
                                               kk, rt);
       }
     stage = stage == STAGES - 1 ? 0 : stage + 1;
@@ -1344,10 +1336,10 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_body(const hyp_act_t *__restrict__ x,
 // with 2-byte stores and split w into a transposed shared tile per step: 99 us
 // at 4096x4096, M = 8192 on an H200, 0.65 TB/s; this one 49 us; docs/KERNELS.md.)
 //===----------------------------------------------------------------------===//
-template <int R, int THREADS, int NDIM, int BN_ = 64> struct HypTcDbRing {
-  static constexpr int BN = BN_;               // block columns (64 or 128)
+template <int R, int THREADS, int NDIM> struct HypTcDbRing {
+  static constexpr int BN = 64;                // block columns
   static constexpr int NWARPS = THREADS / 32;
-  static constexpr int SUBM = 32 * 64 / BN;    // rows per step (a 4 KiB tile of dY)
+  static constexpr int SUBM = 32;              // rows per step
   static constexpr int MS = SUBM / 16;         // k-steps per step
   static constexpr int STAGES = 4;
   static constexpr int TILE = SUBM * BN;       // halves of one dY tile
@@ -1362,7 +1354,7 @@ template <int R, int THREADS, int NDIM, int BN_ = 64> struct HypTcDbRing {
   static constexpr bool W_RING = R <= 32 && NDIM >= 2048 &&
                                  STAGES * TILE * 2 + W_BYTES <= 48 * 1024;
   static constexpr int SMEM_BYTES = STAGES * TILE * 2 + (W_RING ? W_BYTES : 0);
-  typedef HypTcWtxTiles<R, NWARPS, BN> T;
+  typedef HypTcWtxTiles<R, NWARPS> T;
 };
 
 template <int BN, int THREADS, int R, int NDIM, bool HAS_G>
@@ -1370,11 +1362,11 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
                                           const float *__restrict__ w,
                                           const float *__restrict__ B,
                                           const float *__restrict__ Rm, float *dB, long long M) {
-  typedef HypTcDbRing<R, THREADS, NDIM, BN> G;
+  typedef HypTcDbRing<R, THREADS, NDIM> G;
   typedef typename G::T T;
   constexpr int SUBM = G::SUBM, MS = G::MS, STAGES = G::STAGES, TILE = G::TILE, DNT = T::DNT,
                 RPW = T::RPW;
-  static_assert(BN == 64 || BN == 128, "64- or 128-column blocks");
+  static_assert(BN == G::BN, "the emitter's column tile is HypTcDbRing::BN (64)");
   static_assert(G::SMEM_BYTES <= 48 * 1024, "static shared memory above 48 KiB");
   alignas(16) __shared__ hyp_u16 ring[STAGES * TILE]; // dY(m, n) at [stage][m][n]
   constexpr bool W_RING = G::W_RING;
@@ -1386,10 +1378,10 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
   const int n0 = blockIdx.x * BN;
   long long r0, r1;
   hyp_tc_block_rows<SUBM>(M, &r0, &r1);
-  if (r1 <= r0 || n0 >= NDIM) return; // uniform over the block
+  if (r1 <= r0) return; // uniform over the block
   const bool vec = hyp_tc_vec_ok<NDIM>(dY), wvec = ((unsigned long long)w) % 16ull == 0ull;
   auto issue = [&](int st, long long s0) {
-    hyp_tc_ring_issue<SUBM, THREADS, NDIM, BN>(dY, ring + st * TILE, s0, r1, n0, vec);
+    hyp_tc_ring_issue<SUBM, THREADS, NDIM>(dY, ring + st * TILE, s0, r1, n0, vec);
     if constexpr (W_RING)
       hyp_tc_f32_rows_issue<SUBM, THREADS, R, LDW>(w, wring + st * SUBM * LDW, s0, r1, wvec);
   };
@@ -1440,7 +1432,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_db_body(const hyp_act_t *__restrict__ dY_act,
       for (int p = 0; p < RPW; ++p) {
         const int rt = rtw + p * T::RSTRIDE;
         if (rt < T::RT)
-          hyp_tc_ring_wtx_kstep<DNT, R, SUBM, LDWR>(acc[p], wt[kk][p], ws, r1 - s0, ys, dcg * DNT, kk,
+          hyp_tc_ring_wtx_kstep<DNT, R, LDWR>(acc[p], wt[kk][p], ws, r1 - s0, ys, dcg * DNT, kk,
                                               rt);
       }
     stage = stage == STAGES - 1 ? 0 : stage + 1;

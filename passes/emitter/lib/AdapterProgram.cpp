@@ -126,18 +126,13 @@ bool useTensorCores(const AdapterSpec &spec) {
 }
 int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 int64_t tcLd(int64_t kt) { return kt + 8; }
-/// The ranks up to which the ring kernels of bwd_dx / bwd_db take 128-column
-/// blocks (each step then reads 256 contiguous bytes of a row instead of 128,
-/// in half as many rows; the row-reduces gained ~20% from that change). 0:
-/// 64-column blocks at every rank.
-constexpr int64_t kTcWideDxMaxRank = 0, kTcWideDbMaxRank = 0;
 /// Column tile of each skeleton: as wide as 48 KiB of static shared memory allows.
-int64_t tcDxCols(int64_t r) { return r <= kTcWideDxMaxRank ? 128 : r <= 64 ? 64 : 32; }
-/// Mirrors HypTcDbRing<R, THREADS, N, BN>: 64- or 128-column blocks, a 4-stage
-/// ring of 4 KiB dY steps (32 or 16 rows; with the steps' w rows beside them
-/// where that fits 48 KiB); 4 warps share the rank x BN tile, 8 when there are
-/// more than 4 rank tiles (r > 64: one each).
-int64_t tcDbCols(int64_t r) { return r <= kTcWideDbMaxRank ? 128 : 64; }
+int64_t tcDxCols(int64_t r) { return r <= 64 ? 64 : 32; }
+/// Mirrors HypTcDbRing<R, THREADS>: 64-column blocks, a 4-stage ring of
+/// 32-row dY steps (16 KiB at every rank; with the steps' w rows beside them,
+/// 34 KiB at r = 32, where that fits 48 KiB); 4 warps share the rank x 64 tile,
+/// 8 when there are more than 4 rank tiles (r > 64: one each).
+constexpr int64_t kTcDbCols = 64;
 int64_t tcDbThreads(int64_t r) { return roundUp(r, 16) / 16 > 4 ? 256 : 128; }
 /// Mirrors HypTcUp<R, THREADS> (y += w B^T): 64-column blocks, a warp owns a
 /// 16 x WN tile, SUBM = 16 * warps / (64 / WN) rows per step; the B strip
@@ -167,15 +162,15 @@ std::vector<int64_t> tcUpThreads(int64_t r) {
       return {t};
   return {};
 }
-/// Mirrors HypTcDxRing<R, kTcDxRingThreads, BK> (r <= 64: the A strip, hi + lo
-/// in MMA order, and a 3-stage ring of x steps of 16 * warps / (BK / 32) rows,
-/// with the steps' dH rows beside them where that fits 48 KiB: r <= 48)
+/// Mirrors HypTcDxRing<R, kTcDxRingThreads> (r <= 64: the A strip, hi + lo in
+/// MMA order, and a 3-stage ring of x steps of 16 * warps / 2 rows, with the
+/// steps' dH rows beside them where that fits 48 KiB: r <= 48)
 /// and HypTcDx<R, BK> (r > 64, the staged kernel).
 constexpr int64_t kTcDxRingThreads = 128;
 int64_t tcDxSmem(int64_t r) {
   int64_t rp = roundUp(r, 16), bk = tcDxCols(r);
   if (r <= 64) {
-    int64_t ldr = rp % 32 == 16 ? rp : rp + 16, subm = 16 * (kTcDxRingThreads / 32) / (bk / 32);
+    int64_t ldr = rp % 32 == 16 ? rp : rp + 16, subm = 16 * (kTcDxRingThreads / 32) / 2;
     int64_t base = 2 * bk * ldr * 2 + 3 * subm * bk * 2, dhRing = 3 * subm * (r + 4) * 4;
     return base + dhRing <= kSmemLimitBytes ? base + dhRing : base;
   }
@@ -551,7 +546,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     }
     k.params.push_back(ptr("dB", "f32", "accumulate"));
     k.params.push_back(i64("M"));
-    const int64_t bn = tc ? tcDbCols(spec.rank) : cols;
+    const int64_t bn = tc ? kTcDbCols : cols;
     if (tc) {
       const int64_t threads = tcDbThreads(spec.rank);
       k.tunables = {{"BWD_DB_THREADS", {threads}, threads},
