@@ -1042,7 +1042,7 @@ template <int R, int THREADS> struct HypTcDxRing {
   static constexpr int LDR = hyp_tc_up_ldr(RP);
   static constexpr int NT = WN / 8;            // dx n-tiles of a warp tile
   typedef HypTcWtxTiles<R, NWARPS> DA;         // the dA tile's warps
-  static constexpr int STAGES = 3;
+  static constexpr int STAGES = 3;             // x steps in the ring (two in flight)
   static constexpr int TILE = SUBM * BK;       // halves of one activation tile
   // dH's rows of a step ride the ring beside x (fp32, row stride LDH: 16-byte
   // rows for cp.async, +4 floats so the two read patterns below conflict at
@@ -1199,10 +1199,11 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
     if constexpr (DH_RING)
       hyp_tc_f32_rows_issue<SUBM, THREADS, R, LDH>(dH, dhring + st * SUBM * LDH, s0, r1, hvec);
   };
-  issue(0, r0);
-  hyp_cp_async_commit();
-  issue(1, r0 + SUBM);
-  hyp_cp_async_commit();
+#pragma unroll
+  for (int st = 0; st < STAGES - 1; ++st) {
+    issue(st, r0 + st * SUBM);
+    hyp_cp_async_commit();
+  }
   {
     hyp_f32x4 aq[HypF4Tile<RP, BK, THREADS>::PER];
     hyp_f4_tile_load<RP, BK, THREADS>(aq, A, KDIM, 0, R, k0, KDIM, hyp_f4_vec_ok(A, KDIM));
@@ -1227,9 +1228,9 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   const hyp_u16 *ah = Ahi + cg * WN * LDR, *al = Alo + cg * WN * LDR;
   int stage = 0;
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
-    hyp_cp_async_wait<1>(); // this thread's copies of this step have landed
-    __syncthreads();        // everyone's; and the stage refilled below is free
-    issue(stage == 0 ? STAGES - 1 : stage - 1, s0 + 2 * SUBM);
+    hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of this step have landed
+    __syncthreads();                 // everyone's; and the stage refilled below is free
+    issue(stage == 0 ? STAGES - 1 : stage - 1, s0 + (STAGES - 1) * SUBM);
     hyp_cp_async_commit(); // (possibly empty: keeps the group count)
     const hyp_u16 *xs = ring + stage * TILE;
     // The step's dH rows: its ring stage (zero-filled past r1), or global memory.
