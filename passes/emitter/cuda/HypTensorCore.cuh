@@ -1342,7 +1342,7 @@ template <int R, int THREADS, int NDIM> struct HypTcDbRing {
   static constexpr int NWARPS = THREADS / 32;
   static constexpr int SUBM = 32;              // rows per step
   static constexpr int MS = SUBM / 16;         // k-steps per step
-  static constexpr int STAGES = 4;
+  static constexpr int STAGES = 4;             // dY steps in the ring (three in flight)
   static constexpr int TILE = SUBM * BN;       // halves of one dY tile
   // w's rows of a step ride the ring beside dY, for the reason HypTcDxRing
   // gives for dH (LDW: their row stride), at r <= 32 and N >= 2048 only:
