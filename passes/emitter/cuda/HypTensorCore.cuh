@@ -843,6 +843,41 @@ HYP_DEVICE_INLINE void hyp_tc_load_a_rows(float (&v)[KS][2][4], const float *__r
     }
 }
 
+#ifndef HYP_MMA_SCALAR
+/// This lane's B fragments of a strip k-step (rows in MMA order, k-contiguous,
+/// stride LDB; columns k0 .. k0 + 15): n-tile i is strip row 8i + g, logical
+/// k pairs at physical 4t .. 4t + 3; bf[i][0] hi, bf[i][1] lo.
+template <int NT, int LDB>
+HYP_DEVICE_INLINE void hyp_tc_strip_frags(hyp_u32 (&bf)[NT][2][2], const hyp_u16 *bhi,
+                                          const hyp_u16 *blo, int k0) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int i = 0; i < NT; ++i) {
+    const uint2 bh = *reinterpret_cast<const uint2 *>(bhi + (8 * i + g) * LDB + k0 + 4 * t);
+    const uint2 bl = *reinterpret_cast<const uint2 *>(blo + (8 * i + g) * LDB + k0 + 4 * t);
+    bf[i][0][0] = bh.x;
+    bf[i][0][1] = bh.y;
+    bf[i][1][0] = bl.x;
+    bf[i][1][1] = bl.y;
+  }
+}
+
+/// acc += w B^T over one k-step: the A fragment wv split hi/lo, times the B
+/// fragments bf (hi, lo); three products, small terms first.
+template <int NT>
+HYP_DEVICE_INLINE void hyp_tc_up_mma(float (&acc)[NT][4], const float (&wv)[2][4],
+                                     const hyp_u32 (&bf)[NT][2][2]) {
+  hyp_u32 ahi[4], alo[4];
+  hyp_split_a_frag(wv, ahi, alo);
+#pragma unroll
+  for (int i = 0; i < NT; ++i) {
+    hyp_mma_bf16(acc[i], alo, bf[i][0]);
+    hyp_mma_bf16(acc[i], ahi, bf[i][1]);
+    hyp_mma_bf16(acc[i], ahi, bf[i][0]);
+  }
+}
+#endif
+
 /// One k-step of y += w B^T for a warp's NT n-tiles: w rows g, g + 8 of the
 /// warp's tile (wv[h][i] = w(row g + 8h, k0 + 4t + i), fp32; the emulation
 /// reads all 16 k of its rows from `wrow[h]`, null past M) times the B strip
@@ -868,18 +903,29 @@ HYP_DEVICE_INLINE void hyp_tc_up_kstep(float (&acc)[NT][4], const float (&wv)[2]
     }
 #else
   (void)wrow;
-  hyp_u32 ahi[4], alo[4];
-  hyp_split_a_frag(wv, ahi, alo);
-#pragma unroll
-  for (int i = 0; i < NT; ++i) {
-    // B fragment: n = 8i + g, logical k pairs at physical 4t .. 4t + 3.
-    const uint2 bh = *reinterpret_cast<const uint2 *>(bhi + (8 * i + g) * LDB + k0 + 4 * t);
-    const uint2 bl = *reinterpret_cast<const uint2 *>(blo + (8 * i + g) * LDB + k0 + 4 * t);
-    const hyp_u32 bhf[2] = {bh.x, bh.y}, blf[2] = {bl.x, bl.y};
-    hyp_mma_bf16(acc[i], alo, bhf);
-    hyp_mma_bf16(acc[i], ahi, blf);
-    hyp_mma_bf16(acc[i], ahi, bhf);
-  }
+  hyp_u32 bf[NT][2][2];
+  hyp_tc_strip_frags<NT, LDB>(bf, bhi, blo, k0);
+  hyp_tc_up_mma<NT>(acc, wv, bf);
+#endif
+}
+
+/// hyp_tc_up_kstep with the strip's fragments already in registers (`bf`,
+/// from hyp_tc_strip_frags); the emulation reads the strip (bhi, blo) as
+/// hyp_tc_up_kstep does, having no fragments.
+template <int NT, int R, int LDB>
+HYP_DEVICE_INLINE void hyp_tc_up_kstep_held(float (&acc)[NT][4], const float (&wv)[2][4],
+                                            const float *const (&wrow)[2],
+                                            const hyp_u32 (&bf)[NT][2][2], const hyp_u16 *bhi,
+                                            const hyp_u16 *blo, int k0) {
+#ifdef HYP_MMA_SCALAR
+  (void)bf;
+  hyp_tc_up_kstep<NT, R, LDB>(acc, wv, wrow, bhi, blo, k0);
+#else
+  (void)wrow;
+  (void)bhi;
+  (void)blo;
+  (void)k0;
+  hyp_tc_up_mma<NT>(acc, wv, bf);
 #endif
 }
 
@@ -1043,6 +1089,8 @@ template <int R, int THREADS> struct HypTcDxRing {
   static constexpr int NT = WN / 8;            // dx n-tiles of a warp tile
   typedef HypTcWtxTiles<R, NWARPS> DA;         // the dA tile's warps
   static constexpr int STAGES = 3;             // x steps in the ring (two in flight)
+  // The warp's A fragments live in registers (4 * KS * NT of them: 32 at r = 32).
+  static constexpr bool A_HELD = RP <= 32;
   static constexpr int TILE = SUBM * BK;       // halves of one activation tile
   // dH's rows of a step ride the ring beside x (fp32, row stride LDH: 16-byte
   // rows for cp.async, +4 floats so the two read patterns below conflict at
@@ -1226,6 +1274,21 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   if constexpr (!DH_RING)
     load_dh(dhnext, r0);
   const hyp_u16 *ah = Ahi + cg * WN * LDR, *al = Alo + cg * WN * LDR;
+  // The warp's slice of the A strip as MMA B fragments, held in registers for
+  // the whole row chunk (A_HELD): read from shared memory every step, they were
+  // 4 KiB a warp a step beside 1 KiB of x, and Nsight Compute had the kernel
+  // at 79% of L1 throughput and 22% of DRAM (H200, 4096 x 4096, M = 8192).
+  constexpr bool A_HELD = G::A_HELD;
+  hyp_u32 afr[A_HELD ? KS : 1][NT][2][2];
+#ifndef HYP_MMA_SCALAR
+  if constexpr (A_HELD) {
+    __syncthreads(); // the strip is complete
+#pragma unroll
+    for (int kk = 0; kk < KS; ++kk) hyp_tc_strip_frags<NT, LDR>(afr[kk], ah, al, kk * 16);
+  }
+#else
+  (void)afr;
+#endif
   int stage = 0;
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
     hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of this step have landed
@@ -1274,8 +1337,12 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
     const float *const hrow[2] = {rowg < r1 ? hs + (ti * 16 + g) * LDHR : nullptr,
                                   rowg + 8 < r1 ? hs + (ti * 16 + g + 8) * LDHR : nullptr};
 #pragma unroll
-    for (int kk = 0; kk < KS; ++kk)
-      hyp_tc_up_kstep<NT, R, LDR>(acc, dh[kk], hrow, ah, al, kk * 16);
+    for (int kk = 0; kk < KS; ++kk) {
+      if constexpr (A_HELD)
+        hyp_tc_up_kstep_held<NT, R, LDR>(acc, dh[kk], hrow, afr[kk], ah, al, kk * 16);
+      else
+        hyp_tc_up_kstep<NT, R, LDR>(acc, dh[kk], hrow, ah, al, kk * 16);
+    }
     // dx is stored straight from the fragments (half lines): storing it
     // through the stage in whole lines, as y is, measured slower here (110 ->
     // 128 us tuned at 4096 x 4096, M = 8192, H100, 2026-11-26: a second
