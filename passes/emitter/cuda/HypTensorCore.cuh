@@ -625,6 +625,19 @@ HYP_DEVICE_INLINE unsigned hyp_dynamic_smem_bytes() {
 HYP_DEVICE_INLINE void hyp_trap() { asm volatile("trap;"); }
 #endif
 
+/// Named barrier ID (1..15; 0 is __syncthreads') of THREADS threads (whole
+/// warps); immediates, so ptxas reserves only the ids used (a register id
+/// reserves all 16). The emulation runs a block barrier: callers reach it
+/// from every thread of the block equally often, which keeps that equivalent.
+template <int ID, int THREADS> HYP_DEVICE_INLINE void hyp_tc_warps_barrier() {
+  static_assert(ID >= 1 && ID <= 15 && THREADS % 32 == 0, "named barrier of whole warps");
+#ifdef HYP_CPU_EMULATION
+  __syncthreads();
+#else
+  asm volatile("bar.sync %0, %1;\n" ::"n"(ID), "n"(THREADS) : "memory");
+#endif
+}
+
 //===----------------------------------------------------------------------===//
 // y[row][n] += sum_j w[row][j] B[n][j] on tensor cores. Block (bx, by):
 // columns [bx*BN, bx*BN + BN), BN = 64, row chunk by (hyp_tc_block_rows) in
@@ -1100,7 +1113,11 @@ template <int R, int THREADS> struct HypTcDxRing {
   // Compute put the kernel at 76-79% of L1 and L2 throughput and 42% of DRAM
   // (H100, 4096 x 4096, M = 8192, 94912c4).
   static constexpr int LDH = R + 4;
-  static constexpr int BASE_BYTES = 2 * BK * LDR * 2 + STAGES * TILE * 2;
+  // dx leaves through a per-row-tile buffer in whole 128-byte lines
+  // (LINE_STORES; see hyp_tc_bwd_dx_ring): SUBM x BK halves.
+  static constexpr bool LINE_STORES = true;
+  static constexpr int OUT_BYTES = LINE_STORES ? SUBM * BK * 2 : 0;
+  static constexpr int BASE_BYTES = 2 * BK * LDR * 2 + STAGES * TILE * 2 + OUT_BYTES;
   static constexpr int DH_BYTES = STAGES * SUBM * LDH * 4;
   static constexpr bool DH_RING = BASE_BYTES + DH_BYTES <= 48 * 1024;
   static constexpr int SMEM_BYTES = BASE_BYTES + (DH_RING ? DH_BYTES : 0);
@@ -1231,6 +1248,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
   constexpr bool DH_RING = G::DH_RING;
   constexpr int LDH = G::LDH;
   alignas(16) __shared__ float dhring[DH_RING ? STAGES * SUBM * LDH : 4]; // [stage][m][j] of dH
+  alignas(16) __shared__ hyp_u16 obuf[G::LINE_STORES ? SUBM * BK : 8];   // [m][c] of dx
   const hyp_u16 *x = reinterpret_cast<const hyp_u16 *>(x_act);
   hyp_u16 *dx = reinterpret_cast<hyp_u16 *>(dx_act);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
@@ -1343,14 +1361,45 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dx_ring(const hyp_act_t *__restrict__ x_act,
       else
         hyp_tc_up_kstep<NT, R, LDR>(acc, dh[kk], hrow, ah, al, kk * 16);
     }
-    // dx is stored straight from the fragments (half lines): storing it
-    // through the stage in whole lines, as y is, measured slower here (110 ->
-    // 128 us tuned at 4096 x 4096, M = 8192, H100, 2026-11-26: a second
-    // barrier a step, and the L2 took in more sectors, not fewer).
+    if constexpr (G::LINE_STORES) {
+      // A warp's dx tile is 32 columns (64 bytes) of 16 rows: stored from its
+      // fragments, every instruction wrote half lines, and with the math and
+      // the ring left in place those stores cost 24 of 89 us (4096 x 4096)
+      // and 163 of 361 us (14336 -> 4096, M = 8192, H100; kernel_source_ab
+      // with the stores made conditional). So the two warps of a row tile
+      // put their pieces into the tile's buffer (chunks swizzled as in the
+      // ring), meet at a barrier of their own (not the block's: the other row
+      // tile's warps go on), and each stores 8 whole rows, 4 lines an
+      // instruction. The buffer is free again at the next step's block
+      // barrier. (Through the x stage instead, 2026-11-26, it took a second
+      // block barrier a step and measured slower.)
+      static_assert(G::CG == 2 && G::CG * WN == 64 && BK == 64 && G::TI <= 2,
+                    "two warps span a 64-column row; two row tiles (barriers 1, 2)");
+      hyp_u16 *ob = obuf + ti * 16 * 64;
 #pragma unroll
-    for (int h = 0; h < 2; ++h)
-      hyp_tc_store8<KDIM>(dx, rowg + 8 * h, k0 + cg * WN + 8 * t, r1, dvec,
-                          hyp_tc_pack_piece<NT>(acc, 0, h));
+      for (int h = 0; h < 2; ++h) {
+        const int m = g + 8 * h;
+        *reinterpret_cast<hyp_u16x8 *>(ob + m * 64 + 8 * hyp_tc_ring_chunk(m, cg * (WN / 8) + t)) =
+            hyp_tc_pack_piece<NT>(acc, 0, h);
+      }
+      if (ti == 0) // (an immediate id each: see hyp_tc_warps_barrier)
+        hyp_tc_warps_barrier<1, G::CG * 32>();
+      else
+        hyp_tc_warps_barrier<2, G::CG * 32>();
+      const int p = cg * 32 + lane;
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const int m = p / 8 + 8 * i, c = p % 8;
+        hyp_tc_store8<KDIM>(dx, s0 + ti * 16 + m, k0 + 8 * c, r1, dvec,
+                            *reinterpret_cast<const hyp_u16x8 *>(ob + m * 64 +
+                                                                 8 * hyp_tc_ring_chunk(m, c)));
+      }
+    } else {
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+        hyp_tc_store8<KDIM>(dx, rowg + 8 * h, k0 + cg * WN + 8 * t, r1, dvec,
+                            hyp_tc_pack_piece<NT>(acc, 0, h));
+    }
 #pragma unroll
     for (int kk = 0; kk < MS; ++kk)
 #pragma unroll

@@ -163,15 +163,17 @@ std::vector<int64_t> tcUpThreads(int64_t r) {
   return {};
 }
 /// Mirrors HypTcDxRing<R, kTcDxRingThreads> (r <= 64: the A strip, hi + lo in
-/// MMA order, and a 3-stage ring of x steps of 16 * warps / 2 rows, with the
-/// steps' dH rows beside them where that fits 48 KiB: r <= 48)
+/// MMA order, a 3-stage ring of x steps of 16 * warps / 2 rows and a step's
+/// dx buffer, with the steps' dH rows beside them where that fits 48 KiB: r <= 48)
 /// and HypTcDx<R, BK> (r > 64, the staged kernel).
 constexpr int64_t kTcDxRingThreads = 128;
 int64_t tcDxSmem(int64_t r) {
   int64_t rp = roundUp(r, 16), bk = tcDxCols(r);
   if (r <= 64) {
     int64_t ldr = rp % 32 == 16 ? rp : rp + 16, subm = 16 * (kTcDxRingThreads / 32) / 2;
-    int64_t base = 2 * bk * ldr * 2 + 3 * subm * bk * 2, dhRing = 3 * subm * (r + 4) * 4;
+    // A strip, the 3-stage x ring, the dx line buffer; then the dH ring.
+    int64_t base = 2 * bk * ldr * 2 + 3 * subm * bk * 2 + subm * bk * 2,
+            dhRing = 3 * subm * (r + 4) * 4;
     return base + dhRing <= kSmemLimitBytes ? base + dhRing : base;
   }
   int64_t subm = 16, ldr = tcLd(rp), ldm = tcLd(subm);
