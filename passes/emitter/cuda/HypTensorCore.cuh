@@ -899,8 +899,8 @@ template <int NT, int R, int LDB>
 HYP_DEVICE_INLINE void hyp_tc_up_kstep(float (&acc)[NT][4], const float (&wv)[2][4],
                                        const float *const (&wrow)[2], const hyp_u16 *bhi,
                                        const hyp_u16 *blo, int k0) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 #ifdef HYP_MMA_SCALAR
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   (void)wv;
   for (int i = 0; i < NT; ++i)
     for (int e = 0; e < 4; ++e) {
