@@ -135,7 +135,8 @@ bool compileModuleText(const std::string &irText, const capi::CompileOptions &op
   if (failed(pm.run(*module)))
     return fail("hypc: the hyp pipeline failed");
 
-  auto prog = programFromModule(*module, hint, options.tensorCores, options.rowSplitCols);
+  auto prog = programFromModule(*module, hint, options.tensorCores, options.rowSplitCols,
+                               options.dyPass);
   if (failed(prog))
     return fail("hypc: CUDA emission failed");
   out.cudaSource = printCudaSource(*prog, capi::versionString());

@@ -52,6 +52,14 @@ bool capi::parseOptions(const char *text, CompileOptions &out, std::string *erro
       out.tensorCores = tok == "1";
       continue;
     }
+    if (tok.consume_front("dy-pass=")) {
+      if (tok != "0" && tok != "1") {
+        *error = "options: dy-pass must be 0 or 1, got '" + tok.str() + "'";
+        return false;
+      }
+      out.dyPass = tok == "1";
+      continue;
+    }
     if (tok.consume_front("row-split-cols=")) {
       if (tok == "tuned") {
         out.rowSplitCols = hyp::emitter::kRowSplitTuned;
@@ -194,6 +202,7 @@ int hypc_compile_adapter(const hypc_adapter_desc *desc, const char *options, hyp
       return false;
     spec.tensorCores = opts.tensorCores;
     spec.rowSplitCols = opts.rowSplitCols;
+    spec.dyPass = opts.dyPass;
     bool ok;
     if (opts.emit == "direct") {
       ok = compileDirect(spec, o);

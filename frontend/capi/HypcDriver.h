@@ -33,6 +33,9 @@ struct CompileOptions {
   /// default: the autotuner decides; N > 0: slices of about N columns; 0: no
   /// split-K).
   int64_t rowSplitCols = hyp::emitter::kRowSplitTuned;
+  /// "dy-pass=0|1": AdapterSpec::dyPass (1, the default: the tensor-core
+  /// backward at r <= 32 reads dY once).
+  bool dyPass = true;
   std::string pipelineOptions;
 };
 /// Parses "emit=direct hoist-row-scale=false ..."; false + *error on bad text.

@@ -242,14 +242,36 @@ def test_jit_row_split_override_matches_float64_and_refuses_bad_values(monkeypat
     if not hyplora.jit.available():
         pytest.skip(f"JIT not in use: {hyplora.jit.unavailable_reason()}")
     monkeypatch.setenv("HYP_ROW_SPLIT_COLS", "64")
+    monkeypatch.setenv("HYP_DY_PASS", "0") # (hyp_bwd_dy: the two-pass backward's)
     L = to_cuda(make_layer(257, 200, 136, 16, torch.bfloat16))
     check_against_reference(L, 2.0, "hyplora", "reference", torch.bfloat16)
-    assert any(k.endswith("/split64") and "K200/N136/r16" in k
+    assert any(k.endswith("/split64/dypass0") and "K200/N136/r16" in k
                for k in hyplora.jit.loaded_programs())
     monkeypatch.setenv("HYP_ROW_SPLIT_COLS", "-3")
     L = to_cuda(make_layer(16, 40, 24, 8, torch.bfloat16))
     with pytest.raises(RuntimeError, match="row-split-cols must be 'tuned' or an integer in \\[0, 2\\^30\\], got '-3'"):
         run_op(L, 2.0, "hyplora", "reference", torch.randn(16, 24, device="cuda").bfloat16())
+
+
+@pytest.mark.parametrize("dy_pass", ["1", "0"])
+@pytest.mark.parametrize("variant,convention", VARIANT_CONVENTIONS)
+def test_jit_dy_passes_match_float64(monkeypatch, variant, convention, dy_pass):
+    """The tensor-core backward at r <= 32 reads dY once (hyp_bwd_dy_pass,
+    hyp_bwd_rows, hyp_bwd_db_gram) unless HYP_DY_PASS=0 (hyp_bwd_dy,
+    hyp_bwd_db): both match float64, over 256-column blocks with a tail
+    (N = 600) and row chunks with a tail (M = 1100); a bad value is an error
+    naming the option."""
+    if not hyplora.jit.available():
+        pytest.skip(f"JIT not in use: {hyplora.jit.unavailable_reason()}")
+    monkeypatch.setenv("HYP_DY_PASS", dy_pass)
+    L = to_cuda(make_layer(1100, 136, 600, 32, torch.bfloat16))
+    check_against_reference(L, 2.0, variant, convention, torch.bfloat16)
+    assert any(k.endswith("/dypass" + dy_pass) and "K136/N600/r32" in k
+               for k in hyplora.jit.loaded_programs())
+    monkeypatch.setenv("HYP_DY_PASS", "on")
+    L = to_cuda(make_layer(16, 40, 24, 8, torch.bfloat16))
+    with pytest.raises(RuntimeError, match="dy-pass must be 0 or 1, got 'on'"):
+        run_op(L, 2.0, variant, convention, torch.randn(16, 24, device="cuda").bfloat16())
 
 
 @pytest.mark.parametrize("convention", ["reference", "lorentz"])

@@ -278,21 +278,32 @@ std::string rowSplitColsRequested() {
   return e ? std::string(e) : std::string();
 }
 
+/// The backward's passes over dY (libhypc dy-pass=0|1): unset leaves the
+/// compiler's default (one pass at r <= 32 on tensor cores); HYP_DY_PASS=0
+/// keeps the two-pass kernels, per call, for side-by-side timing.
+std::string dyPassRequested() {
+  const char *e = std::getenv("HYP_DY_PASS");
+  return e ? std::string(e) : std::string();
+}
+
 /// The libhypc options string of the policies above.
 std::string compileOptions() {
   std::string opts = tensorCoresRequested() ? "tensor-cores=1" : "";
-  const std::string split = rowSplitColsRequested();
-  if (!split.empty())
-    opts += (opts.empty() ? "" : " ") + std::string("row-split-cols=") + split;
+  auto add = [&](const char *name, const std::string &value) {
+    if (!value.empty())
+      opts += (opts.empty() ? "" : " ") + std::string(name) + "=" + value;
+  };
+  add("row-split-cols", rowSplitColsRequested());
+  add("dy-pass", dyPassRequested());
   return opts;
 }
 
 std::string layerKey(const AdapterConfig &cfg, const char *act, int64_t K, int64_t N, int64_t r) {
-  const std::string split = rowSplitColsRequested();
+  const std::string split = rowSplitColsRequested(), dyPass = dyPassRequested();
   return cfg.variantName + '/' + cfg.conventionName + '/' + act + "/K" + std::to_string(K) +
          "/N" + std::to_string(N) + "/r" + std::to_string(r) + "/amax" +
          std::to_string(cfg.maxSinhArg) + (tensorCoresRequested() ? "/tc" : "") +
-         (split.empty() ? "" : "/split" + split);
+         (split.empty() ? "" : "/split" + split) + (dyPass.empty() ? "" : "/dypass" + dyPass);
 }
 
 /// Compiles (libhypc) and loads (libhyprt) the program of one layer shape.
@@ -321,7 +332,7 @@ std::shared_ptr<JitProgram> programFor(const AdapterConfig &cfg, const char *act
   std::unique_ptr<hypc_output, void (*)(hypc_output *)> guard(out, hypc_output_free);
   TORCH_CHECK(rc == 0 && out, "hyplora JIT: compiling adapter ", key, " failed: ",
               out ? hypc_output_error(out) : "no output", " (libhypc options '", options,
-              "' from HYP_TENSOR_CORES / HYP_ROW_SPLIT_COLS; set HYP_JIT=0 to use the ATen path)");
+              "' from HYP_TENSOR_CORES / HYP_ROW_SPLIT_COLS / HYP_DY_PASS; set HYP_JIT=0 to use the ATen path)");
   auto jp = std::make_shared<JitProgram>();
   hyp::rt::Status st = hyp::rt::loadProgram(hypc_output_cuda_source(out),
                                             hypc_output_metadata_json(out), &jp->program);

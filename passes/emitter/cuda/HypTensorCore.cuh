@@ -2130,32 +2130,23 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
   }
 }
 
-/// hyp_bwd_dy_body on tensor cores (same outputs, same meaning).
-/// B_TRANSPOSED: `B` holds B^T (R x N, hyp_gram's BT), read like A.
-template <int BM, int R, int THREADS, int NDIM, bool HAS_G, int SPLIT, bool B_TRANSPOSED = false>
+/// The row chain rule of the backward for the BM rows from m0 (rows past M
+/// ignored), from P = dY B in raw[0 .. BM * (R + 1)) (complete sums, after a
+/// barrier): h = w / f, G h, the dual-number row terms, dH, beta, R += dz h
+/// h^T, dk, ds. raw holds 3 BM (R + 1) floats, rowsc 4 BM. Shared by
+/// hyp_bwd_dy (P from its own reduction) and hyp_bwd_rows (P from the one
+/// pass over dY, HypTensorCoreDyPass.cuh).
+template <int BM, int R, int THREADS, bool HAS_G>
 HYP_DEVICE_INLINE void
-hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B,
-                   const float *__restrict__ w, const float *__restrict__ stats,
-                   const float *__restrict__ G, const float *kp, const float *sp,
-                   float *__restrict__ dH, float *__restrict__ beta, float *Racc, float *dk,
-                   float *ds, long long M, float scaling, float *parts, float *tickets) {
-  typedef HypTcRow<BM, R, THREADS> T;
-  constexpr int LDH = T::LDH;
-  unsigned char *smem = hyp_dynamic_smem();
-  const int stages = T::stages_in(hyp_dynamic_smem_bytes());
-  if (stages == 0) hyp_trap();
-  float *rowsc = reinterpret_cast<float *>(smem); // [BM * 4]: f, dz, dk part, ds part
-  unsigned char *raw = smem + T::FIXED_BYTES;
-  const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, NDIM, !B_TRANSPOSED, false, SPLIT>(dY, B, M, m0, raw, stages,
-                                                                     nullptr);
-  if constexpr (SPLIT > 1)
-    if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, false>(
-            reinterpret_cast<float *>(raw), nullptr, parts, tickets, M, m0))
-      return;
-  const float *Ps = reinterpret_cast<float *>(raw);        // [BM][R+1]: P = dY B
-  float *hs = reinterpret_cast<float *>(raw) + BM * LDH;   // [BM][R+1]: h = w / f
-  float *ghs = reinterpret_cast<float *>(raw) + 2 * BM * LDH; // [BM][R+1]: G h
+hyp_tc_bwd_row_epilogue(float *raw, float *rowsc, const float *__restrict__ w,
+                        const float *__restrict__ stats, const float *__restrict__ G,
+                        const float *kp, const float *sp, float *__restrict__ dH,
+                        float *__restrict__ beta, float *Racc, float *dk, float *ds, long long M,
+                        float scaling, long long m0) {
+  constexpr int LDH = R + 1;
+  const float *Ps = raw;        // [BM][R+1]: P = dY B
+  float *hs = raw + BM * LDH;   // [BM][R+1]: h = w / f
+  float *ghs = raw + 2 * BM * LDH; // [BM][R+1]: G h
   const int tid = threadIdx.x;
   for (int e = tid; e < BM * R; e += THREADS) {
     const int m = e / R, j = e % R;
@@ -2206,4 +2197,31 @@ hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B
     if (dk) atomicAdd(dk, sk);
     if (ds) atomicAdd(ds, ss);
   }
+}
+
+/// hyp_bwd_dy_body on tensor cores (same outputs, same meaning).
+/// B_TRANSPOSED: `B` holds B^T (R x N, hyp_gram's BT), read like A.
+template <int BM, int R, int THREADS, int NDIM, bool HAS_G, int SPLIT, bool B_TRANSPOSED = false>
+HYP_DEVICE_INLINE void
+hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B,
+                   const float *__restrict__ w, const float *__restrict__ stats,
+                   const float *__restrict__ G, const float *kp, const float *sp,
+                   float *__restrict__ dH, float *__restrict__ beta, float *Racc, float *dk,
+                   float *ds, long long M, float scaling, float *parts, float *tickets) {
+  typedef HypTcRow<BM, R, THREADS> T;
+  unsigned char *smem = hyp_dynamic_smem();
+  const int stages = T::stages_in(hyp_dynamic_smem_bytes());
+  if (stages == 0) hyp_trap();
+  float *rowsc = reinterpret_cast<float *>(smem); // [BM * 4]: f, dz, dk part, ds part
+  unsigned char *raw = smem + T::FIXED_BYTES;
+  const long long m0 = (long long)blockIdx.x * BM;
+  hyp_tc_row_dot<BM, R, THREADS, NDIM, !B_TRANSPOSED, false, SPLIT>(dY, B, M, m0, raw, stages,
+                                                                     nullptr);
+  if constexpr (SPLIT > 1)
+    if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, false>(
+            reinterpret_cast<float *>(raw), nullptr, parts, tickets, M, m0))
+      return;
+  hyp_tc_bwd_row_epilogue<BM, R, THREADS, HAS_G>(reinterpret_cast<float *>(raw), rowsc, w, stats,
+                                                  G, kp, sp, dH, beta, Racc, dk, ds, M, scaling,
+                                                  m0);
 }

@@ -199,6 +199,17 @@ int64_t tcRowSmem(int64_t bm, int64_t r, int64_t threads) {
   int64_t epi = std::max<int64_t>(ks, 3) * bm * (r + 1) * 4;
   return std::max(ring, epi) + bm * (kc / 8) * 4 + bm * 16;
 }
+/// Mirrors HypTcDyPass<R>::SMEM_BYTES (HypTensorCoreDyPass.cuh): a 4-stage
+/// ring of 32 rows x 256 columns of dY and those rows of w (R + 4 floats
+/// apart), then two steps' P partials of the two column halves.
+constexpr int64_t kTcDyPassCols = 256, kTcDyPassThreads = 256, kTcDyPassMaxRank = 32;
+int64_t tcDyPassSmem(int64_t r) {
+  const int64_t subm = 32, stages = 4;
+  return stages * (subm * kTcDyPassCols * 2 + subm * (r + 4) * 4) + 2 * 2 * subm * r * 4;
+}
+/// Rows a hyp_bwd_rows block takes (hyp_tc_bwd_rows_body's BM): 512 blocks
+/// at M = 8192, 64 at M = 1024.
+constexpr int64_t kTcRowsBlockM = 16;
 // Why the tensor-core spaces below are small: a cold start compiles every
 // candidate (NVRTC, ~0.5-5 s each), and the first training step of a new layer
 // shape waits for them. bench-full at e8bb9e7 (H200; 91 tunings per kernel
@@ -387,8 +398,12 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   // Split-K of the tensor-core row-reduces (rowSplit): the skeleton's SPLIT
   // argument (a number, or the SPLIT tunable when the tuner picks it) and,
   // when it may split, its scratch (partial sums, arrival tickets).
+  // The backward reads dY once (hyp_bwd_dy_pass, hyp_bwd_rows, hyp_bwd_db_gram)
+  // or twice (hyp_bwd_dy, hyp_bwd_db): AdapterSpec::dyPass.
+  const bool dyPass = tc && spec.dyPass && spec.rank <= kTcDyPassMaxRank;
   const RowSplit downSplit = tc ? rowSplit(spec.inFeatures, spec.rowSplitCols) : RowSplit();
-  const RowSplit dySplit = tc ? rowSplit(spec.outFeatures, spec.rowSplitCols) : RowSplit();
+  const RowSplit dySplit =
+      tc && !dyPass ? rowSplit(spec.outFeatures, spec.rowSplitCols) : RowSplit();
   auto splitArg = [&](RowSplit split, const char *prefix) {
     if (!tc)
       return std::string();
@@ -411,7 +426,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   // k-contiguous rows instead of B's 8-byte pieces of r-contiguous ones
   // (hyp_bwd_dy 56 -> 47 us at 4096x4096, M = 8192, H200: kernel A/B). In
   // both programs (one gram kernel, one compile); the forward's copy is unused.
-  const bool transposedB = tc && hasG;
+  const bool transposedB = tc && hasG && !dyPass;
   if (hasG) {
     KernelDef k;
     k.name = "hyp_gram";
@@ -497,75 +512,137 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
       k.minBlocksPerSM = 3;
     prog.kernels.push_back(k);
   }
-  {
-    KernelDef k;
-    k.name = "hyp_bwd_dy";
-    k.summary = "row-reduce over dY: P = dY B, chain rule through the row scalars, dH, beta, "
-                "R += dz h h^T, dk, ds";
-    k.params = {ptr("dY", act, "read"), ptr(transposedB ? "BT" : "B", "f32", "read"),
-                ptr("w", "f32", "read"), ptr("stats", "f32", "read")};
-    if (hasG) k.params.push_back(ptr("G", "f32", "read"));
-    if (hasK) k.params.push_back(ptr("k", "f32", "read"));
-    if (hasS) k.params.push_back(ptr("s", "f32", "read"));
-    k.params.push_back(ptr("dH", "f32", "write"));
-    if (hasG) k.params.push_back(ptr("beta", "f32", "write"));
-    if (hasG) k.params.push_back(ptr("R", "f32", "accumulate"));
-    if (hasK) k.params.push_back(ptr("dk", "f32", "accumulate"));
-    if (hasS) k.params.push_back(ptr("ds", "f32", "accumulate"));
-    k.params.push_back(i64("M"));
-    k.params.push_back(f32("scaling"));
-    if (dySplit.count > 1) {
-      k.params.push_back(ptr("dy_parts", "f32", "write"));
-      k.params.push_back(ptr("dy_tickets", "f32", "accumulate"));
+  if (dyPass) {
+    {
+      KernelDef k;
+      k.name = "hyp_bwd_dy_pass";
+      k.summary = "one pass over dY: P += dY B (column partials, atomics into P) and "
+                  "dB += dY^T w (row-chunk partials, atomics into dB)";
+      k.params = {ptr("dY", act, "read"), ptr("B", "f32", "read"), ptr("w", "f32", "read"),
+                  ptr("P", "f32", "accumulate"), ptr("dB", "f32", "accumulate"), i64("M")};
+      k.tunables = {{"BWD_DY_PASS_THREADS", {kTcDyPassThreads}, kTcDyPassThreads},
+                    tcRowsTunable("BWD_DY_PASS_", 256, kTcLongRows)};
+      k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, kTcDyPassCols));
+      k.grid[1] = GridAxis::over("M", "BWD_DY_PASS_ROWS");
+      k.grid[2] = GridAxis::fixed(1);
+      k.blockTunable = "BWD_DY_PASS_THREADS";
+      // Two blocks an SM (98 KiB of dynamic shared memory each at r = 32).
+      k.minBlocksPerSM = 2;
+      k.dynamicSmem = std::to_string(tcDyPassSmem(spec.rank));
+      k.body = "hyp_tc_bwd_dy_pass_body<HYP_R, HYP_N>(dY, B, w, P, dB, M);";
+      prog.kernels.push_back(k);
     }
-    k.grid[0] = GridAxis::over("M", "BWD_DY_BLOCK_M");
-    k.grid[1] = splitGrid(dySplit, "BWD_DY_");
-    k.grid[2] = GridAxis::fixed(1);
-    k.blockTunable = "BWD_DY_THREADS";
-    if (tc)
-      addTcRowTunables(k, "BWD_DY_", spec.rank, dySplit, /*wideBlocks512=*/false);
-    else
-      k.tunables = rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
-    k.body = llvm::formatv("{0}bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, {1}HYP_N, "
-                           "{2}{10}{12}>({13}, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "
-                           "scaling{11});",
-                           skel, rowVec("BWD_DY_"), flag(hasG), gArg(), kArg(), sArg(),
-                           hasG ? "beta" : "nullptr", hasG ? "R" : "nullptr",
-                           hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr", splitArg(dySplit, "BWD_DY_"),
-                           splitPtrs(dySplit, "dy_"), transposedB ? ", true" : "",
-                           transposedB ? "dY, BT, w, stats" : "dY, B, w, stats")
-                 .str();
-    prog.kernels.push_back(k);
-  }
-  {
-    KernelDef k;
-    k.name = "hyp_bwd_db";
-    k.summary = "column-reduce over dY: dB += dY^T w (+ 2 B R), atomics into dB";
-    k.params = {ptr("dY", act, "read"), ptr("w", "f32", "read")};
+    {
+      KernelDef k;
+      k.name = "hyp_bwd_rows";
+      k.summary = "row chain rule over complete rows of P = dY B: dH, beta, R += dz h h^T, dk, ds";
+      k.params = {ptr("P", "f32", "read"), ptr("w", "f32", "read"), ptr("stats", "f32", "read")};
+      if (hasG) k.params.push_back(ptr("G", "f32", "read"));
+      if (hasK) k.params.push_back(ptr("k", "f32", "read"));
+      if (hasS) k.params.push_back(ptr("s", "f32", "read"));
+      k.params.push_back(ptr("dH", "f32", "write"));
+      if (hasG) k.params.push_back(ptr("beta", "f32", "write"));
+      if (hasG) k.params.push_back(ptr("R", "f32", "accumulate"));
+      if (hasK) k.params.push_back(ptr("dk", "f32", "accumulate"));
+      if (hasS) k.params.push_back(ptr("ds", "f32", "accumulate"));
+      k.params.push_back(i64("M"));
+      k.params.push_back(f32("scaling"));
+      // One value: the dual-number row code is the slowest NVRTC compile
+      // of a layer (cold start), so no second config.
+      k.tunables = {{"BWD_ROWS_BLOCK_M", {kTcRowsBlockM}, kTcRowsBlockM}};
+      k.grid[0] = GridAxis::over("M", "BWD_ROWS_BLOCK_M");
+      k.grid[1] = k.grid[2] = GridAxis::fixed(1);
+      k.blockConst = kTcThreads;
+      k.body = llvm::formatv("hyp_tc_bwd_rows_body<BWD_ROWS_BLOCK_M, HYP_R, {0}, {1}>(P, w, "
+                             "stats, {2}, {3}, {4}, dH, {5}, {6}, {7}, {8}, M, scaling);",
+                             kTcThreads, flag(hasG), gArg(), kArg(), sArg(),
+                             hasG ? "beta" : "nullptr", hasG ? "R" : "nullptr",
+                             hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr")
+                   .str();
+      prog.kernels.push_back(k);
+    }
     if (hasG) {
-      k.params.push_back(ptr("B", "f32", "read"));
-      k.params.push_back(ptr("R", "f32", "read"));
+      KernelDef k;
+      k.name = "hyp_bwd_db_gram";
+      k.summary = "dB += 2 B R (R complete after hyp_bwd_rows), one thread an element";
+      k.params = {ptr("B", "f32", "read"), ptr("R", "f32", "read"), ptr("dB", "f32", "accumulate")};
+      k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures * spec.rank, kTcThreads));
+      k.grid[1] = k.grid[2] = GridAxis::fixed(1);
+      k.blockConst = kTcThreads;
+      k.body = "hyp_bwd_db_gram_body<HYP_R, HYP_N>(B, R, dB);";
+      prog.kernels.push_back(k);
     }
-    k.params.push_back(ptr("dB", "f32", "accumulate"));
-    k.params.push_back(i64("M"));
-    const int64_t bn = tc ? kTcDbCols : cols;
-    if (tc) {
-      const int64_t threads = tcDbThreads(spec.rank);
-      k.tunables = {{"BWD_DB_THREADS", {threads}, threads},
-                    tcRowsTunable("BWD_DB_", 256, kTcLongRows)};
-    } else {
-      k.tunables = stripTunables("BWD_DB_", spec, /*registerAccumulators=*/true, 256);
+  } else {
+    {
+      KernelDef k;
+      k.name = "hyp_bwd_dy";
+      k.summary = "row-reduce over dY: P = dY B, chain rule through the row scalars, dH, beta, "
+                  "R += dz h h^T, dk, ds";
+      k.params = {ptr("dY", act, "read"), ptr(transposedB ? "BT" : "B", "f32", "read"),
+                  ptr("w", "f32", "read"), ptr("stats", "f32", "read")};
+      if (hasG) k.params.push_back(ptr("G", "f32", "read"));
+      if (hasK) k.params.push_back(ptr("k", "f32", "read"));
+      if (hasS) k.params.push_back(ptr("s", "f32", "read"));
+      k.params.push_back(ptr("dH", "f32", "write"));
+      if (hasG) k.params.push_back(ptr("beta", "f32", "write"));
+      if (hasG) k.params.push_back(ptr("R", "f32", "accumulate"));
+      if (hasK) k.params.push_back(ptr("dk", "f32", "accumulate"));
+      if (hasS) k.params.push_back(ptr("ds", "f32", "accumulate"));
+      k.params.push_back(i64("M"));
+      k.params.push_back(f32("scaling"));
+      if (dySplit.count > 1) {
+        k.params.push_back(ptr("dy_parts", "f32", "write"));
+        k.params.push_back(ptr("dy_tickets", "f32", "accumulate"));
+      }
+      k.grid[0] = GridAxis::over("M", "BWD_DY_BLOCK_M");
+      k.grid[1] = splitGrid(dySplit, "BWD_DY_");
+      k.grid[2] = GridAxis::fixed(1);
+      k.blockTunable = "BWD_DY_THREADS";
+      if (tc)
+        addTcRowTunables(k, "BWD_DY_", spec.rank, dySplit, /*wideBlocks512=*/false);
+      else
+        k.tunables = rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
+      k.body = llvm::formatv("{0}bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, {1}HYP_N, "
+                             "{2}{10}{12}>({13}, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "
+                             "scaling{11});",
+                             skel, rowVec("BWD_DY_"), flag(hasG), gArg(), kArg(), sArg(),
+                             hasG ? "beta" : "nullptr", hasG ? "R" : "nullptr",
+                             hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr", splitArg(dySplit, "BWD_DY_"),
+                             splitPtrs(dySplit, "dy_"), transposedB ? ", true" : "",
+                             transposedB ? "dY, BT, w, stats" : "dY, B, w, stats")
+                   .str();
+      prog.kernels.push_back(k);
     }
-    k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, bn));
-    k.body = llvm::formatv("{0}bwd_db_body<{1}, BWD_DB_THREADS, {5}HYP_R, HYP_N, "
-                           "{2}>(dY, w, {3}, {4}, dB, M);",
-                           skel, bn, flag(hasG), hasG ? "B" : "nullptr", hasG ? "R" : "nullptr",
-                           rowsArg("BWD_DB_"))
-                 .str();
-    k.grid[1] = GridAxis::over("M", "BWD_DB_ROWS");
-    k.grid[2] = GridAxis::fixed(1);
-    k.blockTunable = "BWD_DB_THREADS";
-    prog.kernels.push_back(k);
+    {
+      KernelDef k;
+      k.name = "hyp_bwd_db";
+      k.summary = "column-reduce over dY: dB += dY^T w (+ 2 B R), atomics into dB";
+      k.params = {ptr("dY", act, "read"), ptr("w", "f32", "read")};
+      if (hasG) {
+        k.params.push_back(ptr("B", "f32", "read"));
+        k.params.push_back(ptr("R", "f32", "read"));
+      }
+      k.params.push_back(ptr("dB", "f32", "accumulate"));
+      k.params.push_back(i64("M"));
+      const int64_t bn = tc ? kTcDbCols : cols;
+      if (tc) {
+        const int64_t threads = tcDbThreads(spec.rank);
+        k.tunables = {{"BWD_DB_THREADS", {threads}, threads},
+                      tcRowsTunable("BWD_DB_", 256, kTcLongRows)};
+      } else {
+        k.tunables = stripTunables("BWD_DB_", spec, /*registerAccumulators=*/true, 256);
+      }
+      k.grid[0] = GridAxis::fixed(ceilDiv(spec.outFeatures, bn));
+      k.body = llvm::formatv("{0}bwd_db_body<{1}, BWD_DB_THREADS, {5}HYP_R, HYP_N, "
+                             "{2}>(dY, w, {3}, {4}, dB, M);",
+                             skel, bn, flag(hasG), hasG ? "B" : "nullptr", hasG ? "R" : "nullptr",
+                             rowsArg("BWD_DB_"))
+                   .str();
+      k.grid[1] = GridAxis::over("M", "BWD_DB_ROWS");
+      k.grid[2] = GridAxis::fixed(1);
+      k.blockTunable = "BWD_DB_THREADS";
+      prog.kernels.push_back(k);
+    }
   }
   {
     KernelDef k;
@@ -605,13 +682,22 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     prog.kernels.push_back(k);
   }
 
-  if (hasG) {
+  if (hasG)
     prog.forward = {"hyp_gram", "hyp_fwd_down", "hyp_fwd_up"};
-    prog.backward = {"hyp_gram", "hyp_bwd_dy", "hyp_bwd_db", "hyp_bwd_dx"};
-  } else {
+  else
     prog.forward = {"hyp_fwd_down", "hyp_fwd_up"};
-    prog.backward = {"hyp_bwd_dy", "hyp_bwd_db", "hyp_bwd_dx"};
+  if (hasG)
+    prog.backward.push_back("hyp_gram");
+  if (dyPass) {
+    prog.backward.push_back("hyp_bwd_dy_pass");
+    prog.backward.push_back("hyp_bwd_rows");
+    if (hasG)
+      prog.backward.push_back("hyp_bwd_db_gram");
+  } else {
+    prog.backward.push_back("hyp_bwd_dy");
+    prog.backward.push_back("hyp_bwd_db");
   }
+  prog.backward.push_back("hyp_bwd_dx");
 
   auto buf = [&](std::string name, std::vector<std::string> shape, std::string elem,
                  std::string role, std::string doc) {
@@ -649,6 +735,10 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   splitBuffers(downSplit, "down_", "hyp_fwd_down", "h and |x|^2");
   buf("dY", {"M", "N"}, act, "input", "backward: gradient of y");
   splitBuffers(dySplit, "dy_", "hyp_bwd_dy", "P = dY B");
+  if (dyPass)
+    buf("P", {"M", "r"}, "f32", "scratch",
+        "P = dY B, summed over hyp_bwd_dy_pass's column blocks (accumulate: zero before each "
+        "program)");
   buf("dH", {"M", "r"}, "f32", "scratch", "gradient w.r.t. h = A x");
   if (hasG) {
     buf("beta", {"M"}, "f32", "scratch", "dx += beta * x (the norm's gradient)");

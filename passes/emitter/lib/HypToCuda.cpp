@@ -85,7 +85,8 @@ void setCompilerVersion(std::string version) {
 const std::string &compilerVersion() { return versionStorage(); }
 
 FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint,
-                                        bool tensorCores, int64_t rowSplitCols) {
+                                        bool tensorCores, int64_t rowSplitCols,
+                                        bool dyPass) {
   func::FuncOp forward;
   module.walk([&](func::FuncOp f) {
     bool hasStats = false;
@@ -124,6 +125,7 @@ FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint
   AdapterSpec spec = hint ? *hint : AdapterSpec();
   spec.tensorCores |= tensorCores;
   spec.rowSplitCols = rowSplitCols;
+  spec.dyPass = dyPass;
   spec.inFeatures = A.getDimSize(1);
   spec.outFeatures = B.getDimSize(0);
   spec.rank = A.getDimSize(0);
@@ -179,6 +181,14 @@ static llvm::cl::opt<int64_t> clRowSplitCols(
                    "chooses between none and 1024-column slices)"),
     llvm::cl::init(::hyp::emitter::kRowSplitTuned));
 
+/// libhypc's dy-pass=0|1 (AdapterSpec::dyPass).
+static llvm::cl::opt<bool> clDyPass(
+    "hyp-dy-pass",
+    llvm::cl::desc("hyp-to-cuda / hyp-to-kernel-metadata: the tensor-core backward at r <= 32 "
+                   "reads dY once (hyp_bwd_dy_pass, default) or twice (=0: hyp_bwd_dy, "
+                   "hyp_bwd_db)"),
+    llvm::cl::init(true));
+
 /// The program of the module under the command-line options; a bad
 /// --hyp-row-split-cols is refused here, by the flag's name (AdapterSpec
 /// validation would name the spec field).
@@ -186,7 +196,7 @@ static FailureOr<ProgramDef> programFromFlags(ModuleOp module, llvm::StringRef t
   if (clRowSplitCols < 0 && clRowSplitCols != ::hyp::emitter::kRowSplitTuned)
     return module.emitError(translation +
                             ": --hyp-row-split-cols must be >= 0, or -1 (tuned)");
-  return programFromModule(module, nullptr, clTensorCores, clRowSplitCols);
+  return programFromModule(module, nullptr, clTensorCores, clRowSplitCols, clDyPass);
 }
 
 LogicalResult translateModuleToCuda(ModuleOp module, llvm::raw_ostream &os) {

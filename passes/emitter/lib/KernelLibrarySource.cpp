@@ -2,7 +2,8 @@
 //
 // HypKernelLib.cuh (dual numbers, SIMT skeletons) followed by HypTensorCore.cuh
 // (mma.sync skeletons for bf16 activations, which use HypKernelLib's helpers)
-// and HypTensorCoreWide.cuh (wide column strips, on HypTensorCore's helpers).
+// HypTensorCoreWide.cuh (wide column strips, on HypTensorCore's helpers) and
+// HypTensorCoreDyPass.cuh (the backward's one pass over dY, on both).
 //
 //===----------------------------------------------------------------------===//
 #include "hyp/Emitter/AdapterProgram.h"
@@ -12,6 +13,7 @@
 #include "HypKernelLib.inc"
 #include "HypTensorCore.inc"
 #include "HypTensorCoreWide.inc"
+#include "HypTensorCoreDyPass.inc"
 
 llvm::StringRef hyp::emitter::kernelLibrarySource() {
   static const std::string text = [] {
@@ -23,6 +25,9 @@ llvm::StringRef hyp::emitter::kernelLibrarySource() {
       s += chunk;
     s += "\n";
     for (const char *chunk : hyp_tensor_core_wide_chunks)
+      s += chunk;
+    s += "\n";
+    for (const char *chunk : hyp_tensor_core_dy_pass_chunks)
       s += chunk;
     return s;
   }();

@@ -218,6 +218,11 @@ TEST(Capi, BadOptionsAreReported) {
               std::string::npos)
         << r.error;
   }
+  for (const char *bad : {"dy-pass=2", "dy-pass=", "dy-pass=yes"}) {
+    Compiled r = compile(&d, bad);
+    EXPECT_NE(r.rc, 0) << bad;
+    EXPECT_NE(r.error.find("dy-pass must be 0 or 1"), std::string::npos) << r.error;
+  }
 }
 
 // The split-K of the tensor-core row-reduces is the tuner's choice unless an
@@ -228,8 +233,9 @@ TEST(Capi, RowSplitIsTunedUnlessFixed) {
   Compiled byDefault = compile(&d, "tensor-cores=1"),
            tuned = compile(&d, "tensor-cores=1 row-split-cols=tuned"),
            off = compile(&d, "tensor-cores=1 row-split-cols=0"),
-           fixed = compile(&d, "tensor-cores=1 row-split-cols=1024");
-  for (const Compiled *c : {&byDefault, &tuned, &off, &fixed})
+           fixed = compile(&d, "tensor-cores=1 row-split-cols=1024"),
+           twoPass = compile(&d, "tensor-cores=1 dy-pass=0");
+  for (const Compiled *c : {&byDefault, &tuned, &off, &fixed, &twoPass})
     ASSERT_EQ(c->rc, 0) << c->error;
   const std::string grid = "\"tunable\": \"FWD_DOWN_SPLIT\"";
   EXPECT_NE(byDefault.metadata.find(grid), std::string::npos) << byDefault.metadata;
@@ -238,8 +244,9 @@ TEST(Capi, RowSplitIsTunedUnlessFixed) {
   EXPECT_EQ(off.metadata.find("down_parts"), std::string::npos);
   EXPECT_EQ(fixed.metadata.find("FWD_DOWN_SPLIT"), std::string::npos);
   EXPECT_NE(fixed.metadata.find("down_parts"), std::string::npos);
-  // N = 256 is shorter than two slices: bwd_dy never splits.
-  EXPECT_EQ(byDefault.metadata.find("BWD_DY_SPLIT"), std::string::npos);
+  // N = 256 is shorter than two slices: bwd_dy (the two-pass backward's) never splits.
+  EXPECT_NE(twoPass.metadata.find("\"hyp_bwd_dy\""), std::string::npos);
+  EXPECT_EQ(twoPass.metadata.find("BWD_DY_SPLIT"), std::string::npos);
 }
 
 TEST(Capi, TensorCoresOnlyWhenAskedFor) {

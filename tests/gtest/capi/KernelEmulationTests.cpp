@@ -298,7 +298,12 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
   // The rings of hyp_bwd_dx (x and dx, 3 stages) and hyp_bwd_db (dY, 4
   // stages) wrapping around: 32-row steps, 5 of them in a 512-row block of
   // M = 160, over 3 column blocks with a tail (K = 136, N = 136).
-  std::map<std::string, int64_t> ringTcDx = {{"BWD_DX_ROWS", 512}, {"BWD_DB_ROWS", 512}};
+  // hyp_bwd_dy_pass's ring (4 stages) wraps the same way.
+  std::map<std::string, int64_t> ringTcDx = {
+      {"BWD_DX_ROWS", 512}, {"BWD_DB_ROWS", 512}, {"BWD_DY_PASS_ROWS", 512}};
+  // hyp_bwd_dy_pass in 64-row chunks: M = 70 is a chunk of two steps and one
+  // of 6 rows.
+  std::map<std::string, int64_t> dyPassChunks = {{"BWD_DY_PASS_ROWS", 64}};
   std::map<std::string, int64_t> splitTc = {{"FWD_DOWN_BLOCK_M", 16}, {"BWD_DY_BLOCK_M", 16}};
   std::map<std::string, int64_t> tunedSplit = {{"FWD_DOWN_SPLIT", 2}, {"FWD_DOWN_BLOCK_M", 16}};
   // 64-row blocks of the row-reduces (dynamic shared memory), hyp_fwd_down
@@ -347,6 +352,16 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
        false, "tensor-cores=1"},
       {"tc_hyplora_lorentz_bf16_r32_k136_n136_rings", "hyplora", "lorentz", "bf16", 136, 136, 32,
        160, ringTcDx, false, "tensor-cores=1"},
+      {"tc_hyplora_lorentz_bf16_r32_k136_n136_rings_two_pass", "hyplora", "lorentz", "bf16", 136,
+       136, 32, 160, ringTcDx, false, "tensor-cores=1 dy-pass=0"},
+      // The one pass over dY (HypTensorCoreDyPass.cuh) across 256-column
+      // blocks: N = 600 is two whole blocks and one of 88 columns (two dead
+      // 64-column ring tiles, its second column half dead); then N = 300, not
+      // a multiple of 8 (plain loads of dY), unaligned, LoRA (no hyp_bwd_db_gram).
+      {"tc_hyplora_lorentz_bf16_r32_n600_dy_pass", "hyplora", "lorentz", "bf16", 40, 600, 32, 70,
+       dyPassChunks, false, "tensor-cores=1"},
+      {"tc_lora_bf16_r16_n300_dy_pass_unaligned", "lora", "reference", "bf16", 24, 300, 16, 33,
+       {}, true, "tensor-cores=1"},
       // Whole chunks (K = 128, N = 192: multiples of the row-reduces' 64-column
       // chunk), where each copy's liveness is its row's alone (HypTcRowCopies
       // WHOLE_CHUNKS), and dead rows past M = 70 in the last row block.
@@ -356,11 +371,13 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       // K = 200 in 3 splits of 2, 2 and 0 chunks of 64 columns (an empty one
       // still takes its ticket), a 16-row block's tail at M = 70; then
       // N = 200 (hyp_bwd_dy) in 4 splits of one chunk (the last 8 columns
-      // wide), r = 32, 32-row blocks.
+      // wide), r = 32, 32-row blocks. dy-pass=0 wherever hyp_bwd_dy or
+      // hyp_bwd_db is the subject: at r <= 32 the default backward reads dY
+      // once (hyp_bwd_dy_pass) and runs neither; r > 32 and HYP_DY_PASS=0 do.
       {"tc_hyplora_lorentz_bf16_r16_k200_split", "hyplora", "lorentz", "bf16", 200, 24, 16, 70,
        splitTc, false, "tensor-cores=1 row-split-cols=64"},
       {"tc_hyplora_reference_bf16_r32_n200_split", "hyplora", "reference", "bf16", 40, 200, 32,
-       37, {}, false, "tensor-cores=1 row-split-cols=48"},
+       37, {}, false, "tensor-cores=1 row-split-cols=48 dy-pass=0"},
       // The tuned split (the default): K = 2048 gives hyp_fwd_down a SPLIT
       // tunable {1, 2} and a grid.y of its value; the config picks 2. (Small
       // M, N and r: K = N = 2080, r = 16, M = 37 took 395 s to emulate.)
@@ -371,13 +388,13 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
       // 3 stages, so it wraps; M = 70 is a 64-row block and a tail. Then a
       // fixed split into 4 slices of those 5 chunks: 2, 2, 1 and an empty one.
       {"tc_hyplora_reference_bf16_r16_wide_rows", "hyplora", "reference", "bf16", 600, 584, 16,
-       70, wideRowsTc, false, "tensor-cores=1"},
+       70, wideRowsTc, false, "tensor-cores=1 dy-pass=0"},
       {"tc_hyplora_lorentz_bf16_r16_wide_rows_split", "hyplora", "lorentz", "bf16", 600, 584,
-       16, 21, {}, false, "tensor-cores=1 row-split-cols=128"},
+       16, 21, {}, false, "tensor-cores=1 row-split-cols=128 dy-pass=0"},
       // N >= 2048 at r <= 32: hyp_bwd_db's w rows ride its ring (HypTcDbRing
       // W_RING); M = 70 is three 32-row steps with a tail.
       {"tc_hyplora_reference_bf16_r8_n2048_w_ring", "hyplora", "reference", "bf16", 16, 2048, 8,
-       70, {}, false, "tensor-cores=1"},
+       70, {}, false, "tensor-cores=1 dy-pass=0"},
       // The direct path (HYPLORA.md formulas, no pipeline) must agree too.
       {"direct_hyplora_reference_bf16", "hyplora", "reference", "bf16", 64, 40, 8, 37, {}, false,
        "emit=direct"},

@@ -14,7 +14,7 @@
 // WIDE-LABEL: hyp_fwd_up: row-update of y
 // WIDE: __launch_bounds__(FWD_UP_THREADS, 3) hyp_fwd_up(
 // WIDE-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N>(w, B, y, M);
-// WIDE-LABEL: hyp_bwd_dy: row-reduce over dY
+// WIDE-LABEL: hyp_bwd_dy_pass: one pass over dY
 // WIDE-NOT: hyp_tc_fwd_up_body<
 
 // (Keys are sorted: hyp_fwd_up's grid follows hyp_fwd_down's name.)

@@ -8,8 +8,10 @@
 // Tensor cores when asked for (bf16, r % 8 == 0: HypTensorCore.cuh); the
 // row-reduce has no VEC tunable there (16-byte loads whenever aligned), and
 // y += w B^T on its MMA skeleton too (the SIMT alternative was retired).
-// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.stage3.mlir | FileCheck %s --check-prefix=TC
-// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores %t.stage3.mlir | FileCheck %s --check-prefix=TCMETA
+// The two-pass backward (hyp_bwd_dy, hyp_bwd_db: --hyp-dy-pass=0; r > 32
+// always); the default one pass over dY is emit-dy-pass.mlir's.
+// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-dy-pass=0 %t.stage3.mlir | FileCheck %s --check-prefix=TC
+// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=0 %t.stage3.mlir | FileCheck %s --check-prefix=TCMETA
 // TCMETA: "BT": {
 // TCMETA-NEXT: "doc": "B transposed (hyp_gram writes it, hyp_bwd_dy reads it)",
 // TCMETA-NEXT: "elem": "f32",

@@ -3,20 +3,22 @@
 // (AdapterProgram.cpp rowSplit), which meet in hyp_tc_row_split_meet through
 // two scratch buffers. By default the split count is a tunable, {1, S} with
 // 1024-column slices (4 of 4096 columns), and grid.y its value: the autotuner
-// picks it per shape bucket (it wins at M = 1024, loses at 8192).
+// picks it per shape bucket (it wins at M = 1024, loses at 8192). hyp_bwd_dy
+// runs in the two-pass backward only (--hyp-dy-pass=0; the default at r <= 32
+// reads dY once, emit-dy-pass.mlir).
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/lorentz/g' -e 's/ACT/bf16/g' -e 's/KD/4096/g' -e 's/ND/4096/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
 // RUN:   | hyp-opt --hyp-pipeline -o %t.s3.mlir
-// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.s3.mlir | FileCheck %s --check-prefix=TUNED
-// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores %t.s3.mlir | FileCheck %s --check-prefix=META-TUNED
+// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-dy-pass=0 %t.s3.mlir | FileCheck %s --check-prefix=TUNED
+// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=0 %t.s3.mlir | FileCheck %s --check-prefix=META-TUNED
 // 0 turns it off; an explicit slice width (libhypc row-split-cols=N) forces
 // the split in both; any other negative width is an error.
-// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-row-split-cols=0 %t.s3.mlir | FileCheck %s --check-prefix=OFF
-// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-row-split-cols=1024 %t.s3.mlir | FileCheck %s --check-prefix=BOTH
-// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-row-split-cols=1024 %t.s3.mlir | FileCheck %s --check-prefix=META
-// RUN: not hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-row-split-cols=-3 %t.s3.mlir 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-dy-pass=0 --hyp-row-split-cols=0 %t.s3.mlir | FileCheck %s --check-prefix=OFF
+// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-dy-pass=0 --hyp-row-split-cols=1024 %t.s3.mlir | FileCheck %s --check-prefix=BOTH
+// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=0 --hyp-row-split-cols=1024 %t.s3.mlir | FileCheck %s --check-prefix=META
+// RUN: not hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-dy-pass=0 --hyp-row-split-cols=-3 %t.s3.mlir 2>&1 | FileCheck %s --check-prefix=BAD
 // Reductions shorter than two slices (K = N = 1536) get no SPLIT tunable.
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/lorentz/g' -e 's/ACT/bf16/g' -e 's/KD/1536/g' -e 's/ND/1536/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
-// RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores | FileCheck %s --check-prefix=SHORT
+// RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=0 | FileCheck %s --check-prefix=SHORT
 
 // TUNED-LABEL: hyp_fwd_down: row-reduce over x
 // TUNED: #define FWD_DOWN_SPLIT 1

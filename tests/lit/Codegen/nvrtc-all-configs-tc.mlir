@@ -3,7 +3,9 @@
 // the skeletons check tile coverage and shared memory): each kernel's full
 // cartesian product, that kernel compiled alone (-DHYP_ONLY_KERNEL).
 // Here bf16 at r = 32 with --hyp-tensor-cores: the tensor-core skeletons
-// (HypTensorCore.cuh) of the five kernels beside hyp_gram;
+// (HypTensorCore.cuh, HypTensorCoreWide.cuh, HypTensorCoreDyPass.cuh) of the
+// kernels beside hyp_gram, in both backwards (one pass over dY, the default,
+// and two: --hyp-dy-pass=0);
 // nvrtc-all-configs.mlir covers the SIMT family.
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/reference/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/192/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
 // RUN:   | hyp-opt --hyp-pipeline -o %t.s3.mlir
@@ -20,16 +22,25 @@
 // ROWS of the column kernels is launch-only (the grid's business, not
 // compiled in): one compile each.
 // CHECK-DAG: nvrtc hyp_fwd_up: 1 config(s) compiled for sm_90
-// CHECK-DAG: nvrtc hyp_bwd_dy: 4 config(s) compiled for sm_90
-// CHECK-DAG: nvrtc hyp_bwd_db: 1 config(s) compiled for sm_90
+// CHECK-DAG: nvrtc hyp_bwd_dy_pass: 1 config(s) compiled for sm_90
+// CHECK-DAG: nvrtc hyp_bwd_rows: 1 config(s) compiled for sm_90
+// CHECK-DAG: nvrtc hyp_bwd_db_gram: 1 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_dx: 1 config(s) compiled for sm_90
-// CHECK: nvrtc: all 17 compile(s) ok
+// CHECK: nvrtc: all 15 compile(s) ok
+
+// The two-pass backward.
+// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-dy-pass=0 %t.s3.mlir -o %t.two.cu
+// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=0 %t.s3.mlir -o %t.two.json
+// RUN: hyp-nvrtc-check %t.two.cu --metadata %t.two.json --all-configs -j 2 | FileCheck %s --check-prefix=TWO
+// TWO-DAG: nvrtc hyp_bwd_dy: 4 config(s) compiled for sm_90
+// TWO-DAG: nvrtc hyp_bwd_db: 1 config(s) compiled for sm_90
+// TWO: nvrtc: all 17 compile(s) ok
 
 // The split-K row-reduces (64-column slices: 9 splits of K = 576, 3 of
 // N = 192): their BLOCK_M {16, 32} and the meeting point's shared memory
 // must compile too.
-// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-row-split-cols=64 %t.s3.mlir -o %t.split.cu
-// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-row-split-cols=64 %t.s3.mlir -o %t.split.json
+// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-dy-pass=0 --hyp-row-split-cols=64 %t.s3.mlir -o %t.split.cu
+// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=0 --hyp-row-split-cols=64 %t.s3.mlir -o %t.split.json
 // RUN: FileCheck %s --check-prefix=SPLITSRC < %t.split.cu
 // RUN: hyp-nvrtc-check %t.split.cu --metadata %t.split.json --all-configs -j 2 | FileCheck %s --check-prefix=SPLIT
 // SPLITSRC: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, 9>(

@@ -18,11 +18,11 @@ namespace hyp::emitter {
 /// kernel. `hint` (libhypc knows the descriptor) fills what IR cannot say
 /// (convention and clamp values for the header comment and metadata).
 /// `tensorCores`: AdapterSpec::tensorCores for the module (or the hint's);
-/// `rowSplitCols`: AdapterSpec::rowSplitCols.
+/// `rowSplitCols`: AdapterSpec::rowSplitCols; `dyPass`: AdapterSpec::dyPass.
 mlir::FailureOr<ProgramDef>
 programFromModule(mlir::ModuleOp module, const AdapterSpec *hint = nullptr,
                   bool tensorCores = false,
-                  int64_t rowSplitCols = 0);
+                  int64_t rowSplitCols = 0, bool dyPass = true);
 
 mlir::LogicalResult translateModuleToCuda(mlir::ModuleOp module, llvm::raw_ostream &os);
 mlir::LogicalResult translateModuleToMetadata(mlir::ModuleOp module, llvm::raw_ostream &os);

@@ -58,6 +58,12 @@ struct AdapterSpec {
   // hyp-translate --hyp-row-split-cols=N (-1: tuned), HYP_ROW_SPLIT_COLS in
   // the torch JIT.
   int64_t rowSplitCols = kRowSplitTuned;
+  // The tensor-core backward at r <= 32 reads dY once (HypTensorCoreDyPass.cuh:
+  // hyp_bwd_dy_pass, hyp_bwd_rows, hyp_bwd_db_gram) instead of twice
+  // (hyp_bwd_dy, hyp_bwd_db). Off keeps the two-pass kernels, for A/B runs
+  // and as the fallback: libhypc dy-pass=0|1, hyp-translate --hyp-dy-pass,
+  // HYP_DY_PASS in the torch JIT.
+  bool dyPass = true;
   // Clamps of HYPLORA.md section 3 (the hyp.adapter attributes).
   double normEps = 1e-7, curvatureEps = 1e-6, timeEps = 1e-6, smallTh = 1.01,
          smallThEps = 1e-6, acoshEps = 1e-7, outNormEps = 1e-7;

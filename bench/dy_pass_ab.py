@@ -1,0 +1,97 @@
+"""The backward's one pass over dY against its two passes, in one process.
+
+HYP_DY_PASS selects the program per call (the JIT keys programs by it), so
+both backwards of one layer shape run side by side on the same buffers:
+`one` (hyp_bwd_dy_pass, hyp_bwd_rows, hyp_bwd_db_gram: the default at
+r <= 32) and `two` (hyp_bwd_dy, hyp_bwd_db). Per "K N M" case it reports the
+tuned fwd + bwd step of each (CUDA events, interleaved rounds, median: the
+frozen GEMMs are in both) and each kernel's device time per step
+(torch.profiler), so the difference is seen kernel by kernel.
+
+    python3 bench/dy_pass_ab.py --cases "4096 4096 8192;4096 14336 8192" --out ab.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.contenders import HyploraContender, standalone_setup  # noqa: E402
+from bench.timing import time_interleaved  # noqa: E402
+
+POLICIES = {"one": "1", "two": "0"}
+
+
+def kernel_us(step, steps: int) -> dict[str, float]:
+    """Device time per step of each hyp_ kernel (torch.profiler)."""
+    from torch.profiler import ProfilerActivity, profile
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for i in range(steps):
+            step(i % 2)
+        torch.cuda.synchronize()
+    out: dict[str, float] = {}
+    for e in prof.key_averages():
+        if e.device_type.name == "CUDA" and e.key.startswith("hyp_"):
+            out[e.key] = round(e.self_device_time_total / steps, 2)
+    return dict(sorted(out.items()))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", default="4096 4096 8192;4096 14336 8192;14336 4096 8192;4096 1024 8192;4096 4096 1024")
+    p.add_argument("--r", type=int, default=32)
+    p.add_argument("--variant", default="hyplora", choices=["hyplora", "lora"])
+    p.add_argument("--reps", type=int, default=60)
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--profile-steps", type=int, default=5)
+    p.add_argument("--out", default=None)
+    a = p.parse_args()
+    if not torch.cuda.is_available():
+        print("dy_pass_ab: needs a CUDA device (skipped)")
+        return 0
+    import hyplora
+    results = []
+    for case in a.cases.split(";"):
+        K, N, M = (int(v) for v in case.split())
+        ctx, data, xs, dys = standalone_setup(K, N, M, a.r, 2, torch.device("cuda"), hyplora)
+        c = HyploraContender(a.variant, "reference", tensor_cores=True)
+        c.available(ctx)
+        step = c.build(data, ctx).make_step(xs, dys)
+
+        def under(policy: str):
+            def run(i: int):
+                os.environ["HYP_DY_PASS"] = POLICIES[policy]
+                return step(i)
+            return run
+
+        steps = {name: under(name) for name in POLICIES}
+        for name, s in steps.items():  # compile + tune each program
+            for i in range(3):
+                s(i % 2)
+        times = time_interleaved(steps, 2, a.reps, 3, True, a.rounds)
+        kernels = {name: kernel_us(s, a.profile_steps) for name, s in steps.items()}
+        row = {"K": K, "N": N, "M": M, "r": a.r, "variant": a.variant,
+               "step_median_ms": {n: t["median_ms"] for n, t in times.items()},
+               "step_p10_ms": {n: t["p10_ms"] for n, t in times.items()},
+               "step_p90_ms": {n: t["p90_ms"] for n, t in times.items()},
+               "kernel_us_per_step": kernels,
+               "ours_us_per_step": {n: round(sum(k.values()), 1) for n, k in kernels.items()}}
+        results.append(row)
+        print(json.dumps(row), flush=True)
+        del step, xs, dys, data
+        torch.cuda.empty_cache()
+    os.environ.pop("HYP_DY_PASS", None)
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump({"device": torch.cuda.get_device_name(), "commit": os.environ.get("HYP_COMMIT", "unknown"),
+                       "torch": torch.__version__, "results": results}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
