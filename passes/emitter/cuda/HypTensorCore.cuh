@@ -588,20 +588,6 @@ template <int N> HYP_DEVICE_INLINE void hyp_cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 #endif
 }
-/// The same for a count known only at run time (the row-reduce's ring depth
-/// comes from its dynamic shared memory): wait_group takes an immediate, so
-/// one uniform switch; counts above 6 wait for more than they must (safe).
-HYP_DEVICE_INLINE void hyp_cp_async_wait_n(int n) {
-  switch (n) {
-  case 0: hyp_cp_async_wait<0>(); break;
-  case 1: hyp_cp_async_wait<1>(); break;
-  case 2: hyp_cp_async_wait<2>(); break;
-  case 3: hyp_cp_async_wait<3>(); break;
-  case 4: hyp_cp_async_wait<4>(); break;
-  case 5: hyp_cp_async_wait<5>(); break;
-  default: hyp_cp_async_wait<6>(); break;
-  }
-}
 
 /// The block's dynamic shared memory and its size (the launch's, from the
 /// metadata's "dynamic_smem"). The CPU emulation provides both
@@ -1610,10 +1596,7 @@ HYP_DEVICE_INLINE constexpr int hyp_tc_row_stage_bytes(int bm, int r, int kc) {
               ? HYP_ROUND_UP(r, 16) * hyp_tc_row_ld(kc) * 4
               : kc * (r + 2) * 4);
 }
-/// The ring depth the chunk width is chosen for. The kernel runs as many
-/// stages as its launch's dynamic shared memory holds (HypTcRow::stages_in:
-/// the metadata gives a 3-stage ring, or more where the epilogue's partial
-/// sums need more bytes than 3 stages). Deeper rings were tried: a
+/// The ring depth (the chunk width is chosen for it). Deeper rings were tried: a
 /// launch-only tunable that gave 32-row blocks 7 stages timed the same as 3
 /// on an H200 (hyp_fwd_down 49.1 vs 48.6 us, hyp_bwd_dy 52.7 vs 51.5, 4096 x
 /// 4096, M = 8192; bench/results/*-row-reduce-tuning), so bytes in flight
@@ -1638,8 +1621,7 @@ HYP_DEVICE_INLINE constexpr int hyp_tc_row_kc(int bm, int r) {
 }
 
 template <int BM, int R, int THREADS> struct HypTcRow {
-  static constexpr int MIN_STAGES = hyp_tc_row_stages();
-  static constexpr int MAX_STAGES = 8; // hyp_cp_async_wait_n waits exactly up to 6 pending
+  static constexpr int STAGES = hyp_tc_row_stages();
   static constexpr int KC = hyp_tc_row_kc(BM, R);     // k columns per chunk
   static constexpr int LD = hyp_tc_row_ld(KC);        // X and A stage row stride
   static constexpr int LDB = R + 2;                   // B stage row stride
@@ -1659,19 +1641,10 @@ template <int BM, int R, int THREADS> struct HypTcRow {
   // and from there `raw`, the ring and later the epilogue's partial results.
   static constexpr int FIXED_BYTES = BM * CPR * 4 + BM * 4 * 4;
   static constexpr int EPI_BYTES = EPI_FLOATS * 4;
-  /// Bytes a launch with `stages` ring stages needs (AdapterProgram.cpp
-  /// tcRowSmem computes the same for the metadata).
-  __host__ __device__ static constexpr int smem_bytes(int stages) {
-    return FIXED_BYTES + (stages * STAGE_BYTES > EPI_BYTES ? stages * STAGE_BYTES : EPI_BYTES);
-  }
-  static constexpr int SMEM_BYTES = smem_bytes(MIN_STAGES);
-  /// Ring stages the launch's `bytes` of dynamic shared memory hold, at most
-  /// MAX_STAGES; 0 when they cannot hold the minimum ring or the epilogue.
-  HYP_DEVICE_INLINE int stages_in(unsigned bytes) {
-    if (bytes < (unsigned)SMEM_BYTES) return 0;
-    const int n = int((bytes - FIXED_BYTES) / STAGE_BYTES);
-    return n < MAX_STAGES ? n : MAX_STAGES;
-  }
+  /// Bytes of dynamic shared memory a launch needs (AdapterProgram.cpp
+  /// tcRowSmem computes the same for the metadata); the kernel traps on less.
+  static constexpr int SMEM_BYTES =
+      FIXED_BYTES + (STAGES * STAGE_BYTES > EPI_BYTES ? STAGES * STAGE_BYTES : EPI_BYTES);
   static_assert(BM % 8 == 0 && THREADS % 32 == 0 && R % 8 == 0, "row tile geometry");
   static_assert(STAGE_X % 16 == 0 && STAGE_BYTES % 16 == 0, "16-byte aligned stage tiles");
   static_assert(SMEM_BYTES <= HYP_TC_ROW_SMEM_BUDGET, "the 3-stage ring above its budget");
@@ -1880,9 +1853,9 @@ template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR> struct HypTcRowCo
 template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR, bool WANT_SQ, int SPLIT>
 HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
                                       const float *__restrict__ Wt, long long M, long long m0,
-                                      unsigned char *raw, int STAGES, float *sqpart) {
+                                      unsigned char *raw, float *sqpart) {
   typedef HypTcRow<BM, R, THREADS> T;
-  constexpr int KC = T::KC, CPR = T::CPR, LD = T::LD, LDH = T::LDH;
+  constexpr int KC = T::KC, CPR = T::CPR, LD = T::LD, LDH = T::LDH, STAGES = T::STAGES;
   // Split-K: block y takes chunks [cbeg, NCH) of the reduction (SPLIT == 1: all).
   constexpr int NCH_ALL = (KDIM + KC - 1) / KC, CPS = (NCH_ALL + SPLIT - 1) / SPLIT;
   const int cbeg = SPLIT == 1 ? 0 : int(blockIdx.y) * CPS;
@@ -1917,6 +1890,7 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
                                                           xvec, wvec);
   };
 
+#pragma unroll
   for (int st = 0; st < STAGES - 1; ++st) {
     if (cbeg + st < NCH) issue(cbeg + st, st);
     hyp_cp_async_commit();
@@ -1926,7 +1900,7 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
   // was a dozen instructions a chunk.
   int stage = 0;
   for (int c = cbeg; c < NCH; ++c) {
-    hyp_cp_async_wait_n(STAGES - 2); // this thread's copies of chunk c landed
+    hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of chunk c landed
     __syncthreads();                 // everyone's did; chunk c - 1's stage is free
     const int nc = c + STAGES - 1;
     if (nc < NCH) issue(nc, stage == 0 ? STAGES - 1 : stage - 1);
@@ -2088,13 +2062,12 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_down_body(const hyp_act_t *__restrict__ x,
   typedef HypTcRow<BM, R, THREADS> T;
   constexpr int LDH = T::LDH;
   unsigned char *smem = hyp_dynamic_smem();
-  const int stages = T::stages_in(hyp_dynamic_smem_bytes());
-  if (stages == 0) hyp_trap();
+  if (hyp_dynamic_smem_bytes() < (unsigned)T::SMEM_BYTES) hyp_trap();
   float *sqpart = reinterpret_cast<float *>(smem);   // [BM * CPR]
   float *rowf = sqpart + BM * T::CPR;                 // [BM]
   unsigned char *raw = smem + T::FIXED_BYTES;
   const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, KDIM, false, true, SPLIT>(x, A, M, m0, raw, stages, sqpart);
+  hyp_tc_row_dot<BM, R, THREADS, KDIM, false, true, SPLIT>(x, A, M, m0, raw, sqpart);
   if constexpr (SPLIT > 1)
     if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, true>(
             reinterpret_cast<float *>(raw), sqpart, parts, tickets, M, m0))
@@ -2210,13 +2183,11 @@ hyp_tc_bwd_dy_body(const hyp_act_t *__restrict__ dY, const float *__restrict__ B
                    float *ds, long long M, float scaling, float *parts, float *tickets) {
   typedef HypTcRow<BM, R, THREADS> T;
   unsigned char *smem = hyp_dynamic_smem();
-  const int stages = T::stages_in(hyp_dynamic_smem_bytes());
-  if (stages == 0) hyp_trap();
+  if (hyp_dynamic_smem_bytes() < (unsigned)T::SMEM_BYTES) hyp_trap();
   float *rowsc = reinterpret_cast<float *>(smem); // [BM * 4]: f, dz, dk part, ds part
   unsigned char *raw = smem + T::FIXED_BYTES;
   const long long m0 = (long long)blockIdx.x * BM;
-  hyp_tc_row_dot<BM, R, THREADS, NDIM, !B_TRANSPOSED, false, SPLIT>(dY, B, M, m0, raw, stages,
-                                                                     nullptr);
+  hyp_tc_row_dot<BM, R, THREADS, NDIM, !B_TRANSPOSED, false, SPLIT>(dY, B, M, m0, raw, nullptr);
   if constexpr (SPLIT > 1)
     if (!hyp_tc_row_split_meet<BM, R, THREADS, T::CPR, SPLIT, false>(
             reinterpret_cast<float *>(raw), nullptr, parts, tickets, M, m0))
