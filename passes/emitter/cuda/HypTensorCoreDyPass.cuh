@@ -87,20 +87,17 @@ HYP_DEVICE_INLINE void hyp_tc_dy_pass_b_frags(hyp_u32 (&bf)[PKS][2][2], const fl
 }
 #endif
 
-/// acc (rows of 16-row tile rt2 of the step, ranks 8 prt ..) += dY B over
-/// block k-step kg (columns 16 kg .. 16 kg + 15 of the block's 256: ring tile
-/// kg / 4). bf: this lane's B fragments of the k-step; the emulation reads B
-/// itself (global, columns from n0), the same split products in another order.
+#ifdef HYP_MMA_SCALAR
+/// The emulation's P += dY B for this lane's outputs of 16-row tile rt2 of the
+/// step (rows hyp_tc_dy_pass_row, ranks 8 prt + 2t (+ 1)) over block k-step kg
+/// (columns 16 kg .. 16 kg + 15: ring tile kg / 4): the MMAs' split products,
+/// summed in another order; B from global memory (columns from n0).
 template <int R, int NDIM>
-HYP_DEVICE_INLINE void hyp_tc_dy_pass_p_kstep(float (&acc)[4], const hyp_u32 (&bf)[2][2],
-                                              const hyp_u16 *ys, int rt2, int kg,
+HYP_DEVICE_INLINE void hyp_tc_dy_pass_p_kstep(float (&acc)[4], const hyp_u16 *ys, int rt2, int kg,
                                               const float *__restrict__ B, int n0, int prt) {
   constexpr int SUBM = HypTcDyPass<R>::SUBM;
-  const int lane = threadIdx.x & 31;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const hyp_u16 *qs = ys + (kg >> 2) * SUBM * 64; // the k-step's ring tile
-#ifdef HYP_MMA_SCALAR
-  const int g = lane >> 2, t = lane & 3;
-  (void)bf;
   for (int e = 0; e < 4; ++e) {
     const int m = rt2 * 16 + hyp_tc_dy_pass_row(g, e >> 1), j = 8 * prt + 2 * t + (e & 1);
     float slo = 0.f, shi = 0.f;
@@ -113,24 +110,8 @@ HYP_DEVICE_INLINE void hyp_tc_dy_pass_p_kstep(float (&acc)[4], const hyp_u32 (&b
     acc[e] += slo;
     acc[e] += shi;
   }
-#else
-  (void)B;
-  (void)n0;
-  (void)prt;
-  // ldmatrix.x4: lane l addresses row l & 7 of matrix l >> 3 = (half q & 1,
-  // 16-byte chunk q >> 1 of the k-step): the A fragment a0..a3.
-  const int q = lane >> 3, i = lane & 7;
-  const int m = rt2 * 16 + hyp_tc_dy_pass_row(i, q & 1);
-  const hyp_u16 *src = qs + m * 64 + 8 * hyp_tc_ring_chunk(m, 2 * (kg & 3) + (q >> 1));
-  hyp_u32 saddr, a[4];
-  asm volatile("{ .reg .u64 p; cvta.to.shared.u64 p, %1; cvt.u32.u64 %0, p; }\n"
-               : "=r"(saddr) : "l"(src));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "r"(saddr));
-  hyp_mma_bf16(acc, a, bf[1]); // small terms first
-  hyp_mma_bf16(acc, a, bf[0]);
-#endif
 }
+#endif
 
 /// One step's P partials (pbuf: PCG column groups x SUBM rows x R, rows from
 /// s0) into P (M x R fp32): summed over the groups, one coalesced atomic an
@@ -139,15 +120,79 @@ template <int R>
 HYP_DEVICE_INLINE void hyp_tc_dy_pass_flush(const float *pbuf, float *P, long long s0,
                                             long long r1) {
   typedef HypTcDyPass<R> G;
-  for (int e = threadIdx.x; e < G::SUBM * R; e += G::THREADS) {
-    const long long row = s0 + e / R;
-    if (row >= r1) break; // e grows with the row
+#pragma unroll
+  for (int e0 = 0; e0 < G::SUBM * R; e0 += G::THREADS) {
+    const int e = e0 + threadIdx.x;
+    if ((G::SUBM * R) % G::THREADS != 0 && e >= G::SUBM * R) break;
+    if (s0 + e / R >= r1) break; // e grows with the row
     float v = pbuf[e];
 #pragma unroll
     for (int c = 1; c < G::PCG; ++c) v += pbuf[c * G::SUBM * R + e];
     atomicAdd(P + s0 * R + e, v);
   }
 }
+
+/// This thread's copies of one ring step, planned once (aligned dY and w:
+/// every copy a cp.async): piece (row m0, 16-byte chunk c) of each 64-column
+/// ring tile, and one 16-byte piece of the step's w rows. Per step only the
+/// row liveness and the source rows change. The generic per-call address
+/// arithmetic of hyp_tc_ring_issue was a large share of the kernel's
+/// instructions (Nsight Compute, H100: ~540 instructions a warp and step, 64
+/// of them MMAs).
+template <int R, int NDIM> struct HypTcDyPassCopies {
+  typedef HypTcDyPass<R> G;
+  static constexpr int CPR = 8, WPPR = R / 4, WPIECES = G::SUBM * WPPR;
+  static_assert(G::THREADS == G::SUBM * CPR && WPIECES <= G::THREADS, "one piece a thread");
+  const hyp_u16 *ybase; // dY row (r0-relative row 0 + m0), columns n0 + 8c
+  const float *wbase;   // w row m0w, ranks 4 cw
+  int ydst, wdst;       // bytes from a stage's start
+  int m0, m0w;
+  unsigned colLive;     // bit q: ring tile q's piece lies inside N
+  bool wpiece;
+
+  __device__ __forceinline__ void init(const hyp_u16 *dY, const float *w, int n0) {
+    const int tid = threadIdx.x, c = tid % CPR;
+    m0 = tid / CPR;
+    ybase = dY + (long long)m0 * NDIM + n0 + 8 * c;
+    ydst = 2 * (m0 * 64 + 8 * hyp_tc_ring_chunk(m0, c));
+    colLive = 0u;
+#pragma unroll
+    for (int q = 0; q < G::QN; ++q)
+      if (n0 + 64 * q + 8 * c + 8 <= NDIM) colLive |= 1u << q;
+    wpiece = tid < WPIECES;
+    m0w = tid / WPPR;
+    wbase = w + (long long)m0w * R + 4 * (tid % WPPR);
+    wdst = G::DY_HALVES * 2 + 4 * (m0w * G::LDW + 4 * (tid % WPPR));
+  }
+  /// The copies of the step whose rows start at s into the stage at `stage`.
+  __device__ __forceinline__ void issue(hyp_smem_addr stage, long long s, long long r1,
+                                        const hyp_u16 *dY, const float *w) const {
+    const bool rowLive = s + m0 < r1;
+    const hyp_u16 *ys = ybase + s * NDIM;
+#pragma unroll
+    for (int q = 0; q < G::QN; ++q) {
+      const bool live = rowLive && ((colLive >> q) & 1u);
+      hyp_cp_async_to<16>(stage + ydst + q * G::SUBM * 128, live ? ys + 64 * q : dY, live);
+    }
+    if (wpiece) {
+      const bool live = s + m0w < r1;
+      hyp_cp_async_to<16>(stage + wdst, live ? wbase + s * R : w, live);
+    }
+  }
+};
+
+#ifndef HYP_MMA_SCALAR
+/// ldmatrix.x4 (.trans when TRANS) at shared address base + OFF.
+template <bool TRANS, int OFF>
+HYP_DEVICE_INLINE void hyp_tc_ldsm_x4(hyp_u32 (&r)[4], hyp_u32 base) {
+  if constexpr (TRANS)
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4+%5];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(base), "n"(OFF));
+  else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4+%5];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(base), "n"(OFF));
+}
+#endif
 
 template <int R, int NDIM>
 HYP_DEVICE_INLINE void hyp_tc_bwd_dy_pass_body(const hyp_act_t *__restrict__ dY_act,
@@ -156,9 +201,10 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dy_pass_body(const hyp_act_t *__restrict__ dY_
                                                 long long M) {
   typedef HypTcDyPass<R> G;
   constexpr int THREADS = G::THREADS, SUBM = G::SUBM, MS = G::MS, STAGES = G::STAGES,
-                DNT = G::DNT, LDW = G::LDW, PKS = G::PKS;
+                DNT = G::DNT, LDW = G::LDW, PKS = G::PKS, TILE_BYTES = SUBM * 128;
   unsigned char *smem = hyp_dynamic_smem();
   if (hyp_dynamic_smem_bytes() < (unsigned)G::SMEM_BYTES) hyp_trap();
+  const hyp_smem_addr ring = hyp_to_smem_addr(smem);
   auto dys = [&](int st) { return reinterpret_cast<hyp_u16 *>(smem + st * G::STAGE_BYTES); };
   auto wst = [&](int st) {
     return reinterpret_cast<float *>(smem + st * G::STAGE_BYTES + G::DY_HALVES * 2);
@@ -170,12 +216,19 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dy_pass_body(const hyp_act_t *__restrict__ dY_
   long long r0, r1;
   hyp_tc_block_rows<SUBM>(M, &r0, &r1);
   if (r1 <= r0) return; // uniform over the block
-  const bool vec = hyp_tc_vec_ok<NDIM>(dY), wvec = ((unsigned long long)w) % 16ull == 0ull;
+  const bool fast = hyp_tc_vec_ok<NDIM>(dY) && ((unsigned long long)w) % 16ull == 0ull;
+  HypTcDyPassCopies<R, NDIM> copies;
+  copies.init(dY, w, n0);
   auto issue = [&](int st, long long s0) {
+    if (fast) {
+      copies.issue(ring + st * G::STAGE_BYTES, s0, r1, dY, w);
+      return;
+    }
 #pragma unroll
-    for (int q = 0; q < G::QN; ++q)
-      hyp_tc_ring_issue<SUBM, THREADS, NDIM>(dY, dys(st) + q * SUBM * 64, s0, r1, n0 + 64 * q, vec);
-    hyp_tc_f32_rows_issue<SUBM, THREADS, R, LDW>(w, wst(st), s0, r1, wvec);
+    for (int q = 0; q < G::QN; ++q) // (plain loads: odd N, unaligned views)
+      hyp_tc_ring_issue<SUBM, THREADS, NDIM>(dY, dys(st) + q * SUBM * 64, s0, r1, n0 + 64 * q,
+                                             false);
+    hyp_tc_f32_rows_issue<SUBM, THREADS, R, LDW>(w, wst(st), s0, r1, false);
   };
 #pragma unroll
   for (int st = 0; st < STAGES - 1; ++st) {
@@ -191,9 +244,31 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dy_pass_body(const hyp_act_t *__restrict__ dY_
   // P: warp (prt, pch) owns rank n-tile prt over column group pch.
   const int prt = warp % G::PRG, pch = warp / G::PRG;
   const bool pwarp = prt < G::NTR; // (r < 32: some warps make no P)
-  hyp_u32 bfr[PKS][2][2];
+  // This lane's w^T values (hyp_tc_load_wt_frags' layout): rows 4t + i, ranks
+  // 16 rtw + g + 8h of a stage's w rows; ranks past R read as zero.
+  const int wj = rtw * 16 + g;
+  const int woff = 4 * t * LDW + wj;
 #ifndef HYP_MMA_SCALAR
+  hyp_u32 bfr[PKS][2][2];
   if (pwarp) hyp_tc_dy_pass_b_frags<R, NDIM, PKS>(bfr, B, n0 + pch * PKS * 16, prt);
+  // ldmatrix row addresses (bytes from a stage's start), fixed per lane: the
+  // swizzle of a row (hyp_tc_ring_chunk) depends on its row within 16 only.
+  const int lq = lane >> 3, li = lane & 7;
+  hyp_u32 poff[4], doff[DNT / 2];
+  {
+    // P's A operand (non-transposed): rows hyp_tc_dy_pass_row, chunks 2 ks + lq / 2.
+    const int m = hyp_tc_dy_pass_row(li, lq & 1), sw = hyp_tc_ring_chunk(m, 0);
+#pragma unroll
+    for (int ks = 0; ks < 4; ++ks)
+      poff[ks] = (2 * pch) * TILE_BYTES + m * 128 + 16 * ((2 * ks + (lq >> 1)) ^ sw);
+    // dB's B operand (transposed, hyp_tc_ring_wtx_kstep's rows and chunks).
+    const int mt = 4 * (li >> 1) + 2 * (lq & 1) + (li & 1), swt = hyp_tc_ring_chunk(mt, 0);
+#pragma unroll
+    for (int p = 0; p < DNT / 2; ++p)
+      doff[p] = dq * TILE_BYTES + mt * 128 + 16 * ((nt0 + 2 * p + (lq >> 1)) ^ swt);
+  }
+#else
+  (void)lane;
 #endif
   int stage = 0, par = 0;
   for (long long s0 = r0; s0 < r1; s0 += SUBM) {
@@ -203,32 +278,78 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dy_pass_body(const hyp_act_t *__restrict__ dY_
     issue(stage == 0 ? STAGES - 1 : stage - 1, s0 + (STAGES - 1) * SUBM);
     hyp_cp_async_commit(); // (possibly empty: keeps the group count)
     if (s0 > r0) hyp_tc_dy_pass_flush<R>(pbuf + (par ^ 1) * G::PBUF_FLOATS, P, s0 - SUBM, r1);
-    const hyp_u16 *ys = dys(stage);
     const float *ws = wst(stage);
 #pragma unroll
-    for (int kk = 0; kk < MS; ++kk) { // (w^T fragments a k-step at a time: registers)
-      float wt[1][1][2][4];
-      hyp_tc_load_wt_frags<1, 1, 1, R, LDW>(wt, ws + kk * 16 * LDW, 16, rtw); // (zero past r1)
-      hyp_tc_ring_wtx_kstep<DNT, R, LDW>(dacc, wt[0][0], ws, r1 - s0, ys + dq * SUBM * 64, nt0,
+    for (int kk = 0; kk < MS; ++kk) { // dB^T += w^T dY, a k-step of 16 rows
+      float wt[2][4];
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+          wt[h][i] = wj + 8 * h < R ? ws[woff + (16 * kk + i) * LDW + 8 * h] : 0.f;
+#ifdef HYP_MMA_SCALAR
+      hyp_tc_ring_wtx_kstep<DNT, R, LDW>(dacc, wt, ws, r1 - s0, dys(stage) + dq * SUBM * 64, nt0,
                                          kk, rtw);
+#else
+      hyp_u32 ahi[4], alo[4];
+      hyp_split_a_frag(wt, ahi, alo);
+      const hyp_u32 sb = ring + stage * G::STAGE_BYTES;
+#pragma unroll
+      for (int p = 0; p < DNT / 2; ++p) {
+        hyp_u32 b[4];
+        if (kk == 0) hyp_tc_ldsm_x4<true, 0>(b, sb + doff[p]);
+        else hyp_tc_ldsm_x4<true, 16 * 128>(b, sb + doff[p]);
+        const hyp_u32 b0[2] = {b[0], b[1]}, b1[2] = {b[2], b[3]};
+        hyp_mma_bf16(dacc[2 * p], alo, b0);
+        hyp_mma_bf16(dacc[2 * p], ahi, b0);
+        hyp_mma_bf16(dacc[2 * p + 1], alo, b1);
+        hyp_mma_bf16(dacc[2 * p + 1], ahi, b1);
+      }
+#endif
     }
-    if (pwarp) {
+    if (pwarp) { // P += dY B over this warp's column group
       float pacc[MS][4];
 #pragma unroll
-      for (int rt2 = 0; rt2 < MS; ++rt2) {
-        pacc[rt2][0] = pacc[rt2][1] = pacc[rt2][2] = pacc[rt2][3] = 0.f;
+      for (int rt2 = 0; rt2 < MS; ++rt2) pacc[rt2][0] = pacc[rt2][1] = pacc[rt2][2] = pacc[rt2][3] = 0.f;
+#ifdef HYP_MMA_SCALAR
 #pragma unroll
+      for (int rt2 = 0; rt2 < MS; ++rt2)
         for (int s = 0; s < PKS; ++s)
-          hyp_tc_dy_pass_p_kstep<R, NDIM>(pacc[rt2], bfr[s], ys, rt2, pch * PKS + s, B, n0, prt);
+          hyp_tc_dy_pass_p_kstep<R, NDIM>(pacc[rt2], dys(stage), rt2, pch * PKS + s, B, n0, prt);
+#else
+      const hyp_u32 sb = ring + stage * G::STAGE_BYTES;
+      hyp_u32 pb[4];
+#pragma unroll
+      for (int ks = 0; ks < 4; ++ks) pb[ks] = sb + poff[ks];
+#pragma unroll
+      for (int s = 0; s < PKS; ++s) {
+        static_assert(PKS == 8 && MS == 2, "the unrolled offsets below: 8 k-steps, 2 row tiles");
+        hyp_u32 a0[4], a1[4];
+        // k-step s: ring tile 2 pch + s / 4 (in poff), chunk pair s % 4; row tiles 0, 1.
+        switch (s >> 2) {
+        case 0:
+          hyp_tc_ldsm_x4<false, 0>(a0, pb[s & 3]);
+          hyp_tc_ldsm_x4<false, 16 * 128>(a1, pb[s & 3]);
+          break;
+        default:
+          hyp_tc_ldsm_x4<false, TILE_BYTES>(a0, pb[s & 3]);
+          hyp_tc_ldsm_x4<false, TILE_BYTES + 16 * 128>(a1, pb[s & 3]);
+          break;
+        }
+        hyp_mma_bf16(pacc[0], a0, bfr[s][1]); // small terms first
+        hyp_mma_bf16(pacc[1], a1, bfr[s][1]);
+        hyp_mma_bf16(pacc[0], a0, bfr[s][0]);
+        hyp_mma_bf16(pacc[1], a1, bfr[s][0]);
       }
-      float *pb = pbuf + par * G::PBUF_FLOATS + pch * SUBM * R;
+#endif
+      float *pb_out = pbuf + par * G::PBUF_FLOATS + pch * SUBM * R;
 #pragma unroll
       for (int rt2 = 0; rt2 < MS; ++rt2)
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
           const int m = rt2 * 16 + hyp_tc_dy_pass_row(g, h), j = 8 * prt + 2 * t;
-          pb[m * R + j] = pacc[rt2][2 * h];
-          pb[m * R + j + 1] = pacc[rt2][2 * h + 1];
+          pb_out[m * R + j] = pacc[rt2][2 * h];
+          pb_out[m * R + j + 1] = pacc[rt2][2 * h + 1];
         }
     }
     par ^= 1;

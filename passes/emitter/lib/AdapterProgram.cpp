@@ -207,9 +207,10 @@ int64_t tcDyPassSmem(int64_t r) {
   const int64_t subm = 32, stages = 4;
   return stages * (subm * kTcDyPassCols * 2 + subm * (r + 4) * 4) + 2 * 2 * subm * r * 4;
 }
-/// Rows a hyp_bwd_rows block takes (hyp_tc_bwd_rows_body's BM): 512 blocks
-/// at M = 8192, 64 at M = 1024.
-constexpr int64_t kTcRowsBlockM = 16;
+/// Rows a hyp_bwd_rows block takes by default (hyp_tc_bwd_rows_body's BM,
+/// the tunable BWD_ROWS_BLOCK_M): 256 blocks at M = 8192 (one wave, two an
+/// SM), 32 at M = 1024.
+constexpr int64_t kTcRowsBlockM = 32;
 // Why the tensor-core spaces below are small: a cold start compiles every
 // candidate (NVRTC, ~0.5-5 s each), and the first training step of a new layer
 // shape waits for them. bench-full at e8bb9e7 (H200; 91 tunings per kernel
@@ -547,9 +548,14 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
       if (hasS) k.params.push_back(ptr("ds", "f32", "accumulate"));
       k.params.push_back(i64("M"));
       k.params.push_back(f32("scaling"));
-      // One value: the dual-number row code is the slowest NVRTC compile
-      // of a layer (cold start), so no second config.
-      k.tunables = {{"BWD_ROWS_BLOCK_M", {kTcRowsBlockM}, kTcRowsBlockM}};
+      // The kernel is latency bound (a row's dual-number chain is one
+      // thread's; phases meet at block barriers), so the fewer waves of
+      // blocks the better, and larger blocks also add fewer R atomics into
+      // the same r x r addresses: 16-row blocks took 18-23 us at M = 8192
+      // (512 blocks, two waves; H100, Nsight Compute: barrier and long
+      // scoreboard stalls). Three configs of the dual-number code, where the
+      // two-pass hyp_bwd_dy compiled four to ten.
+      k.tunables = {{"BWD_ROWS_BLOCK_M", {16, 32, 64}, kTcRowsBlockM}};
       k.grid[0] = GridAxis::over("M", "BWD_ROWS_BLOCK_M");
       k.grid[1] = k.grid[2] = GridAxis::fixed(1);
       k.blockConst = kTcThreads;

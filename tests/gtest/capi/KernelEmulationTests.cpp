@@ -298,12 +298,16 @@ std::vector<EmuCase> cases() {  // NOLINT: declared above
   // The rings of hyp_bwd_dx (x and dx, 3 stages) and hyp_bwd_db (dY, 4
   // stages) wrapping around: 32-row steps, 5 of them in a 512-row block of
   // M = 160, over 3 column blocks with a tail (K = 136, N = 136).
-  // hyp_bwd_dy_pass's ring (4 stages) wraps the same way.
-  std::map<std::string, int64_t> ringTcDx = {
-      {"BWD_DX_ROWS", 512}, {"BWD_DB_ROWS", 512}, {"BWD_DY_PASS_ROWS", 512}};
+  // hyp_bwd_dy_pass's ring (4 stages) wraps the same way; hyp_bwd_rows in
+  // 16-row blocks.
+  std::map<std::string, int64_t> ringTcDx = {{"BWD_DX_ROWS", 512},
+                                             {"BWD_DB_ROWS", 512},
+                                             {"BWD_DY_PASS_ROWS", 512},
+                                             {"BWD_ROWS_BLOCK_M", 16}};
   // hyp_bwd_dy_pass in 64-row chunks: M = 70 is a chunk of two steps and one
-  // of 6 rows.
-  std::map<std::string, int64_t> dyPassChunks = {{"BWD_DY_PASS_ROWS", 64}};
+  // of 6 rows; hyp_bwd_rows in a 64-row block and a tail.
+  std::map<std::string, int64_t> dyPassChunks = {{"BWD_DY_PASS_ROWS", 64},
+                                                 {"BWD_ROWS_BLOCK_M", 64}};
   std::map<std::string, int64_t> splitTc = {{"FWD_DOWN_BLOCK_M", 16}, {"BWD_DY_BLOCK_M", 16}};
   std::map<std::string, int64_t> tunedSplit = {{"FWD_DOWN_SPLIT", 2}, {"FWD_DOWN_BLOCK_M", 16}};
   // 64-row blocks of the row-reduces (dynamic shared memory), hyp_fwd_down

@@ -23,10 +23,11 @@
 // compiled in): one compile each.
 // CHECK-DAG: nvrtc hyp_fwd_up: 1 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_dy_pass: 1 config(s) compiled for sm_90
-// CHECK-DAG: nvrtc hyp_bwd_rows: 1 config(s) compiled for sm_90
+// hyp_bwd_rows: BLOCK_M {16, 32, 64}.
+// CHECK-DAG: nvrtc hyp_bwd_rows: 3 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_db_gram: 1 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_dx: 1 config(s) compiled for sm_90
-// CHECK: nvrtc: all 15 compile(s) ok
+// CHECK: nvrtc: all 17 compile(s) ok
 
 // The two-pass backward.
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-dy-pass=0 %t.s3.mlir -o %t.two.cu
