@@ -36,7 +36,7 @@ while [ "$off" -lt "$size" ]; do
      skip="$off" count="$chunk" status=none
   off=$(( off + chunk )); i=$(( i + 1 )); chunk=$room
 done
-echo "model in $i parts: part-00 with prebuilt/ in the first call, then one part a call"
+echo "model in $i parts: part-00 and gguf.sha256 with prebuilt/ in the first call, then one part a call"
 sha256sum "$gguf" | cut -d' ' -f1 > "$here/models/gguf.sha256"
 [ "$(cat "$here"/models/part-* | sha256sum | cut -d' ' -f1)" = "$(cat "$here/models/gguf.sha256")" ]
 du -sh "$here/prebuilt"; ls -la "$here/prebuilt" "$here/prebuilt/bin"

@@ -3,9 +3,11 @@
 // Lays the adapter's computation (CONTRACTS.md section 3) on the skeletons of
 // HypKernelLib.cuh. Forward: hyp_gram (G = B^T B), hyp_fwd_down (x read once:
 // h = A x, |x|^2, row scalars, w, stats), hyp_fwd_up (y += B w). Backward:
-// hyp_gram, hyp_bwd_dy (dY read once: P = dY B, row-scalar chain rule, dH,
-// beta, R, dk, ds), hyp_bwd_db (dY read again: dB = dY^T w + 2 B R),
-// hyp_bwd_dx (x read once, dx written once: dx = dH A + beta x, the
+// hyp_gram, then on tensor cores at r <= 32 hyp_bwd_dy_pass (dY read once:
+// P = dY B and dB = dY^T w), hyp_bwd_rows (row-scalar chain rule over P: dH,
+// beta, R, dk, ds) and hyp_bwd_db_gram (dB += 2 B R); otherwise hyp_bwd_dy
+// (dY read once: P, the chain rule) and hyp_bwd_db (dY read again: dB = dY^T w
+// + 2 B R); then hyp_bwd_dx (x read once, dx written once: dx = dH A + beta x, the
 // adapter's part of the hyp.adapter_grad's dx = dx0 + dH A + beta x, whose
 // dx0 = dY W the frontend adds with cuBLAS; and dA += dH^T x on the way).
 // LoRA has no gram, no beta, no R.
