@@ -515,6 +515,20 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
       k.minBlocksPerSM = 3;
     prog.kernels.push_back(k);
   }
+  // The row chain rule's parameters after P's source (hyp_bwd_dy and
+  // hyp_bwd_rows take the same): G, k, s, then dH, beta, R, dk, ds, M, scaling.
+  auto addRowChainParams = [&](KernelDef &k) {
+    if (hasG) k.params.push_back(ptr("G", "f32", "read"));
+    if (hasK) k.params.push_back(ptr("k", "f32", "read"));
+    if (hasS) k.params.push_back(ptr("s", "f32", "read"));
+    k.params.push_back(ptr("dH", "f32", "write"));
+    if (hasG) k.params.push_back(ptr("beta", "f32", "write"));
+    if (hasG) k.params.push_back(ptr("R", "f32", "accumulate"));
+    if (hasK) k.params.push_back(ptr("dk", "f32", "accumulate"));
+    if (hasS) k.params.push_back(ptr("ds", "f32", "accumulate"));
+    k.params.push_back(i64("M"));
+    k.params.push_back(f32("scaling"));
+  };
   if (dyPass) {
     {
       KernelDef k;
@@ -540,16 +554,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
       k.name = "hyp_bwd_rows";
       k.summary = "row chain rule over complete rows of P = dY B: dH, beta, R += dz h h^T, dk, ds";
       k.params = {ptr("P", "f32", "read"), ptr("w", "f32", "read"), ptr("stats", "f32", "read")};
-      if (hasG) k.params.push_back(ptr("G", "f32", "read"));
-      if (hasK) k.params.push_back(ptr("k", "f32", "read"));
-      if (hasS) k.params.push_back(ptr("s", "f32", "read"));
-      k.params.push_back(ptr("dH", "f32", "write"));
-      if (hasG) k.params.push_back(ptr("beta", "f32", "write"));
-      if (hasG) k.params.push_back(ptr("R", "f32", "accumulate"));
-      if (hasK) k.params.push_back(ptr("dk", "f32", "accumulate"));
-      if (hasS) k.params.push_back(ptr("ds", "f32", "accumulate"));
-      k.params.push_back(i64("M"));
-      k.params.push_back(f32("scaling"));
+      addRowChainParams(k);
       // The kernel is latency bound (a row's dual-number chain is one
       // thread's; phases meet at block barriers), so the fewer waves of
       // blocks the better, and larger blocks also add fewer R atomics into
@@ -588,16 +593,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
                   "R += dz h h^T, dk, ds";
       k.params = {ptr("dY", act, "read"), ptr(transposedB ? "BT" : "B", "f32", "read"),
                   ptr("w", "f32", "read"), ptr("stats", "f32", "read")};
-      if (hasG) k.params.push_back(ptr("G", "f32", "read"));
-      if (hasK) k.params.push_back(ptr("k", "f32", "read"));
-      if (hasS) k.params.push_back(ptr("s", "f32", "read"));
-      k.params.push_back(ptr("dH", "f32", "write"));
-      if (hasG) k.params.push_back(ptr("beta", "f32", "write"));
-      if (hasG) k.params.push_back(ptr("R", "f32", "accumulate"));
-      if (hasK) k.params.push_back(ptr("dk", "f32", "accumulate"));
-      if (hasS) k.params.push_back(ptr("ds", "f32", "accumulate"));
-      k.params.push_back(i64("M"));
-      k.params.push_back(f32("scaling"));
+      addRowChainParams(k);
       if (dySplit.count > 1) {
         k.params.push_back(ptr("dy_parts", "f32", "write"));
         k.params.push_back(ptr("dy_tickets", "f32", "accumulate"));
