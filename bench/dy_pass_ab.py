@@ -26,6 +26,17 @@ from bench.timing import time_interleaved  # noqa: E402
 POLICIES = {"one": "1", "two": "0"}
 
 
+def policy_steps(step) -> dict:
+    """One step callable per backward: each sets HYP_DY_PASS before it runs, so
+    the JIT looks up (and on first use compiles and tunes) that program."""
+    def under(policy: str):
+        def run(i: int):
+            os.environ["HYP_DY_PASS"] = POLICIES[policy]
+            return step(i)
+        return run
+    return {name: under(name) for name in POLICIES}
+
+
 def kernel_us(step, steps: int) -> dict[str, float]:
     """Device time per step of each hyp_ kernel (torch.profiler)."""
     from torch.profiler import ProfilerActivity, profile
@@ -62,14 +73,7 @@ def main() -> int:
         c = HyploraContender(a.variant, "reference", tensor_cores=True)
         c.available(ctx)
         step = c.build(data, ctx).make_step(xs, dys)
-
-        def under(policy: str):
-            def run(i: int):
-                os.environ["HYP_DY_PASS"] = POLICIES[policy]
-                return step(i)
-            return run
-
-        steps = {name: under(name) for name in POLICIES}
+        steps = policy_steps(step)
         for name, s in steps.items():  # compile + tune each program
             for i in range(3):
                 s(i % 2)

@@ -473,3 +473,22 @@ def test_standalone_setup_gives_rotating_nonzero_inputs_of_the_shape():
     assert all(x.shape == (5, 24) and x.dtype == torch.bfloat16 and x.requires_grad for x in xs)
     assert all(d.shape == (5, 16) and d.abs().sum() > 0 for d in dys)
     assert not torch.equal(xs[0], xs[1])
+
+
+def test_dy_pass_ab_switches_the_program_per_call(monkeypatch, capsys):
+    # bench/dy_pass_ab.py (GPU only) times both backwards in one process by setting
+    # HYP_DY_PASS before every step; without a GPU it says so and does nothing.
+    import importlib
+    ab = importlib.import_module("bench.dy_pass_ab")
+    seen = []
+    steps = ab.policy_steps(lambda i: seen.append((i, os.environ.get("HYP_DY_PASS"))))
+    monkeypatch.setenv("HYP_DY_PASS", "unset-before")
+    steps["two"](3)
+    steps["one"](4)
+    steps["two"](5)
+    assert seen == [(3, "0"), (4, "1"), (5, "0")]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr("sys.argv", ["dy_pass_ab.py"])
+    assert ab.main() == 0
+    assert "needs a CUDA device (skipped)" in capsys.readouterr().out
+
