@@ -423,6 +423,24 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     return split.tuned ? GridAxis::countOf(std::string(prefix) + "SPLIT")
                        : GridAxis::fixed(split.count);
   };
+  // The launch of a row-reduce (hyp_fwd_down, hyp_bwd_dy): its split-K
+  // scratch parameters (`scratch` prefix), BLOCK_M rows a block along grid.x,
+  // the split along grid.y, THREADS, and the family's tunables.
+  auto setRowReduceLaunch = [&](KernelDef &k, const char *prefix, RowSplit split,
+                                const std::string &scratch, bool backward) {
+    if (split.count > 1) {
+      k.params.push_back(ptr(scratch + "parts", "f32", "write"));
+      k.params.push_back(ptr(scratch + "tickets", "f32", "accumulate"));
+    }
+    k.grid[0] = GridAxis::over("M", std::string(prefix) + "BLOCK_M");
+    k.grid[1] = splitGrid(split, prefix);
+    k.grid[2] = GridAxis::fixed(1);
+    k.blockTunable = std::string(prefix) + "THREADS";
+    if (tc)
+      addTcRowTunables(k, prefix, spec.rank, split, /*wideBlocks512=*/!backward);
+    else
+      k.tunables = rowReduceTunables(prefix, spec, backward);
+  };
 
   // The tensor-core hyp_bwd_dy reads B transposed (BT, r x N), which hyp_gram
   // writes on its way through B: like A in hyp_fwd_down, 16-byte pieces of
@@ -459,18 +477,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.params.push_back(ptr("stats", "f32", "write"));
     k.params.push_back(i64("M"));
     k.params.push_back(f32("scaling"));
-    if (downSplit.count > 1) {
-      k.params.push_back(ptr("down_parts", "f32", "write"));
-      k.params.push_back(ptr("down_tickets", "f32", "accumulate"));
-    }
-    k.grid[0] = GridAxis::over("M", "FWD_DOWN_BLOCK_M");
-    k.grid[1] = splitGrid(downSplit, "FWD_DOWN_");
-    k.grid[2] = GridAxis::fixed(1);
-    k.blockTunable = "FWD_DOWN_THREADS";
-    if (tc)
-      addTcRowTunables(k, "FWD_DOWN_", spec.rank, downSplit, /*wideBlocks512=*/true);
-    else
-      k.tunables = rowReduceTunables("FWD_DOWN_", spec, /*backward=*/false);
+    setRowReduceLaunch(k, "FWD_DOWN_", downSplit, "down_", /*backward=*/false);
     k.body = llvm::formatv("{0}fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, "
                            "{1}HYP_K, {2}{6}>(x, A, {3}, {4}, {5}, w, stats, M, scaling{7});",
                            skel, rowVec("FWD_DOWN_"), flag(hasG), gArg(), kArg(), sArg(),
@@ -529,6 +536,12 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     k.params.push_back(i64("M"));
     k.params.push_back(f32("scaling"));
   };
+  // Their arguments, in that order.
+  const std::string rowChainArgs =
+      llvm::formatv("{0}, {1}, {2}, dH, {3}, {4}, {5}, {6}, M, scaling", gArg(), kArg(), sArg(),
+                    hasG ? "beta" : "nullptr", hasG ? "R" : "nullptr", hasK ? "dk" : "nullptr",
+                    hasS ? "ds" : "nullptr")
+          .str();
   if (dyPass) {
     {
       KernelDef k;
@@ -567,10 +580,8 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
       k.grid[1] = k.grid[2] = GridAxis::fixed(1);
       k.blockConst = kTcThreads;
       k.body = llvm::formatv("hyp_tc_bwd_rows_body<BWD_ROWS_BLOCK_M, HYP_R, {0}, {1}>(P, w, "
-                             "stats, {2}, {3}, {4}, dH, {5}, {6}, {7}, {8}, M, scaling);",
-                             kTcThreads, flag(hasG), gArg(), kArg(), sArg(),
-                             hasG ? "beta" : "nullptr", hasG ? "R" : "nullptr",
-                             hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr")
+                             "stats, {2});",
+                             kTcThreads, flag(hasG), rowChainArgs)
                    .str();
       prog.kernels.push_back(k);
     }
@@ -594,26 +605,13 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
       k.params = {ptr("dY", act, "read"), ptr(transposedB ? "BT" : "B", "f32", "read"),
                   ptr("w", "f32", "read"), ptr("stats", "f32", "read")};
       addRowChainParams(k);
-      if (dySplit.count > 1) {
-        k.params.push_back(ptr("dy_parts", "f32", "write"));
-        k.params.push_back(ptr("dy_tickets", "f32", "accumulate"));
-      }
-      k.grid[0] = GridAxis::over("M", "BWD_DY_BLOCK_M");
-      k.grid[1] = splitGrid(dySplit, "BWD_DY_");
-      k.grid[2] = GridAxis::fixed(1);
-      k.blockTunable = "BWD_DY_THREADS";
-      if (tc)
-        addTcRowTunables(k, "BWD_DY_", spec.rank, dySplit, /*wideBlocks512=*/false);
-      else
-        k.tunables = rowReduceTunables("BWD_DY_", spec, /*backward=*/true);
+      setRowReduceLaunch(k, "BWD_DY_", dySplit, "dy_", /*backward=*/true);
       k.body = llvm::formatv("{0}bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, {1}HYP_N, "
-                             "{2}{10}{12}>({13}, {3}, {4}, {5}, dH, {6}, {7}, {8}, {9}, M, "
-                             "scaling{11});",
-                             skel, rowVec("BWD_DY_"), flag(hasG), gArg(), kArg(), sArg(),
-                             hasG ? "beta" : "nullptr", hasG ? "R" : "nullptr",
-                             hasK ? "dk" : "nullptr", hasS ? "ds" : "nullptr", splitArg(dySplit, "BWD_DY_"),
-                             splitPtrs(dySplit, "dy_"), transposedB ? ", true" : "",
-                             transposedB ? "dY, BT, w, stats" : "dY, B, w, stats")
+                             "{2}{3}{4}>({5}, {6}{7});",
+                             skel, rowVec("BWD_DY_"), flag(hasG), splitArg(dySplit, "BWD_DY_"),
+                             transposedB ? ", true" : "",
+                             transposedB ? "dY, BT, w, stats" : "dY, B, w, stats", rowChainArgs,
+                             splitPtrs(dySplit, "dy_"))
                    .str();
       prog.kernels.push_back(k);
     }
