@@ -1159,6 +1159,21 @@ HYP_DEVICE_INLINE void hyp_tc_load_wt_frags(float (&v)[MS][RPW][2][4], const flo
       }
 }
 
+#ifndef HYP_MMA_SCALAR
+/// The products of one ldmatrix.x4.trans of X (b: two n-tiles' B fragments)
+/// with a split W^T fragment (alo, ahi): small terms first. Shared by
+/// hyp_tc_ring_wtx_kstep (dA, dB) and the one pass over dY's dB.
+HYP_DEVICE_INLINE void hyp_tc_wtx_mma_pair(float (&acc0)[4], float (&acc1)[4],
+                                           const hyp_u32 (&alo)[4], const hyp_u32 (&ahi)[4],
+                                           const hyp_u32 (&b)[4]) {
+  const hyp_u32 b0[2] = {b[0], b[1]}, b1[2] = {b[2], b[3]};
+  hyp_mma_bf16(acc0, alo, b0);
+  hyp_mma_bf16(acc0, ahi, b0);
+  hyp_mma_bf16(acc1, alo, b1);
+  hyp_mma_bf16(acc1, ahi, b1);
+}
+#endif
+
 /// acc += W^T X over one 16-row k-step (rows 16 kk .. of the ring stage xs;
 /// W fp32 with R columns, X bf16) for rank tile rt and the n-tiles nt0 ..
 /// nt0 + DNT - 1 (8 columns each): dA += dH^T x, and dB^T += w^T dY.
@@ -1206,11 +1221,7 @@ HYP_DEVICE_INLINE void hyp_tc_ring_wtx_kstep(float (&acc)[DNT][4], const float (
                  : "=r"(saddr) : "l"(src));
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                  : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(saddr));
-    const hyp_u32 b0[2] = {b[0], b[1]}, b1[2] = {b[2], b[3]};
-    hyp_mma_bf16(acc[2 * p], alo, b0);
-    hyp_mma_bf16(acc[2 * p], ahi, b0);
-    hyp_mma_bf16(acc[2 * p + 1], alo, b1);
-    hyp_mma_bf16(acc[2 * p + 1], ahi, b1);
+    hyp_tc_wtx_mma_pair(acc[2 * p], acc[2 * p + 1], alo, ahi, b);
   }
 #endif
 }

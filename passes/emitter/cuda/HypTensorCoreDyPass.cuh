@@ -303,11 +303,7 @@ HYP_DEVICE_INLINE void hyp_tc_bwd_dy_pass_body(const hyp_act_t *__restrict__ dY_
         hyp_u32 b[4];
         if (kk == 0) hyp_tc_ldsm_x4<true, 0>(b, sb + doff[p]);
         else hyp_tc_ldsm_x4<true, 16 * 128>(b, sb + doff[p]);
-        const hyp_u32 b0[2] = {b[0], b[1]}, b1[2] = {b[2], b[3]};
-        hyp_mma_bf16(dacc[2 * p], alo, b0);
-        hyp_mma_bf16(dacc[2 * p], ahi, b0);
-        hyp_mma_bf16(dacc[2 * p + 1], alo, b1);
-        hyp_mma_bf16(dacc[2 * p + 1], ahi, b1);
+        hyp_tc_wtx_mma_pair(dacc[2 * p], dacc[2 * p + 1], alo, ahi, b);
       }
 #endif
     }
