@@ -49,6 +49,13 @@ def loaded_programs() -> List[str]:
     return list(_c().jit_loaded_programs())
 
 
+def forward_orders() -> List[str]:
+    """Per program and M bucket, which side of the frozen GEMM the adapter took
+    (tuned on the first call: 'add' after it, or 'store' before it so cuBLAS adds
+    x W^T with beta = 1) and the median times it was chosen on."""
+    return list(_c().jit_forward_orders())
+
+
 def clear_programs() -> None:
     _c().jit_clear_programs()
 

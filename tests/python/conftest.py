@@ -73,7 +73,8 @@ def reference_grads(L, scaling, variant, convention, grad_y, x_adapter=None, per
     per_row, also the sums of |per-row terms| of dk and ds (the scale their
     cancelling reductions are judged against)."""
     from hyplora import reference
-    d = {n: L[n].detach().double().cpu() for n in ("x", "weight", "bias", "A", "B", "k", "s")}
+    d = {n: None if L[n] is None else L[n].detach().double().cpu()
+         for n in ("x", "weight", "bias", "A", "B", "k", "s")}
     xa = None if x_adapter is None else x_adapter.detach().double().cpu()
     for n in ("x", "A", "B", "k", "s"):
         d[n].requires_grad_(True)

@@ -475,11 +475,12 @@ def test_standalone_setup_gives_rotating_nonzero_inputs_of_the_shape():
     assert not torch.equal(xs[0], xs[1])
 
 
-def test_dy_pass_ab_switches_the_program_per_call(monkeypatch, capsys):
-    # bench/dy_pass_ab.py (GPU only) times both backwards in one process by setting
-    # HYP_DY_PASS before every step; without a GPU it says so and does nothing.
+def test_policy_ab_switches_the_program_per_call(monkeypatch, capsys):
+    # bench/policy_ab.py (GPU only) times two programs / entries in one process by
+    # setting the switch's variable before every step; without a GPU it says so
+    # and does nothing.
     import importlib
-    ab = importlib.import_module("bench.dy_pass_ab")
+    ab = importlib.import_module("bench.policy_ab")
     seen = []
     steps = ab.policy_steps(lambda i: seen.append((i, os.environ.get("HYP_DY_PASS"))))
     monkeypatch.setenv("HYP_DY_PASS", "unset-before")
@@ -487,8 +488,14 @@ def test_dy_pass_ab_switches_the_program_per_call(monkeypatch, capsys):
     steps["one"](4)
     steps["two"](5)
     assert seen == [(3, "0"), (4, "1"), (5, "0")]
+    seen.clear()
+    steps = ab.policy_steps(lambda i: seen.append((i, os.environ.get("HYP_FWD_UP_STORE"))),
+                            "fwd-up-store")
+    monkeypatch.setenv("HYP_FWD_UP_STORE", "unset-before")
+    steps["add"](1)
+    steps["store"](2)
+    assert seen == [(1, "0"), (2, "1")]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr("sys.argv", ["dy_pass_ab.py"])
+    monkeypatch.setattr("sys.argv", ["policy_ab.py", "--switch", "fwd-up-store"])
     assert ab.main() == 0
     assert "needs a CUDA device (skipped)" in capsys.readouterr().out
-

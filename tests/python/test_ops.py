@@ -39,7 +39,7 @@ def direct_low_precision_errors(L, scaling, variant, convention, grad_y, x_adapt
     if L["x"].dtype == torch.float64 or variant == "lora":
         return {}
     from hyplora import reference
-    d = {n: L[n].detach().float().clone() for n in L}
+    d = {n: None if t is None else t.detach().float().clone() for n, t in L.items()}
     for n in ("x", "A", "B", "k", "s"):
         d[n].requires_grad_(True)
     xa = d["x"] if x_adapter is None else x_adapter.detach().float().requires_grad_(True)

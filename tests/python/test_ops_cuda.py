@@ -274,6 +274,65 @@ def test_jit_dy_passes_match_float64(monkeypatch, variant, convention, dy_pass):
         run_op(L, 2.0, variant, convention, torch.randn(16, 24, device="cuda").bfloat16())
 
 
+# bf16 r = 32: the wide tensor-core update (256 columns, tails in N and M);
+# bf16 r = 64: the 64-column one; f32 / f16: the SIMT strip.
+@pytest.mark.parametrize("dtype,M,K,N,r", [(torch.bfloat16, 1100, 136, 600, 32),
+                                           (torch.bfloat16, 300, 136, 200, 64),
+                                           (torch.float32, 257, 200, 72, 32),
+                                           (torch.float16, 70, 40, 130, 16)], ids=str)
+@pytest.mark.parametrize("store", ["1", "0"])
+@pytest.mark.parametrize("variant,convention", VARIANT_CONVENTIONS)
+def test_jit_forward_without_bias_stores_then_adds_the_gemm(monkeypatch, variant, convention,
+                                                             store, dtype, M, K, N, r):
+    """HYP_FWD_UP_STORE=1: without a bias the forward writes y = B w
+    (programs.forward_store) and cuBLAS adds x W^T into it (beta = 1);
+    HYP_FWD_UP_STORE=0 or a bias keeps the frozen GEMM first and the adding
+    update. All match float64; y's
+    memory is NaN before the call (the caching allocator hands the freed
+    block back), so an element the storing kernel skips shows."""
+    if not hyplora.jit.available():
+        pytest.skip(f"JIT not in use: {hyplora.jit.unavailable_reason()}")
+    monkeypatch.setenv("HYP_FWD_UP_STORE", store)
+    L = to_cuda(make_layer(M, K, N, r, dtype))
+    L["bias"] = None
+    torch.full((M, N), float("nan"), dtype=dtype, device="cuda")  # freed at once: y's block
+    before = hyplora.jit.counters()
+    check_against_reference(L, 2.0, variant, convention, dtype)
+    after = hyplora.jit.counters()
+    assert after["storing_forward_calls"] - before["storing_forward_calls"] == int(store)
+    assert after["forward_calls"] - before["forward_calls"] == 1
+    L = to_cuda(make_layer(M, K, N, r, dtype))  # with a bias: never the storing entry
+    check_against_reference(L, 2.0, variant, convention, dtype)
+    assert hyplora.jit.counters()["storing_forward_calls"] == after["storing_forward_calls"]
+
+
+def test_jit_forward_order_is_tuned_once_per_bucket_and_refuses_bad_values(monkeypatch):
+    """Unset, HYP_FWD_UP_STORE leaves the order around the frozen GEMM to the
+    program's tuner: both orders timed on the first call of an M bucket, the
+    choice (with its medians) listed and kept for later calls of that bucket;
+    the result matches float64 either way. A bad value is an error naming it."""
+    if not hyplora.jit.available():
+        pytest.skip(f"JIT not in use: {hyplora.jit.unavailable_reason()}")
+    monkeypatch.delenv("HYP_FWD_UP_STORE", raising=False)
+    key = "K264/N520/r32"
+    L = to_cuda(make_layer(700, 264, 520, 32, torch.bfloat16))
+    L["bias"] = None
+    before = hyplora.jit.counters()["storing_forward_calls"]
+    check_against_reference(L, 2.0, "hyplora", "reference", torch.bfloat16)
+    orders = [o for o in hyplora.jit.forward_orders() if key in o and " M1024 " in o]
+    assert len(orders) == 1, hyplora.jit.forward_orders()
+    stored = ": store (" in orders[0]
+    assert stored or ": add (" in orders[0]
+    L = to_cuda(make_layer(1000, 264, 520, 32, torch.bfloat16))  # same bucket: no new timing
+    L["bias"] = None
+    check_against_reference(L, 2.0, "hyplora", "reference", torch.bfloat16)
+    assert hyplora.jit.counters()["storing_forward_calls"] - before == 2 * stored
+    assert [o for o in hyplora.jit.forward_orders() if key in o and " M1024 " in o] == orders
+    monkeypatch.setenv("HYP_FWD_UP_STORE", "yes")
+    with pytest.raises(RuntimeError, match="HYP_FWD_UP_STORE must be 0, 1 or tuned, got 'yes'"):
+        run_op(L, 2.0, "hyplora", "reference", torch.randn(1000, 520, device="cuda").bfloat16())
+
+
 @pytest.mark.parametrize("convention", ["reference", "lorentz"])
 def test_cuda_round_trip_rows_curvature_gradient(convention):
     # The kernels' backward row terms are double-precision duals

@@ -1,7 +1,11 @@
 //===- JitAdapter.cpp - the CUDA path of the ops through the JIT ----------===//
 //
-// forward:  y = x W^T + b (cuBLAS through ATen), then programs.forward of the
-//           compiled adapter adds B w into y and writes w and stats.
+// forward:  without a bias, programs.forward_store of the compiled adapter
+//           writes y = B w (and w, stats), then cuBLAS adds x W^T into it
+//           (beta = 1: the GEMM's epilogue reads y almost for free, so the
+//           adapter moves |y| of bytes instead of 2 |y|). With a bias (or
+//           HYP_FWD_UP_STORE=0): y = x W^T + b first, then programs.forward
+//           adds B w into y.
 // backward: dx = dY W (cuBLAS), then programs.backward adds the adapter's part
 //           into dx and writes dA, dB, dk, ds.
 // Every buffer the metadata lists that the frontend does not own (G, P, dH,
@@ -17,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 #include "JitAdapter.h"
 #include "AdapterKernels.h"
+#include "ForwardOrder.h"
 
 #include <atomic>
 #include <cstdlib>
@@ -24,6 +29,7 @@
 
 #ifdef HYP_HAVE_JIT
 #include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <cuda_runtime_api.h>
@@ -42,7 +48,7 @@ namespace hyplora {
 namespace {
 
 std::atomic<int> gJitEnabled{-1}; // -1: not decided yet (read HYP_JIT once)
-std::atomic<unsigned long long> gFwd{0}, gBwd{0}, gFallbacks{0};
+std::atomic<unsigned long long> gFwd{0}, gBwd{0}, gFallbacks{0}, gFwdStore{0};
 
 bool jitEnabledByUser() {
   int v = gJitEnabled.load();
@@ -63,6 +69,7 @@ JitCounters jitCounters() {
   c.forwardCalls = gFwd.load();
   c.backwardCalls = gBwd.load();
   c.fallbacks = gFallbacks.load();
+  c.storingForwardCalls = gFwdStore.load();
   return c;
 }
 
@@ -73,6 +80,7 @@ std::string jitUnavailableReason() {
   return "this build of hyplora has no JIT (built without libhypc/libhyprt)";
 }
 std::vector<std::string> jitLoadedPrograms() { return {}; }
+std::vector<std::string> jitForwardOrders() { return {}; }
 void jitClearPrograms() {}
 
 bool jitForward(const at::Tensor &, const at::Tensor &, const at::Tensor &,
@@ -153,8 +161,9 @@ struct EntryPlan {
 /// A loaded program plus what the frontend needs on every call.
 struct JitProgram {
   std::shared_ptr<hyp::rt::Program> program;
-  int forwardEntry = -1, backwardEntry = -1;
-  EntryPlan forwardPlan, backwardPlan;
+  int forwardEntry = -1, forwardStoreEntry = -1, backwardEntry = -1;
+  EntryPlan forwardPlan, forwardStorePlan, backwardPlan;
+  ForwardOrderTuner forwardOrders;
 };
 
 EntryPlan planEntry(const hyp::rt::Program &program, const std::string &entry) {
@@ -338,10 +347,14 @@ std::shared_ptr<JitProgram> programFor(const AdapterConfig &cfg, const char *act
                                             hypc_output_metadata_json(out), &jp->program);
   TORCH_CHECK(st.ok, "hyplora JIT: loading adapter program ", key, ": ", st.message);
   jp->forwardEntry = jp->program->entryIndex("forward");
+  jp->forwardStoreEntry = jp->program->entryIndex("forward_store");
   jp->backwardEntry = jp->program->entryIndex("backward");
-  TORCH_CHECK(jp->forwardEntry >= 0 && jp->backwardEntry >= 0, "hyplora JIT: program ", key,
-              " lacks programs.forward or programs.backward in its metadata");
+  TORCH_CHECK(jp->forwardEntry >= 0 && jp->forwardStoreEntry >= 0 && jp->backwardEntry >= 0,
+              "hyplora JIT: program ", key,
+              " lacks programs.forward, programs.forward_store or programs.backward in its "
+              "metadata");
   jp->forwardPlan = planEntry(*jp->program, "forward");
+  jp->forwardStorePlan = planEntry(*jp->program, "forward_store");
   jp->backwardPlan = planEntry(*jp->program, "backward");
   addZeroGradients(&jp->backwardPlan);
   t.byKey.emplace(key, jp);
@@ -470,6 +483,45 @@ struct AdapterInputs {
   }
 };
 
+/// The forward's order around the frozen GEMM (ForwardOrder.h): with a bias
+/// (no place for it in the storing entry) or M = 0, the GEMM first; else
+/// HYP_FWD_UP_STORE=1 / 0 forces storing / adding (per call, for
+/// side-by-side timing: both entries are in every program, so it is not part
+/// of the layer key) and, unset, the program's tuner decides per M bucket.
+template <typename ForwardIn>
+ForwardOrder forwardOrderFor(JitProgram &jp, bool hasBias, int64_t M, int device,
+                             const ForwardIn &forwardIn) {
+  if (hasBias || M == 0)
+    return ForwardOrder::AddAfterGemm;
+  if (const char *e = std::getenv("HYP_FWD_UP_STORE")) {
+    const std::string v(e);
+    TORCH_CHECK(v == "0" || v == "1" || v == "tuned",
+                "hyplora JIT: HYP_FWD_UP_STORE must be 0, 1 or tuned, got '", v, "'");
+    if (v != "tuned")
+      return v == "1" ? ForwardOrder::StoreBeforeGemm : ForwardOrder::AddAfterGemm;
+  }
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  C10_CUDA_CHECK(cudaStreamIsCapturing(stream, &capture));
+  auto time = [&](const std::vector<ForwardOrder> &orders) {
+    std::vector<at::cuda::CUDAEvent> marks;
+    marks.reserve(orders.size() + 1);
+    for (size_t i = 0; i <= orders.size(); ++i)
+      marks.emplace_back(cudaEventDefault); // (the default flags disable timing)
+    marks[0].record();
+    for (size_t i = 0; i < orders.size(); ++i) {
+      forwardIn(orders[i]);
+      marks[i + 1].record();
+    }
+    marks.back().synchronize();
+    std::vector<double> ms;
+    for (size_t i = 0; i < orders.size(); ++i)
+      ms.push_back(marks[i].elapsed_time(marks[i + 1]));
+    return ms;
+  };
+  return jp.forwardOrders.choose(device, M, capture != cudaStreamCaptureStatusNone, time);
+}
+
 bool jitServes(const at::Tensor &x) {
   if (!jitEnabledByUser() || !actDtypeName(x.scalar_type())) {
     ++gFallbacks;
@@ -500,6 +552,16 @@ std::vector<std::string> jitLoadedPrograms() {
   return keys;
 }
 
+std::vector<std::string> jitForwardOrders() {
+  ProgramTable &t = table();
+  std::lock_guard<std::mutex> lock(t.mutex);
+  std::vector<std::string> out;
+  for (const auto &kv : t.byKey)
+    for (const std::string &d : kv.second->forwardOrders.describe())
+      out.push_back(kv.first + " " + d);
+  return out;
+}
+
 void jitClearPrograms() {
   ProgramTable &t = table();
   std::lock_guard<std::mutex> lock(t.mutex);
@@ -515,20 +577,38 @@ bool jitForward(const at::Tensor &x, const at::Tensor &xAdapter, const at::Tenso
   c10::cuda::CUDAGuard deviceGuard(x.device());
   const int64_t M = x.size(0), K = x.size(1), N = weight.size(0), r = loraA.size(0);
   auto jp = programFor(cfg, actDtypeName(x.scalar_type()), K, N, r);
-  at::Tensor xc = x.contiguous();
-  at::Tensor y = bias ? at::addmm(*bias, xc, weight.t()) : at::mm(xc, weight.t());
-  y = y.contiguous();
+  const at::Tensor xc = x.contiguous();
+  const bool hasBias = bias && bias->defined();
   at::Tensor w = at::empty({M, r}, x.options().dtype(at::kFloat));
   at::Tensor stats = at::empty({M, 4}, x.options().dtype(at::kFloat));
-  if (M > 0) {
-    const AdapterInputs in(xAdapter, loraA, loraB, loraK, normScale);
-    CallArgs a;
-    in.fill(&a, cfg, M, K, N, r);
-    a.tensors[kArgY] = &y;
-    a.tensors[kArgW] = &w;
-    a.tensors[kArgStats] = &stats;
-    runPlanned(*jp, jp->forwardEntry, jp->forwardPlan, a, x.options(), "the adapter forward");
-  }
+  const AdapterInputs in(xAdapter, loraA, loraB, loraK, normScale);
+  // One whole forward in `order` (ForwardOrder.h); w and stats are rewritten
+  // by every run, so the tuner's runs leave them as the last one wrote them.
+  auto forwardIn = [&](ForwardOrder order) {
+    const bool store = order == ForwardOrder::StoreBeforeGemm;
+    at::Tensor y = store ? at::empty({M, N}, xc.options()) // every element written below
+                         : (hasBias ? at::addmm(*bias, xc, weight.t()) : at::mm(xc, weight.t()))
+                               .contiguous();
+    if (M > 0) {
+      CallArgs a;
+      in.fill(&a, cfg, M, K, N, r);
+      a.tensors[kArgY] = &y;
+      a.tensors[kArgW] = &w;
+      a.tensors[kArgStats] = &stats;
+      if (store)
+        runPlanned(*jp, jp->forwardStoreEntry, jp->forwardStorePlan, a, x.options(),
+                   "the adapter forward (storing y)");
+      else
+        runPlanned(*jp, jp->forwardEntry, jp->forwardPlan, a, x.options(), "the adapter forward");
+    }
+    if (store)
+      y.addmm_(xc, weight.t()); // y = B w + x W^T: cuBLAS with beta = 1
+    return y;
+  };
+  const ForwardOrder order = forwardOrderFor(*jp, hasBias, M, x.get_device(), forwardIn);
+  at::Tensor y = forwardIn(order);
+  if (order == ForwardOrder::StoreBeforeGemm)
+    ++gFwdStore;
   ++gFwd;
   *out = {y, w, stats};
   return true;

@@ -21,11 +21,16 @@ std::string jitUnavailableReason();
 void setJitEnabled(bool enabled);
 /// Layer keys of the programs loaded so far ("hyplora/reference/bf16/K576/N192/r32/...").
 std::vector<std::string> jitLoadedPrograms();
+/// The tuned forward orders around the frozen GEMM (ForwardOrder.h), one line
+/// per program and M bucket: "<layer key> M<bucket> dev<d>: store (add .., store ..)".
+std::vector<std::string> jitForwardOrders();
 /// Forget the loaded programs (the disk cache is the runtime's; see _C.clear_cache).
 void jitClearPrograms();
 /// Number of forward/backward calls the JIT served / declined since start.
 struct JitCounters {
   unsigned long long forwardCalls = 0, backwardCalls = 0, fallbacks = 0;
+  /// Forward calls that ran programs.forward_store (y written, W x added after).
+  unsigned long long storingForwardCalls = 0;
 };
 JitCounters jitCounters();
 

@@ -65,6 +65,8 @@ PYBIND11_MODULE(_C, m) {
         "Turn the JIT path of the CUDA ops on/off for this process (HYP_JIT=0 at start).");
   m.def("jit_loaded_programs", &hyplora::jitLoadedPrograms,
         "Layer keys of the adapter programs compiled and loaded in this process.");
+  m.def("jit_forward_orders", &hyplora::jitForwardOrders,
+        "The forward orders around the frozen GEMM the JIT tuned (add after it / store before it).");
   m.def("jit_clear_programs", &hyplora::jitClearPrograms,
         "Forget the loaded programs (they are recompiled, or read from the disk cache, on next use).");
   m.def("jit_counters", []() {
@@ -73,6 +75,7 @@ PYBIND11_MODULE(_C, m) {
     d["forward_calls"] = c.forwardCalls;
     d["backward_calls"] = c.backwardCalls;
     d["fallbacks"] = c.fallbacks;
+    d["storing_forward_calls"] = c.storingForwardCalls;
     return d;
   });
 

@@ -551,8 +551,10 @@ template <int R> struct HypStrip {
   static constexpr int SUB = R <= 64 ? 32 : 16;
 };
 
-/// y[row][n] += sum_j w[row][j] B[n][j]  (y updated in place, activation dtype).
-template <int COLS, int THREADS, int ROWS, int R, int NDIM>
+/// y[row][n] += sum_j w[row][j] B[n][j]  (y updated in place, activation
+/// dtype), or with !ACCUMULATE y[row][n] = that sum (y never read: the caller
+/// adds W x + b afterwards).
+template <int COLS, int THREADS, int ROWS, int R, int NDIM, bool ACCUMULATE>
 HYP_DEVICE_INLINE void hyp_fwd_up_body(const float *__restrict__ w, const float *__restrict__ B,
                                        hyp_act_t *__restrict__ y, long long M) {
   constexpr int CPT = COLS / THREADS;
@@ -582,7 +584,7 @@ HYP_DEVICE_INLINE void hyp_fwd_up_body(const float *__restrict__ w, const float 
 #pragma unroll 8
         for (int j = 0; j < R; ++j) a = fmaf(wsub[mm * R + j], Bs[j * COLS + c], a);
         const long long idx = (s0 + mm) * NDIM + n;
-        y[idx] = hyp_f32_to_act(hyp_act_to_f32(y[idx]) + a);
+        y[idx] = hyp_f32_to_act(ACCUMULATE ? hyp_act_to_f32(y[idx]) + a : a);
       }
     }
   }

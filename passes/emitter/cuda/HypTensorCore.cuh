@@ -928,7 +928,7 @@ HYP_DEVICE_INLINE void hyp_tc_up_kstep_held(float (&acc)[NT][4], const float (&w
 #endif
 }
 
-template <int BN, int THREADS, int R, int NDIM>
+template <int BN, int THREADS, int R, int NDIM, bool ACCUMULATE>
 HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const float *__restrict__ B,
                                           hyp_act_t *__restrict__ y_act, long long M) {
   typedef HypTcUp<R, THREADS> G;
@@ -949,9 +949,13 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
   hyp_tc_block_rows<SUBM>(M, &r0, &r1);
   if (r1 <= r0) return; // uniform over the block
   const bool yvec = hyp_tc_vec_ok<NDIM>(y);
-  hyp_tc_ring_issue<SUBM, THREADS, NDIM>(y, ring, r0, r1, n0, yvec);
+  // The storing update (!ACCUMULATE) never reads y: the ring only stages
+  // its results for whole-line stores, and the copy groups stay empty.
+  if (ACCUMULATE)
+    hyp_tc_ring_issue<SUBM, THREADS, NDIM>(y, ring, r0, r1, n0, yvec);
   hyp_cp_async_commit();
-  hyp_tc_ring_issue<SUBM, THREADS, NDIM>(y, ring + SUBM * LDY, r0 + SUBM, r1, n0, yvec);
+  if (ACCUMULATE)
+    hyp_tc_ring_issue<SUBM, THREADS, NDIM>(y, ring + SUBM * LDY, r0 + SUBM, r1, n0, yvec);
   hyp_cp_async_commit();
   {
     typedef HypF4Tile<BN, RP, THREADS> Q;
@@ -985,8 +989,9 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
     __syncthreads();        // everyone's; and the stage refilled below is free
     {
       const int refill = stage == 0 ? STAGES - 1 : stage - 1;
-      hyp_tc_ring_issue<SUBM, THREADS, NDIM>(y, ring + refill * SUBM * LDY, s0 + 2 * SUBM, r1,
-                                             n0, yvec);
+      if (ACCUMULATE)
+        hyp_tc_ring_issue<SUBM, THREADS, NDIM>(y, ring + refill * SUBM * LDY, s0 + 2 * SUBM, r1,
+                                               n0, yvec);
       hyp_cp_async_commit(); // (possibly empty: keeps the group count)
     }
     const hyp_u16 *ys = ring + stage * SUBM * LDY + (ti * 16) * LDY;
@@ -997,6 +1002,11 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_body(const float *__restrict__ w, const flo
     for (int h = 0; h < 2; ++h)
 #pragma unroll
       for (int v = 0; v < NV; ++v) {
+        if (!ACCUMULATE) {
+#pragma unroll
+          for (int c = 0; c < 8; ++c) acc[(8 * v + c) >> 1][2 * h + (c & 1)] = 0.f;
+          continue;
+        }
         const int chunk = hyp_tc_ring_chunk(g + 8 * h, cg * (WN / 8) + 4 * v + t);
         const hyp_u16x8 q = *reinterpret_cast<const hyp_u16x8 *>(ys + (g + 8 * h) * LDY + 8 * chunk);
 #pragma unroll

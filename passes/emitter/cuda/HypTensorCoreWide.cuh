@@ -77,11 +77,12 @@ HYP_DEVICE_INLINE int hyp_tc_up_col_of_mma_row(int p) {
 }
 
 /// Issues the copies of one step: y rows [s0, s0 + SUBM) x columns
-/// [n0, n0 + BN) and the same rows of w (r floats, zero-filled to RP) into
-/// `stage`; rows at or past r1, columns past LEN and ranks past R read as zero.
+/// [n0, n0 + BN) (only when LOAD_Y: the storing update never reads y) and
+/// the same rows of w (r floats, zero-filled to RP) into `stage`; rows at or
+/// past r1, columns past LEN and ranks past R read as zero.
 /// Without `yvec` / `wvec` (odd lengths, unaligned views) plain loads store
 /// the same values (the ring's barriers order them alike).
-template <int R, int LEN>
+template <int R, int LEN, bool LOAD_Y>
 HYP_DEVICE_INLINE void hyp_tc_wide_issue(const hyp_u16 *__restrict__ y,
                                          const float *__restrict__ w, unsigned char *stage,
                                          long long s0, long long r1, int n0, bool yvec,
@@ -95,7 +96,7 @@ HYP_DEVICE_INLINE void hyp_tc_wide_issue(const hyp_u16 *__restrict__ y,
   const int m0 = threadIdx.x / CPR, c = threadIdx.x % CPR, col = n0 + 8 * c;
   const bool colLive = col + 8 <= LEN;
 #pragma unroll
-  for (int i = 0; i < G::SUBM / RSTEP; ++i) {
+  for (int i = 0; i < (LOAD_Y ? G::SUBM / RSTEP : 0); ++i) {
     const int m = m0 + i * RSTEP;
     const int off = 2 * (m * G::BN + 8 * hyp_tc_wide_chunk(m, c));
     if (yvec) {
@@ -196,9 +197,12 @@ HYP_DEVICE_INLINE void hyp_tc_wide_kstep(float (&acc)[NT][4], const float (&wv)[
 #endif
 }
 
-/// y[row][n] += sum_j w[row][j] B[n][j], block (bx, by): columns
-/// [bx * 256, bx * 256 + 256), row chunk by (hyp_tc_block_rows) in 16-row steps.
-template <int R, int NDIM>
+/// y[row][n] += sum_j w[row][j] B[n][j] (ACCUMULATE) or y[row][n] = that sum
+/// (the storing update: y is never read, the caller adds W x with cuBLAS
+/// afterwards, beta = 1, and the update moves half the bytes), block (bx, by):
+/// columns [bx * 256, bx * 256 + 256), row chunk by (hyp_tc_block_rows) in
+/// 16-row steps.
+template <int R, int NDIM, bool ACCUMULATE>
 HYP_DEVICE_INLINE void hyp_tc_fwd_up_wide_body(const float *__restrict__ w,
                                                const float *__restrict__ B,
                                                hyp_act_t *__restrict__ y_act, long long M) {
@@ -219,7 +223,7 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_wide_body(const float *__restrict__ w,
   // Prologue: STAGES - 1 steps in flight while the B slice loads.
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    hyp_tc_wide_issue<R, NDIM>(y, w, ring + s * G::STAGE_BYTES, r0 + s * SUBM, r1, n0, yvec, wvec);
+    hyp_tc_wide_issue<R, NDIM, ACCUMULATE>(y, w, ring + s * G::STAGE_BYTES, r0 + s * SUBM, r1, n0, yvec, wvec);
     hyp_cp_async_commit();
   }
   hyp_u32 bhi[NT][KS][2], blo[NT][KS][2];
@@ -230,7 +234,7 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_wide_body(const float *__restrict__ w,
     __syncthreads();                 // everyone's; and the stage refilled below is free
     {
       const int refill = stage == 0 ? STAGES - 1 : stage - 1;
-      hyp_tc_wide_issue<R, NDIM>(y, w, ring + refill * G::STAGE_BYTES,
+      hyp_tc_wide_issue<R, NDIM, ACCUMULATE>(y, w, ring + refill * G::STAGE_BYTES,
                                  s0 + (STAGES - 1) * SUBM, r1, n0, yvec, wvec);
       hyp_cp_async_commit(); // (possibly empty: keeps the group count)
     }
@@ -245,6 +249,11 @@ HYP_DEVICE_INLINE void hyp_tc_fwd_up_wide_body(const float *__restrict__ w,
 #pragma unroll
       for (int v = 0; v < NV; ++v) {
         const int m = g + 8 * h;
+        if (!ACCUMULATE) {
+#pragma unroll
+          for (int c = 0; c < 8; ++c) acc[(8 * v + c) >> 1][2 * h + (c & 1)] = 0.f;
+          continue;
+        }
         const hyp_u16x8 q = *reinterpret_cast<const hyp_u16x8 *>(
             ys + m * BN + 8 * hyp_tc_wide_chunk(m, warp * (WN / 8) + 4 * v + t));
 #pragma unroll

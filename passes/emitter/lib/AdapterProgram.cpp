@@ -485,32 +485,39 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
                  .str();
     prog.kernels.push_back(k);
   }
-  {
+  // y's update, twice: hyp_fwd_up adds into y (programs.forward: y holds
+  // W x + b on entry), hyp_fwd_up_store writes it (programs.forward_store: the
+  // caller adds W x afterwards with cuBLAS, beta = 1, where the GEMM's
+  // epilogue reads y nearly for free, so the update moves |y| instead of 2 |y|).
+  auto addFwdUp = [&](bool accumulate) {
     KernelDef k;
-    k.name = "hyp_fwd_up";
-    k.summary = "row-update of y: y += w B^T (y holds W x + b on entry)";
-    k.params = {ptr("w", "f32", "read"), ptr("B", "f32", "read"), ptr("y", act, "readwrite"),
-                i64("M")};
+    k.name = accumulate ? "hyp_fwd_up" : "hyp_fwd_up_store";
+    k.summary = accumulate ? "row-update of y: y += w B^T (y holds W x + b on entry)"
+                           : "row-store of y: y = w B^T (y not read; the caller adds W x + b)";
+    k.params = {ptr("w", "f32", "read"), ptr("B", "f32", "read"),
+                ptr("y", act, accumulate ? "readwrite" : "write"), i64("M")};
+    const char *accum = accumulate ? "true" : "false";
     const bool wideUp = tc && spec.rank <= kTcUpWideMaxRank;
     k.grid[0] = GridAxis::fixed(
         ceilDiv(spec.outFeatures, wideUp ? kTcUpWideCols : tc ? kTcUpCols : cols));
     if (wideUp) {
       k.tunables = {{"FWD_UP_THREADS", {128}, 128},
                     tcRowsTunable("FWD_UP_", 256, kTcLongRows)};
-      k.body = "hyp_tc_fwd_up_wide_body<HYP_R, HYP_N>(w, B, y, M);";
+      k.body = llvm::formatv("hyp_tc_fwd_up_wide_body<HYP_R, HYP_N, {0}>(w, B, y, M);", accum)
+                   .str();
     } else if (tc) {
       const std::vector<int64_t> threads = tcUpThreads(spec.rank);
       k.tunables = {{"FWD_UP_THREADS", threads, threads.front()},
                     tcRowsTunable("FWD_UP_", 128)};
-      k.body = llvm::formatv("hyp_tc_fwd_up_body<{0}, FWD_UP_THREADS, HYP_R, HYP_N>"
+      k.body = llvm::formatv("hyp_tc_fwd_up_body<{0}, FWD_UP_THREADS, HYP_R, HYP_N, {1}>"
                              "(w, B, y, M);",
-                             kTcUpCols)
+                             kTcUpCols, accum)
                    .str();
     } else {
       k.tunables = stripTunables("FWD_UP_", spec, /*registerAccumulators=*/false, 64);
-      k.body = llvm::formatv("hyp_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>"
-                             "(w, B, y, M);",
-                             cols)
+      k.body = llvm::formatv("hyp_fwd_up_body<{0}, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N, "
+                             "{1}>(w, B, y, M);",
+                             cols, accum)
                    .str();
     }
     k.grid[1] = GridAxis::over("M", "FWD_UP_ROWS");
@@ -521,7 +528,9 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
     if (wideUp)
       k.minBlocksPerSM = 3;
     prog.kernels.push_back(k);
-  }
+  };
+  addFwdUp(/*accumulate=*/true);
+  addFwdUp(/*accumulate=*/false);
   // The row chain rule's parameters after P's source (hyp_bwd_dy and
   // hyp_bwd_rows take the same): G, k, s, then dH, beta, R, dk, ds, M, scaling.
   auto addRowChainParams = [&](KernelDef &k) {
@@ -685,9 +694,12 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   }
 
   if (hasG)
-    prog.forward = {"hyp_gram", "hyp_fwd_down", "hyp_fwd_up"};
+    prog.forward = {"hyp_gram", "hyp_fwd_down"};
   else
-    prog.forward = {"hyp_fwd_down", "hyp_fwd_up"};
+    prog.forward = {"hyp_fwd_down"};
+  prog.forwardStore = prog.forward;
+  prog.forward.push_back("hyp_fwd_up");
+  prog.forwardStore.push_back("hyp_fwd_up_store");
   if (hasG)
     prog.backward.push_back("hyp_gram");
   if (dyPass) {
@@ -716,7 +728,9 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   buf("B", {"N", "r"}, "f32", "input", "lora_B");
   if (hasK) buf("k", {"1"}, "f32", "input", "raw curvature (K = softplus(k) + 1e-6)");
   if (hasS) buf("s", {"1"}, "f32", "input", "norm scale");
-  buf("y", {"M", "N"}, act, "output", "forward: W x + b on entry, adapted output on exit");
+  buf("y", {"M", "N"}, act, "output",
+      "forward: W x + b on entry, adapted output on exit; forward_store: written w B^T "
+      "(the caller adds W x + b)");
   buf("w", {"M", "r"}, "f32", "saved", "w = c * gs * (A x), y += w B^T");
   buf("stats", {"M", "4"}, "f32", "saved", "per-row scalars saved for the backward");
   prog.buffers.back().columns = {"xnorm2", "unorm2", "c", "scaled_g"};

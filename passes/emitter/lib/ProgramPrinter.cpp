@@ -214,6 +214,7 @@ std::string hyp::emitter::printMetadataJson(const ProgramDef &prog,
       {"kernels", std::move(kernels)},
       {"mlir_path_error", prog.mlirPathError},
       {"programs", llvm::json::Object{{"forward", llvm::json::Array(prog.forward)},
+                                      {"forward_store", llvm::json::Array(prog.forwardStore)},
                                       {"backward", llvm::json::Array(prog.backward)}}},
       {"buffers", std::move(buffers)}};
   std::string out;

@@ -177,6 +177,19 @@ TEST_P(KernelEmulation, MatchesFloat64Reference) {
   EXPECT_LT(eW, lowp ? tol : 1e-3) << "w";
   for (double v : bufs["stats"].toDoubles()) ASSERT_TRUE(std::isfinite(v)) << "stats";
 
+  // programs.forward_store writes the adapter term alone (the caller adds
+  // W x + b afterwards): y poisoned first, so an element it skips or reads
+  // shows up as NaN. It must leave w and stats as the forward did.
+  const std::vector<double> wForward = bufs["w"].toDoubles();
+  bufs["y"].fill(NAN);
+  bufs["w"].fill(NAN);
+  bufs["stats"].fill(NAN);
+  for (const std::string &b : prog.accumulateBuffers("forward_store")) bufs[b].fill(0);
+  ASSERT_EQ(prog.run("forward_store", bufs, M, float(ref.scaling)), "");
+  EXPECT_LT(relError(bufs["y"].toDoubles(), yAdapter), tol) << "y of forward_store";
+  EXPECT_LT(relError(bufs["w"].toDoubles(), wForward), 1e-6) << "w of forward_store";
+  for (double v : bufs["stats"].toDoubles()) ASSERT_TRUE(std::isfinite(v)) << "stats";
+
   // float64 backward by central differences of L = sum dY . y_adapter.
   std::vector<double> dyv(M * tc.N);
   for (int64_t i = 0; i < M * tc.N; ++i) {

@@ -1,4 +1,5 @@
-// y += w B^T on tensor cores: r <= 32 takes the wide skeleton
+// y += w B^T on tensor cores (and y = w B^T, hyp_fwd_up_store, on the same
+// skeletons: the caller adds W x afterwards): r <= 32 takes the wide skeleton
 // (HypTensorCoreWide.cuh: 256 columns a block, B in registers, ROWS up to
 // 1024), a larger rank the 64-column one (its B slice would not fit the
 // registers). N = 600: ceil(600 / 256) = 3 column blocks, ceil(600 / 64) = 10.
@@ -13,7 +14,10 @@
 
 // WIDE-LABEL: hyp_fwd_up: row-update of y
 // WIDE: __launch_bounds__(FWD_UP_THREADS, 3) hyp_fwd_up(
-// WIDE-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N>(w, B, y, M);
+// WIDE-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N, true>(w, B, y, M);
+// WIDE-LABEL: hyp_fwd_up_store: row-store of y: y = w B^T
+// WIDE: __launch_bounds__(FWD_UP_THREADS, 3) hyp_fwd_up_store(
+// WIDE-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N, false>(w, B, y, M);
 // WIDE-LABEL: hyp_bwd_dy_pass: one pass over dY
 // WIDE-NOT: hyp_tc_fwd_up_body<
 
@@ -32,7 +36,10 @@
 
 // NARROW-LABEL: hyp_fwd_up: row-update of y
 // NARROW-NOT: hyp_tc_fwd_up_wide_body<
-// NARROW: hyp_tc_fwd_up_body<64, FWD_UP_THREADS, HYP_R, HYP_N>(w, B, y, M);
+// NARROW: hyp_tc_fwd_up_body<64, FWD_UP_THREADS, HYP_R, HYP_N, true>(w, B, y, M);
+// NARROW-LABEL: hyp_fwd_up_store: row-store of y
+// NARROW-NOT: hyp_tc_fwd_up_wide_body<
+// NARROW: hyp_tc_fwd_up_body<64, FWD_UP_THREADS, HYP_R, HYP_N, false>(w, B, y, M);
 // NARROW-LABEL: hyp_bwd_dy: row-reduce over dY
 
 // (Keys are sorted: hyp_fwd_up's grid follows hyp_fwd_down's name.)

@@ -51,7 +51,7 @@
 // TC-NOT: FWD_UP_ROWS
 // r = 32: the wide skeleton (256 columns a block; emit-fwd-up-wide.mlir).
 // TC: __launch_bounds__(FWD_UP_THREADS, 3) hyp_fwd_up(
-// TC-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N>(w, B, y, M);
+// TC-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N, true>(w, B, y, M);
 // TC-LABEL: hyp_bwd_dy: row-reduce over dY
 // TC: hyp_bwd_dy(const hyp_act_t *__restrict__ dY, const float *__restrict__ BT,
 // TC-NEXT: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 1, true>(dY, BT, w, stats, G, k, s, dH, beta, R, dk, ds, M, scaling, nullptr, nullptr);
@@ -93,7 +93,10 @@
 
 // CHECK-LABEL: hyp_fwd_up: row-update of y
 // CHECK: hyp_fwd_up(const float *__restrict__ w, const float *__restrict__ B, hyp_act_t *__restrict__ y, long long M)
-// CHECK-NEXT: hyp_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
+// CHECK-NEXT: hyp_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N, true>(w, B, y, M);
+// CHECK-LABEL: hyp_fwd_up_store: row-store of y
+// CHECK: hyp_fwd_up_store(const float *__restrict__ w, const float *__restrict__ B, hyp_act_t *__restrict__ y, long long M)
+// CHECK-NEXT: hyp_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N, false>(w, B, y, M);
 
 // CHECK-LABEL: hyp_bwd_dy: row-reduce over dY
 // CHECK: hyp_bwd_dy(const hyp_act_t *__restrict__ dY, const float *__restrict__ B, const float *__restrict__ w, const float *__restrict__ stats, const float *__restrict__ G, const float *__restrict__ k, const float *__restrict__ s, float *__restrict__ dH, float *__restrict__ beta, float *R, float *dk, float *ds, long long M, float scaling)
@@ -134,4 +137,9 @@
 // META-NEXT: "hyp_gram",
 // META-NEXT: "hyp_fwd_down",
 // META-NEXT: "hyp_fwd_up"
+// META-NEXT: ],
+// META-NEXT: "forward_store": [
+// META-NEXT: "hyp_gram",
+// META-NEXT: "hyp_fwd_down",
+// META-NEXT: "hyp_fwd_up_store"
 // META: "schema": 1

@@ -28,7 +28,7 @@
 // SIMPLIFIED-LABEL: hyp_fwd_up: row-update of y
 // Tensor cores requested, but fp16 activations keep the SIMT skeletons (no
 // safe fp16 hi/lo split).
-// SIMPLIFIED: hyp_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N>(w, B, y, M);
+// SIMPLIFIED: hyp_fwd_up_body<128, FWD_UP_THREADS, FWD_UP_ROWS, HYP_R, HYP_N, true>(w, B, y, M);
 // SIMPLIFIED-LABEL: hyp_bwd_dy: row-reduce over dY
 // SIMPLIFIED: float *R, float *dk, long long M, float scaling)
 // SIMPLIFIED-LABEL: hyp_bwd_db: column-reduce over dY

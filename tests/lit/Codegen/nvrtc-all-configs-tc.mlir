@@ -22,12 +22,13 @@
 // ROWS of the column kernels is launch-only (the grid's business, not
 // compiled in): one compile each.
 // CHECK-DAG: nvrtc hyp_fwd_up: 1 config(s) compiled for sm_90
+// CHECK-DAG: nvrtc hyp_fwd_up_store: 1 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_dy_pass: 1 config(s) compiled for sm_90
 // hyp_bwd_rows: BLOCK_M {16, 32, 64}.
 // CHECK-DAG: nvrtc hyp_bwd_rows: 3 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_db_gram: 1 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_dx: 1 config(s) compiled for sm_90
-// CHECK: nvrtc: all 17 compile(s) ok
+// CHECK: nvrtc: all 18 compile(s) ok
 
 // The two-pass backward.
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-dy-pass=0 %t.s3.mlir -o %t.two.cu
@@ -35,7 +36,7 @@
 // RUN: hyp-nvrtc-check %t.two.cu --metadata %t.two.json --all-configs -j 2 | FileCheck %s --check-prefix=TWO
 // TWO-DAG: nvrtc hyp_bwd_dy: 4 config(s) compiled for sm_90
 // TWO-DAG: nvrtc hyp_bwd_db: 1 config(s) compiled for sm_90
-// TWO: nvrtc: all 17 compile(s) ok
+// TWO: nvrtc: all 18 compile(s) ok
 
 // The split-K row-reduces (64-column slices: 9 splits of K = 576, 3 of
 // N = 192): their BLOCK_M {16, 32} and the meeting point's shared memory
@@ -48,4 +49,4 @@
 // SPLITSRC: hyp_tc_bwd_dy_body<BWD_DY_BLOCK_M, HYP_R, BWD_DY_THREADS, HYP_N, true, 3, true>(dY, BT,
 // SPLIT-DAG: nvrtc hyp_fwd_down: 4 config(s) compiled for sm_90
 // SPLIT-DAG: nvrtc hyp_bwd_dy: 2 config(s) compiled for sm_90
-// SPLIT: nvrtc: all 11 compile(s) ok
+// SPLIT: nvrtc: all 12 compile(s) ok

@@ -13,7 +13,8 @@
 // CHECK-DAG: nvrtc hyp_gram: 1 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_fwd_down: 48 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_fwd_up: 8 config(s) compiled for sm_90
+// CHECK-DAG: nvrtc hyp_fwd_up_store: 8 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_dy: 48 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_db: 8 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_dx: 8 config(s) compiled for sm_90
-// CHECK: nvrtc: all 122 compile(s) ok
+// CHECK: nvrtc: all 130 compile(s) ok

@@ -140,7 +140,10 @@ struct BufferDef {
 struct ProgramDef {
   AdapterSpec spec;
   std::vector<KernelDef> kernels;
-  std::vector<std::string> forward, backward;
+  /// Entry points: forward adds the adapter into y (W x + b on entry);
+  /// forwardStore writes it (hyp_fwd_up_store) for a caller that adds W x
+  /// afterwards; backward.
+  std::vector<std::string> forward, forwardStore, backward;
   std::vector<BufferDef> buffers;
   std::string rowScalarsSource; // definition of hyp_row_scalars<T>
   /// Where the row math came from: "ir" (hyp.row_map bodies) or "formula"

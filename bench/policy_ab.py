@@ -1,14 +1,17 @@
-"""The backward's one pass over dY against its two passes, in one process.
+"""Two programs (or entries) of one layer shape side by side, in one process.
 
-HYP_DY_PASS selects the program per call (the JIT keys programs by it), so
-both backwards of one layer shape run side by side on the same buffers:
-`one` (hyp_bwd_dy_pass, hyp_bwd_rows, hyp_bwd_db_gram: the default at
-r <= 32) and `two` (hyp_bwd_dy, hyp_bwd_db). Per "K N M" case it reports the
-tuned fwd + bwd step of each (CUDA events, interleaved rounds, median: the
-frozen GEMMs are in both) and each kernel's device time per step
-(torch.profiler), so the difference is seen kernel by kernel.
+An environment switch the JIT reads per call picks what runs: HYP_DY_PASS
+(the backward's one pass over dY, `one`, against its two passes, `two`; the
+JIT keys programs by it) or HYP_FWD_UP_STORE (the forward writing y = B w and
+letting cuBLAS add x W^T after, `store`, against cuBLAS first and the adapter
+adding into y, `add`; both entries are in every program). Per "K N M" case it
+reports the tuned fwd + bwd step of each policy (CUDA events, interleaved
+rounds, median, the same buffers; the frozen GEMMs are in every step) and each
+kernel's device time per step (torch.profiler), so the difference is seen
+kernel by kernel.
 
-    python3 bench/dy_pass_ab.py --cases "4096 4096 8192;4096 14336 8192" --out ab.json
+    python3 bench/policy_ab.py --switch dy-pass --cases "4096 4096 8192" --out ab.json
+    python3 bench/policy_ab.py --switch fwd-up-store --out ab.json
 """
 from __future__ import annotations
 
@@ -23,18 +26,24 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.contenders import HyploraContender, standalone_setup  # noqa: E402
 from bench.timing import time_interleaved  # noqa: E402
 
-POLICIES = {"one": "1", "two": "0"}
+# switch -> (environment variable, {policy name: value}); the first policy
+# is the default's.
+SWITCHES = {"dy-pass": ("HYP_DY_PASS", {"one": "1", "two": "0"}),
+            "fwd-up-store": ("HYP_FWD_UP_STORE", {"store": "1", "add": "0"})}
 
 
-def policy_steps(step) -> dict:
-    """One step callable per backward: each sets HYP_DY_PASS before it runs, so
-    the JIT looks up (and on first use compiles and tunes) that program."""
+def policy_steps(step, switch: str = "dy-pass") -> dict:
+    """One step callable per policy: each sets the switch's variable before it
+    runs, so the JIT looks up (and on first use compiles and tunes) that
+    program or entry."""
+    var, policies = SWITCHES[switch]
+
     def under(policy: str):
         def run(i: int):
-            os.environ["HYP_DY_PASS"] = POLICIES[policy]
+            os.environ[var] = policies[policy]
             return step(i)
         return run
-    return {name: under(name) for name in POLICIES}
+    return {name: under(name) for name in policies}
 
 
 def kernel_us(step, steps: int) -> dict[str, float]:
@@ -54,6 +63,7 @@ def kernel_us(step, steps: int) -> dict[str, float]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--switch", default="dy-pass", choices=sorted(SWITCHES))
     p.add_argument("--cases", default="4096 4096 8192;4096 14336 8192;14336 4096 8192;4096 1024 8192;4096 4096 1024")
     p.add_argument("--r", type=int, default=32)
     p.add_argument("--variant", default="hyplora", choices=["hyplora", "lora"])
@@ -63,7 +73,7 @@ def main() -> int:
     p.add_argument("--out", default=None)
     a = p.parse_args()
     if not torch.cuda.is_available():
-        print("dy_pass_ab: needs a CUDA device (skipped)")
+        print("policy_ab: needs a CUDA device (skipped)")
         return 0
     import hyplora
     results = []
@@ -73,13 +83,13 @@ def main() -> int:
         c = HyploraContender(a.variant, "reference", tensor_cores=True)
         c.available(ctx)
         step = c.build(data, ctx).make_step(xs, dys)
-        steps = policy_steps(step)
+        steps = policy_steps(step, a.switch)
         for name, s in steps.items():  # compile + tune each program
             for i in range(3):
                 s(i % 2)
         times = time_interleaved(steps, 2, a.reps, 3, True, a.rounds)
         kernels = {name: kernel_us(s, a.profile_steps) for name, s in steps.items()}
-        row = {"K": K, "N": N, "M": M, "r": a.r, "variant": a.variant,
+        row = {"switch": a.switch, "K": K, "N": N, "M": M, "r": a.r, "variant": a.variant,
                "step_median_ms": {n: t["median_ms"] for n, t in times.items()},
                "step_p10_ms": {n: t["p10_ms"] for n, t in times.items()},
                "step_p90_ms": {n: t["p90_ms"] for n, t in times.items()},
@@ -89,7 +99,7 @@ def main() -> int:
         print(json.dumps(row), flush=True)
         del step, xs, dys, data
         torch.cuda.empty_cache()
-    os.environ.pop("HYP_DY_PASS", None)
+    os.environ.pop(SWITCHES[a.switch][0], None)
     if a.out:
         with open(a.out, "w") as f:
             json.dump({"device": torch.cuda.get_device_name(), "commit": os.environ.get("HYP_COMMIT", "unknown"),

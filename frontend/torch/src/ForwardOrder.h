@@ -1,0 +1,64 @@
+//===- ForwardOrder.h - which side of the frozen GEMM the adapter takes -*- C++ -*-===//
+//
+// A forward without a bias can meet cuBLAS two ways:
+//   AddAfterGemm:     y = x W^T (beta = 0), then programs.forward reads and
+//                     rewrites y (y += B w): the adapter moves 2 |y|;
+//   StoreBeforeGemm:  programs.forward_store writes y = B w, then
+//                     y += x W^T (beta = 1): the adapter moves |y|, and the
+//                     GEMM reads y in its epilogue.
+// Which is faster depends on the shape: cuBLAS picks another kernel for
+// beta = 1 at some shapes and then loses more than the adapter saves (H100,
+// M = 8192: +6 us at 4096 -> 4096 but +216 us at 4096 -> 14336;
+// docs/KERNELS.md). So the order is tuned per program, device and M bucket
+// (next power of two, as the runtime's tuner buckets M), by timing both on
+// the first call outside stream capture, and kept for the process.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hyplora {
+
+enum class ForwardOrder { AddAfterGemm, StoreBeforeGemm };
+
+/// One tuned choice and the medians it was made on (ms).
+struct ForwardOrderChoice {
+  ForwardOrder order = ForwardOrder::AddAfterGemm;
+  double addMs = 0, storeMs = 0;
+};
+
+/// Runs whole forwards in the given orders back to back on the current
+/// stream and returns each one's device time in ms (events between them, one
+/// synchronisation at the end, so the queue stays full as in training).
+using ForwardOrderTimer = std::function<std::vector<double>(const std::vector<ForwardOrder> &)>;
+
+class ForwardOrderTuner {
+public:
+  /// The order for this device and M: the tuned one, or (first call) the one
+  /// `time` measures faster over kForwardOrderReps interleaved runs of each
+  /// (after one warm-up of each, which also lets the runtime tune the
+  /// entries' kernels). Under stream capture (nothing may synchronise) it
+  /// returns AddAfterGemm without keeping it, to be tuned on a later
+  /// uncaptured call.
+  ForwardOrder choose(int device, int64_t M, bool capturing, const ForwardOrderTimer &time);
+  /// "M<bucket> dev<d>: store (add 1.234 ms, store 1.100 ms)" per decision.
+  std::vector<std::string> describe() const;
+
+private:
+  mutable std::mutex mutex_;
+  std::map<std::pair<int, int64_t>, ForwardOrderChoice> chosen_;
+};
+
+constexpr int kForwardOrderReps = 5;
+
+/// The runtime's M bucket: the next power of two (M itself for M <= 1).
+int64_t forwardOrderBucket(int64_t M);
+
+} // namespace hyplora
