@@ -16,7 +16,7 @@
 // WIDE: __launch_bounds__(FWD_UP_THREADS, 3) hyp_fwd_up(
 // WIDE-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N, true>(w, B, y, M);
 // WIDE-LABEL: hyp_fwd_up_store: row-store of y: y = w B^T
-// WIDE: __launch_bounds__(FWD_UP_THREADS, 3) hyp_fwd_up_store(
+// WIDE: __launch_bounds__(FWD_UP_THREADS, 4) hyp_fwd_up_store(
 // WIDE-NEXT: hyp_tc_fwd_up_wide_body<HYP_R, HYP_N, false>(w, B, y, M);
 // WIDE-LABEL: hyp_bwd_dy_pass: one pass over dY
 // WIDE-NOT: hyp_tc_fwd_up_body<
