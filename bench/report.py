@@ -368,6 +368,8 @@ def merge(reports: list[dict]) -> dict:
             merged["compile_times"] = (merged.get("compile_times") or []) + (r.get("compile_times") or [])
             tuned = (r.get("autotune") or {}).get("kernels") or []
             merged.setdefault("autotune", {}).setdefault("kernels", []).extend(tuned)
+            merged["autotune"].setdefault("forward_orders", []).extend(
+                (r.get("autotune") or {}).get("forward_orders") or [])
     merged["wall"] = {k: max((r.get("wall") or {}).get(k, 0.0) for r in reports)
                       for k in set().union(*((r.get("wall") or {}) for r in reports))}
     merged["targets"] = metrics.evaluate_targets(merged)

@@ -267,6 +267,10 @@ class Run:
             "captured": [{"context": c["context"], "text": c["text"][:4000]} for c in self.captures[:40]],
             "note": None if chosen else
             "no autotuning lines were printed (hyplora unavailable, CPU path, or tuning cached)",
+            # The forward's side of the frozen GEMM, tuned per program and M bucket.
+            "forward_orders": (list(self.hyp.jit.forward_orders())
+                               if self.hyp is not None and hasattr(self.hyp.jit, "forward_orders")
+                               else []),
         }
 
     def _attach_configs(self, kernels: list) -> None:

@@ -62,7 +62,8 @@ def test_top_level_schema(dry_run):
     for key in ("layers", "decoder_stack", "autotune", "cold_start", "targets", "contenders", "settings", "wall"):
         assert key in r, key
     assert r["settings"]["reps"] >= 1 and r["settings"]["act_dtype"] == "bf16"
-    assert {"source", "kernels"} <= set(r["autotune"])
+    assert {"source", "kernels", "forward_orders"} <= set(r["autotune"])
+    assert isinstance(r["autotune"]["forward_orders"], list)
     assert r["cold_start"].get("skipped")  # CPU: skipped, with a reason
 
 

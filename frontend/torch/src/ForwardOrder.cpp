@@ -42,7 +42,8 @@ ForwardOrder ForwardOrderTuner::choose(int device, int64_t M, bool capturing,
   ForwardOrderChoice c;
   c.addMs = median(add);
   c.storeMs = median(store);
-  c.order = c.storeMs < c.addMs ? ForwardOrder::StoreBeforeGemm : ForwardOrder::AddAfterGemm;
+  c.order = c.storeMs < c.addMs * (1.0 - kForwardOrderStoreMargin) ? ForwardOrder::StoreBeforeGemm
+                                                                   : ForwardOrder::AddAfterGemm;
   chosen_.emplace(key, c);
   return c.order;
 }

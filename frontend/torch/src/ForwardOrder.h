@@ -42,7 +42,8 @@ using ForwardOrderTimer = std::function<std::vector<double>(const std::vector<Fo
 class ForwardOrderTuner {
 public:
   /// The order for this device and M: the tuned one, or (first call) the one
-  /// `time` measures faster over kForwardOrderReps interleaved runs of each
+  /// `time` measures faster (storing by kForwardOrderStoreMargin) over
+  /// kForwardOrderReps interleaved runs of each
   /// (after one warm-up of each, which also lets the runtime tune the
   /// entries' kernels). Under stream capture (nothing may synchronise) it
   /// returns AddAfterGemm without keeping it, to be tuned on a later
@@ -56,7 +57,14 @@ private:
   std::map<std::pair<int, int64_t>, ForwardOrderChoice> chosen_;
 };
 
-constexpr int kForwardOrderReps = 5;
+constexpr int kForwardOrderReps = 9;
+/// The storing order must be this much faster (relative) to be taken: its
+/// extra host work (an allocation, an in-place addmm) is not in the device
+/// times, and at host-bound shapes it cost whole steps what the forward's
+/// kernels saved (H100, 4096 -> 1024, M = 8192: forwards 0.1602 / 0.1605 ms,
+/// steps 0.75 / 0.82 ms, add / store); at 4096 -> 4096 storing won 2.8% of
+/// the forward and 4-7.5% of the step.
+constexpr double kForwardOrderStoreMargin = 0.01;
 
 /// The runtime's M bucket: the next power of two (M itself for M <= 1).
 int64_t forwardOrderBucket(int64_t M);

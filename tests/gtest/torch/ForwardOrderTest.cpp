@@ -47,10 +47,16 @@ TEST(ForwardOrderTuner, TimesBothInterleavedOncePerBucketAndKeepsTheFaster) {
   EXPECT_EQ(tuner.choose(0, 1025, false, timer), ForwardOrder::AddAfterGemm);
   EXPECT_EQ(tuner.choose(1, 1000, false, timer), ForwardOrder::AddAfterGemm);
   EXPECT_EQ(t.calls, 3);
+  // Storing faster by less than the margin: the GEMM first.
+  t.addMs = 1.0, t.storeMs = 1.0 - hyplora::kForwardOrderStoreMargin / 2;
+  EXPECT_EQ(tuner.choose(0, 4096, false, timer), ForwardOrder::AddAfterGemm);
+  t.storeMs = 1.0 - 2 * hyplora::kForwardOrderStoreMargin;
+  EXPECT_EQ(tuner.choose(0, 16384, false, timer), ForwardOrder::StoreBeforeGemm);
   const std::vector<std::string> d = tuner.describe();
-  ASSERT_EQ(d.size(), 3u);
+  ASSERT_EQ(d.size(), 5u);
   EXPECT_EQ(d[0], "M1024 dev0: store (add 2.0000 ms, store 1.5000 ms)");
   EXPECT_EQ(d[1], "M2048 dev0: add (add 1.0000 ms, store 1.5000 ms)");
+  EXPECT_EQ(d[2], "M4096 dev0: add (add 1.0000 ms, store 0.9950 ms)");
 }
 
 TEST(ForwardOrderTuner, UnderCaptureTakesTheGemmFirstWithoutKeepingIt) {
