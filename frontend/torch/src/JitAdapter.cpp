@@ -1,11 +1,11 @@
 //===- JitAdapter.cpp - the CUDA path of the ops through the JIT ----------===//
 //
-// forward:  without a bias, programs.forward_store of the compiled adapter
-//           writes y = B w (and w, stats), then cuBLAS adds x W^T into it
-//           (beta = 1: the GEMM's epilogue reads y almost for free, so the
-//           adapter moves |y| of bytes instead of 2 |y|). With a bias (or
-//           HYP_FWD_UP_STORE=0): y = x W^T + b first, then programs.forward
-//           adds B w into y.
+// forward:  y = x W^T + b (cuBLAS through ATen), then programs.forward of the
+//           compiled adapter adds B w into y and writes w and stats; or,
+//           without a bias and where the first call timed it faster
+//           (ForwardOrder.h), programs.forward_store writes y = B w (and w,
+//           stats) and cuBLAS adds x W^T into it (beta = 1), so the adapter
+//           moves |y| of bytes instead of 2 |y|.
 // backward: dx = dY W (cuBLAS), then programs.backward adds the adapter's part
 //           into dx and writes dA, dB, dk, ds.
 // Every buffer the metadata lists that the frontend does not own (G, P, dH,
