@@ -48,6 +48,15 @@ ForwardOrder ForwardOrderTuner::choose(int device, int64_t M, bool capturing,
   return c.order;
 }
 
+bool ForwardOrderTuner::lookup(int device, int64_t M, ForwardOrder *order) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = chosen_.find({device, forwardOrderBucket(M)});
+  if (it == chosen_.end())
+    return false;
+  *order = it->second.order;
+  return true;
+}
+
 std::vector<std::string> ForwardOrderTuner::describe() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::string> out;

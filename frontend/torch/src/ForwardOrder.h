@@ -6,12 +6,14 @@
 //   StoreBeforeGemm:  programs.forward_store writes y = B w, then
 //                     y += x W^T (beta = 1): the adapter moves |y|, and the
 //                     GEMM reads y in its epilogue.
-// Which is faster depends on the shape: cuBLAS picks another kernel for
-// beta = 1 at some shapes and then loses more than the adapter saves (H100,
-// M = 8192: +6 us at 4096 -> 4096 but +216 us at 4096 -> 14336;
-// docs/KERNELS.md). So the order is tuned per program, device and M bucket
-// (next power of two, as the runtime's tuner buckets M), by timing both on
-// the first call outside stream capture, and kept for the process.
+// Which is faster depends on the shape and the cuBLAS build: a probe once
+// found cuBLAS picking slower kernels for beta = 1 (H100, M = 8192, sixth
+// session: +216 us at 4096 -> 14336; not seen with torch 2.11 in the
+// fourteenth), and where the step is host bound the storing order's extra
+// host work decides (docs/KERNELS.md). So the order is tuned per program,
+// device and M bucket (next power of two, as the runtime's tuner buckets M),
+// by timing both on the first call outside stream capture, and kept for the
+// process.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -49,6 +51,9 @@ public:
   /// returns AddAfterGemm without keeping it, to be tuned on a later
   /// uncaptured call.
   ForwardOrder choose(int device, int64_t M, bool capturing, const ForwardOrderTimer &time);
+  /// The kept order for this device and M, if tuned (the per-call fast path:
+  /// no stream-capture query, no timer).
+  bool lookup(int device, int64_t M, ForwardOrder *order) const;
   /// "M<bucket> dev<d>: store (add 1.234 ms, store 1.100 ms)" per decision.
   std::vector<std::string> describe() const;
 

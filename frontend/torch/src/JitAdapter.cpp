@@ -500,6 +500,9 @@ ForwardOrder forwardOrderFor(JitProgram &jp, bool hasBias, int64_t M, int device
     if (v != "tuned")
       return v == "1" ? ForwardOrder::StoreBeforeGemm : ForwardOrder::AddAfterGemm;
   }
+  ForwardOrder kept;
+  if (jp.forwardOrders.lookup(device, M, &kept))
+    return kept;
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
   C10_CUDA_CHECK(cudaStreamIsCapturing(stream, &capture));

@@ -28,17 +28,25 @@ struct FakeTimer {
       ms.push_back(i < 2 ? 100.0 : orders[i] == ForwardOrder::StoreBeforeGemm ? storeMs : addMs);
     return ms;
   }
+  /// This timer as the tuner takes it (counting calls here).
+  hyplora::ForwardOrderTimer timer() {
+    return [this](const std::vector<ForwardOrder> &o) { return (*this)(o); };
+  }
 };
 
 TEST(ForwardOrderTuner, TimesBothInterleavedOncePerBucketAndKeepsTheFaster) {
   ForwardOrderTuner tuner;
   FakeTimer t{2.0, 1.5};
-  auto timer = [&](const std::vector<ForwardOrder> &o) { return t(o); };
+  const hyplora::ForwardOrderTimer timer = t.timer();
   EXPECT_EQ(tuner.choose(0, 700, false, timer), ForwardOrder::StoreBeforeGemm);
   ASSERT_EQ(t.calls, 1);
   ASSERT_EQ(t.seen.size(), size_t(2 * (hyplora::kForwardOrderReps + 1)));
   for (size_t i = 0; i < t.seen.size(); ++i)
     EXPECT_EQ(t.seen[i], i % 2 ? ForwardOrder::StoreBeforeGemm : ForwardOrder::AddAfterGemm);
+  ForwardOrder kept = ForwardOrder::AddAfterGemm;
+  ASSERT_TRUE(tuner.lookup(0, 1000, &kept));
+  EXPECT_EQ(kept, ForwardOrder::StoreBeforeGemm);
+  EXPECT_FALSE(tuner.lookup(0, 1025, &kept));
   // 1000 is in 700's bucket (1024): kept, not timed again.
   t.addMs = 1.0;
   EXPECT_EQ(tuner.choose(0, 1000, false, timer), ForwardOrder::StoreBeforeGemm);
@@ -62,7 +70,7 @@ TEST(ForwardOrderTuner, TimesBothInterleavedOncePerBucketAndKeepsTheFaster) {
 TEST(ForwardOrderTuner, UnderCaptureTakesTheGemmFirstWithoutKeepingIt) {
   ForwardOrderTuner tuner;
   FakeTimer t{2.0, 1.0};
-  auto timer = [&](const std::vector<ForwardOrder> &o) { return t(o); };
+  const hyplora::ForwardOrderTimer timer = t.timer();
   EXPECT_EQ(tuner.choose(0, 8192, true, timer), ForwardOrder::AddAfterGemm);
   EXPECT_EQ(t.calls, 0);
   EXPECT_TRUE(tuner.describe().empty());
