@@ -13,6 +13,10 @@ import torch
 _SEED = int(os.environ.get("HYP_TEST_SEED", random.SystemRandom().randrange(2**31)))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: seconds, not milliseconds, but still run by default")
+
+
 def pytest_report_header(config):
     return f"hyplora test seed: {_SEED} (replay with HYP_TEST_SEED={_SEED})"
 
