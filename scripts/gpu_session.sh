@@ -229,6 +229,9 @@ for stage in "$@"; do
               stage_run atomic-probe 200 python3 bench/atomic_probe.py --out "$R/atomic-probe.json" ;;
   triton-probe) # y += w B^T written in Triton over tile shapes: the card's rate for our update
               stage_run triton-probe 200 python3 bench/triton_update_probe.py --out "$R/triton-probe.json" ;;
+  ring-probe) # cp.async ring vs cp.async.bulk + mbarrier rings streaming X (bench/probes/stream_ring_probe.cu)
+              stage_run ring-probe 200 bash -c "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc -O3 -arch=sm_90a -std=c++17 -o /tmp/stream_ring_probe \
+                bench/probes/stream_ring_probe.cu && /tmp/stream_ring_probe" ;;
   ncu-triton) # the ncu stage's sections on that Triton update (one tile shape): what it does
               # differently from hyp_fwd_up on the same card
               stage_run ncu-triton 120 ncu -k "regex:_update" --launch-count 1 "${ncu_sections[@]}" \
