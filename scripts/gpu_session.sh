@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile host-ab kernel-ab dy-pass-ab fwd-up-store-ab ncu ncu-source split accumulate-probe atomic-probe triton-probe ncu-triton analysis analyze-model finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile host-ab kernel-ab dy-pass-ab fwd-up-store-ab ncu ncu-source split accumulate-probe atomic-probe triton-probe ring-probe ncu-triton analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with

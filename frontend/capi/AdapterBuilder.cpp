@@ -15,6 +15,7 @@
 #include "HypcDriver.h"
 
 #include "hyp/Dialect/HypDialect.h"
+#include "hyp/Dialect/HypOps.h"
 #include "hyp/Emitter/AdapterProgram.h"
 #include "hyp/Emitter/HypToCuda.h"
 #include "hyp/Transforms/Pipeline.h"
@@ -90,6 +91,31 @@ std::string buildStage0Ir(const AdapterSpec &s) {
 
 namespace {
 
+/// Whether the emitter will run the module's backward as one pass over dY
+/// (backwardReadsDyOnce), so the pipeline groups its IR that way: from the
+/// descriptor when libhypc built the IR, else from the stage-0 hyp.adapter_grad
+/// (dY's element type, B's rank); IR past stage 0 keeps the two-pass grouping.
+bool groupsOnePassOverDy(ModuleOp module, const AdapterSpec *hint,
+                         const capi::CompileOptions &options) {
+  AdapterSpec spec = hint ? *hint : AdapterSpec();
+  if (!hint) {
+    bool found = false;
+    module.walk([&](mlir::hyp::AdapterGradOp grad) {
+      auto dy = cast<RankedTensorType>(grad.getDy().getType());
+      auto B = cast<RankedTensorType>(grad.getB().getType());
+      Type e = dy.getElementType();
+      spec.actDType = e.isBF16() ? ActDType::BF16 : e.isF16() ? ActDType::F16 : ActDType::F32;
+      spec.rank = B.getDimSize(1);
+      found = true;
+    });
+    if (!found)
+      return false;
+  }
+  spec.tensorCores = options.tensorCores;
+  spec.dyPass = options.dyPass;
+  return backwardReadsDyOnce(spec);
+}
+
 /// Parses, runs the pipeline and emits; `hint` is the descriptor when known.
 bool compileModuleText(const std::string &irText, const capi::CompileOptions &options,
                        const AdapterSpec *hint, hypc_output &out) {
@@ -125,6 +151,7 @@ bool compileModuleText(const std::string &irText, const capi::CompileOptions &op
   capi::dumpArtifact("00-input.mlir", irText);
 
   HypPipelineOptions pipelineOptions;
+  pipelineOptions.dyPass = groupsOnePassOverDy(*module, hint, options);
   if (!options.pipelineOptions.empty()) {
     llvm::raw_string_ostream errs(diagnostics);
     if (failed(pipelineOptions.parseFromString(options.pipelineOptions, errs)))
@@ -135,8 +162,9 @@ bool compileModuleText(const std::string &irText, const capi::CompileOptions &op
   if (failed(pm.run(*module)))
     return fail("hypc: the hyp pipeline failed");
 
-  auto prog = programFromModule(*module, hint, options.tensorCores, options.rowSplitCols,
-                               options.dyPass);
+  // The IR's grouping says how the backward reads dY (options.dyPass went
+  // into it above).
+  auto prog = programFromModule(*module, hint, options.tensorCores, options.rowSplitCols);
   if (failed(prog))
     return fail("hypc: CUDA emission failed");
   out.cudaSource = printCudaSource(*prog, capi::versionString());

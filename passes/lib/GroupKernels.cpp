@@ -12,6 +12,11 @@
 //           the weight ops that finish it (dB = dY^T w + B R)
 // Anything downstream of a sum over all rows needs a grid-wide sync, i.e. a
 // later kernel: `level` counts those syncs and row kernels never mix levels.
+// dy-pass: a column sum over a wide argument that no update kernel reads
+// (dY^T w) also takes the row products of that argument (P = dY B), so the
+// argument is read once; the rows that consume P become their own kernel and
+// the weight ops after the sync (dB += B R) theirs, since they need every
+// row's R, which the rows kernel sums after the pass.
 //
 //===----------------------------------------------------------------------===//
 #include "hyp/Transforms/Passes.h"
@@ -42,6 +47,7 @@ struct Group {
   SmallVector<Operation *> ops; // in function order
   Skeleton skeleton = Skeleton::Weight;
   unsigned level = 0;
+  bool readsWideOnce = false; // a dy-pass column sum with its row products
   std::string name;
 };
 
@@ -61,8 +67,8 @@ bool isRowsSum(Operation *op) { return isa<MatmulTNOp, ReduceRowsOp>(op); }
 
 class KernelGrouper {
 public:
-  KernelGrouper(func::FuncOp func, StringRef prefix)
-      : func(func), prefix(prefix) {}
+  KernelGrouper(func::FuncOp func, StringRef prefix, bool dyPass)
+      : func(func), prefix(prefix), dyPass(dyPass) {}
   LogicalResult run();
 
 private:
@@ -72,6 +78,8 @@ private:
            cast<RankedTensorType>(v.getType()).getRank() == 2;
   }
   void classify();
+  Operation *updateReadingColsum(Operation *colsum);
+  void pairWideProducts();
   void unite();
   LogicalResult orderGroups();
   void nameGroups();
@@ -79,10 +87,14 @@ private:
 
   func::FuncOp func;
   StringRef prefix;
+  bool dyPass;
   SmallVector<Operation *> ops;
   llvm::DenseSet<Value> perRow;
   llvm::DenseMap<Operation *, OpInfo> info;
   llvm::DenseMap<Operation *, Value> colsumArg;
+  // dy-pass: column sums that took the row products of their wide argument,
+  // and those products (both read the argument in one kernel).
+  llvm::DenseSet<Operation *> pairedColsums, wideProducts;
   llvm::EquivalenceClasses<Operation *> classes;
   SmallVector<Group> groups; // in launch order after orderGroups()
 };
@@ -146,6 +158,50 @@ void KernelGrouper::classify() {
   }
 }
 
+/// The update kernel a column sum joins: one reading the same wide argument
+/// (one read of x for dx and dA), else one reading its other operand (dH for
+/// LoRA, whose dx update does not read x); null if none.
+Operation *KernelGrouper::updateReadingColsum(Operation *colsum) {
+  Value wide = colsumArg.lookup(colsum);
+  SmallVector<Value> candidates{wide};
+  for (Value v : colsum->getOperands())
+    if (v != wide)
+      candidates.push_back(v);
+  for (Value v : candidates) {
+    Operation *update = nullptr;
+    for (Operation *user : v.getUsers())
+      if (info.count(user) && info[user].skeleton == Skeleton::Update)
+        update = user;
+    if (update)
+      return update;
+  }
+  return nullptr;
+}
+
+/// dy-pass: each column sum no update kernel takes also takes the products
+/// `matmul %wide, %weight` (P = dY B), which become column-sum ops, so the
+/// row unions leave them out of the rows kernel that reads P. Runs before
+/// the row unions: a product already united with its row users could not be
+/// taken out again.
+void KernelGrouper::pairWideProducts() {
+  for (Operation *op : ops) {
+    auto it = colsumArg.find(op);
+    if (it == colsumArg.end() || updateReadingColsum(op))
+      continue;
+    Value wide = it->second;
+    for (Operation *user : wide.getUsers()) {
+      auto product = dyn_cast<MatmulOp>(user);
+      if (!product || product.getAcc() || product.getA() != wide ||
+          isPerRow(product.getB()) || !info.count(user))
+        continue;
+      info[user].skeleton = Skeleton::ColSum;
+      classes.unionSets(op, user);
+      wideProducts.insert(user);
+      pairedColsums.insert(op);
+    }
+  }
+}
+
 void KernelGrouper::unite() {
   // Update kernels: the elementwise chain that builds the accumulator
   // (dx0 + beta x) and casts of the result run in the same row loop.
@@ -178,6 +234,10 @@ void KernelGrouper::unite() {
         info[user].skeleton = Skeleton::Update;
       }
   }
+  // After the update chains are known (a column sum that joins an update
+  // keeps its reads there), before the row unions.
+  if (dyPass)
+    pairWideProducts();
   // Row kernels: the row ops connected by data flow within one sync level
   // (two independent adapters in one function get two kernels). Weight ops
   // without syncs: one kernel.
@@ -204,22 +264,7 @@ void KernelGrouper::unite() {
     if (it == colsumArg.end())
       continue;
     Value wide = it->second;
-    // Prefer the update kernel reading the same wide argument (one read of
-    // x for dx and dA); else one reading the other operand (dH for LoRA,
-    // whose dx update does not read x).
-    Operation *update = nullptr;
-    SmallVector<Value> candidates{wide};
-    for (Value v : op->getOperands())
-      if (v != wide)
-        candidates.push_back(v);
-    for (Value v : candidates) {
-      for (Operation *user : v.getUsers())
-        if (info.count(user) && info[user].skeleton == Skeleton::Update)
-          update = user;
-      if (update)
-        break;
-    }
-    if (update) {
+    if (Operation *update = updateReadingColsum(op)) {
       classes.unionSets(update, op);
       continue;
     }
@@ -227,7 +272,9 @@ void KernelGrouper::unite() {
     if (!inserted)
       classes.unionSets(leader->second, op);
   }
-  // Weight ops after a sync (B R) finish the column sum they are added to.
+  // Weight ops after a sync (B R) finish the column sum they are added to,
+  // unless that sum is a dy-pass one: its kernel also makes P, which the
+  // rows kernel needs before R exists, so they run in a kernel of their own.
   for (Operation *op : ops) {
     if (info[op].skeleton != Skeleton::Weight || info[op].level == 0)
       continue;
@@ -236,7 +283,8 @@ void KernelGrouper::unite() {
         classes.unionSets(op, user);
     for (Value v : op->getOperands())
       if (Operation *def = v.getDefiningOp();
-          def && info.count(def) && info[def].skeleton == Skeleton::ColSum)
+          def && info.count(def) && info[def].skeleton == Skeleton::ColSum &&
+          !pairedColsums.contains(def) && !wideProducts.contains(def))
         classes.unionSets(op, def);
   }
 }
@@ -253,6 +301,7 @@ LogicalResult KernelGrouper::orderGroups() {
     g.ops.push_back(op);
     g.skeleton = std::max(g.skeleton, info[op].skeleton);
     g.level = std::max(g.level, info[op].level);
+    g.readsWideOnce |= wideProducts.contains(op);
     groupOf[op] = it->second;
   }
   // Kahn's algorithm; ties keep the order of the groups' first ops.
@@ -289,20 +338,26 @@ void KernelGrouper::nameGroups() {
     program = attr.getValue();
   bool forward = program == "forward", backward = program == "backward";
   StringRef shortProgram = forward ? "fwd" : backward ? "bwd" : program;
+  // With a dy-pass column sum the backward's roles are the emitter's
+  // one-pass kernels: hyp_bwd_dy_pass, hyp_bwd_rows, hyp_bwd_db_gram.
+  const bool onePass = !pairedColsums.empty();
   llvm::StringMap<unsigned> used;
   for (Group &g : groups) {
     std::string role;
     switch (g.skeleton) {
     case Skeleton::Weight:
-      role = g.level == 0 ? "gram" : "weights";
+      role = g.level == 0 ? "gram" : onePass && backward ? "db_gram" : "weights";
       break;
     case Skeleton::Row:
-      role = forward ? "down" : backward ? "dy" : "rows";
+      role = forward ? "down" : backward && !onePass ? "dy" : "rows";
       if (g.level > 0)
         role += std::to_string(g.level);
       break;
     case Skeleton::ColSum:
-      role = backward ? "db" : "colsum";
+      if (g.readsWideOnce)
+        role = backward ? "dy_pass" : "pass";
+      else
+        role = backward ? "db" : "colsum";
       break;
     case Skeleton::Update:
       role = forward ? "up" : backward ? "dx" : "update";
@@ -421,7 +476,7 @@ struct HypGroupKernels : impl::HypGroupKernelsBase<HypGroupKernels> {
   void runOnOperation() override {
     if (getOperation().isExternal())
       return;
-    KernelGrouper grouper(getOperation(), prefix);
+    KernelGrouper grouper(getOperation(), prefix, dyPass);
     if (failed(grouper.run()))
       signalPassFailure();
   }

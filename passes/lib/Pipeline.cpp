@@ -64,7 +64,9 @@ void buildHypPipeline(mlir::OpPassManager &pm, const HypPipelineOptions &opts) {
   }
 
   if (opts.groupKernels) {
-    pm.nest<mlir::func::FuncOp>().addPass(mlir::hyp::createHypGroupKernels());
+    mlir::hyp::HypGroupKernelsOptions group;
+    group.dyPass = opts.dyPass;
+    pm.nest<mlir::func::FuncOp>().addPass(mlir::hyp::createHypGroupKernels(group));
     addCleanup(pm);
     dumper.dump(pm, "hyp-group-kernels");
   }

@@ -640,14 +640,8 @@ HYP_DEVICE_INLINE void hyp_mbar_arrive_expect(hyp_smem_addr bar, unsigned bytes)
                : "memory");
 #endif
 }
-/// This thread arrives (a consumer releasing a stage).
-HYP_DEVICE_INLINE void hyp_mbar_arrive(hyp_smem_addr bar) {
-#ifdef HYP_CPU_EMULATION
-  hyp_emu_mbar_arrive_expect(bar, 0);
-#else
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
-#endif
-}
+/// This thread arrives (a consumer releasing a stage): no bytes to announce.
+HYP_DEVICE_INLINE void hyp_mbar_arrive(hyp_smem_addr bar) { hyp_mbar_arrive_expect(bar, 0); }
 /// Waits until the phase of parity `parity` has completed.
 HYP_DEVICE_INLINE void hyp_mbar_wait(hyp_smem_addr bar, unsigned parity) {
 #ifdef HYP_CPU_EMULATION

@@ -370,6 +370,10 @@ llvm::Error hyp::emitter::validateSpec(const AdapterSpec &spec) {
   return llvm::Error::success();
 }
 
+bool hyp::emitter::backwardReadsDyOnce(const AdapterSpec &spec) {
+  return useTensorCores(spec) && spec.dyPass && spec.rank <= kTcDyPassMaxRank;
+}
+
 llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &spec,
                                                              std::string rowScalarsSource) {
   if (auto err = validateSpec(spec))
@@ -403,7 +407,7 @@ llvm::Expected<ProgramDef> hyp::emitter::buildAdapterProgram(const AdapterSpec &
   // when it may split, its scratch (partial sums, arrival tickets).
   // The backward reads dY once (hyp_bwd_dy_pass, hyp_bwd_rows, hyp_bwd_db_gram)
   // or twice (hyp_bwd_dy, hyp_bwd_db): AdapterSpec::dyPass.
-  const bool dyPass = tc && spec.dyPass && spec.rank <= kTcDyPassMaxRank;
+  const bool dyPass = backwardReadsDyOnce(spec);
   const RowSplit downSplit = tc ? rowSplit(spec.inFeatures, spec.rowSplitCols) : RowSplit();
   const RowSplit dySplit =
       tc && !dyPass ? rowSplit(spec.outFeatures, spec.rowSplitCols) : RowSplit();

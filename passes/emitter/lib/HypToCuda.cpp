@@ -49,9 +49,15 @@ FailureOr<ActDType> actDTypeOf(func::FuncOp f, Type t) {
 
 /// The skeleton a stage-3 kernel needs, from its anchor op (docs/IR.md).
 std::string anchorSkeleton(mlir::hyp::KernelOp k) {
-  bool rowReduce = false, update = false, colReduce = false, weight = false;
+  bool rowReduce = false, update = false, colReduce = false, weight = false, rowWork = false;
   k.getBody().walk([&](Operation *op) {
     auto perRow = [](Value v) { return cast<RankedTensorType>(v.getType()).isDynamicDim(0); };
+    // Row work on complete rows of a matrix (the rows kernel after a one pass
+    // over dY: the row chain rule, or LoRA's scaling of P alone); per-row
+    // vectors alone are row maps, which live inside a skeleton.
+    for (Value v : op->getOperands())
+      if (auto t = dyn_cast<RankedTensorType>(v.getType()); t && t.getRank() == 2 && t.isDynamicDim(0))
+        rowWork = true;
     if (auto mt = dyn_cast<mlir::hyp::MatmulTOp>(op))
       (mt.getAcc() ? update : perRow(mt.getA()) ? rowReduce : weight) = true;
     else if (auto mm = dyn_cast<mlir::hyp::MatmulOp>(op))
@@ -71,7 +77,28 @@ std::string anchorSkeleton(mlir::hyp::KernelOp k) {
     return weight ? "column-reduce (+ weight epilogue)" : "column-reduce";
   if (weight)
     return "weight (column-reduce over N)";
+  if (rowWork)
+    return "row epilogue (complete rows)";
   return "";
+}
+
+/// How the module's grouped backward reads dY: true with a "*_bwd_dy_pass"
+/// kernel (hyp-group-kernels dy-pass=1), false without one, nullopt when no
+/// function is a grouped backward program.
+std::optional<bool> irBackwardReadsDyOnce(ModuleOp module) {
+  std::optional<bool> once;
+  module.walk([&](func::FuncOp f) {
+    auto program = f->getAttrOfType<StringAttr>("hyp.program");
+    auto kernels = f->getAttrOfType<ArrayAttr>("hyp.kernels");
+    if (!program || program.getValue() != "backward" || !kernels)
+      return;
+    bool pass = false;
+    for (Attribute name : kernels)
+      if (auto s = dyn_cast<StringAttr>(name))
+        pass |= s.getValue().ends_with("_bwd_dy_pass");
+    once = pass;
+  });
+  return once;
 }
 } // namespace
 
@@ -86,7 +113,7 @@ const std::string &compilerVersion() { return versionStorage(); }
 
 FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint,
                                         bool tensorCores, int64_t rowSplitCols,
-                                        bool dyPass) {
+                                        std::optional<bool> dyPass) {
   func::FuncOp forward;
   module.walk([&](func::FuncOp f) {
     bool hasStats = false;
@@ -125,7 +152,16 @@ FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint
   AdapterSpec spec = hint ? *hint : AdapterSpec();
   spec.tensorCores |= tensorCores;
   spec.rowSplitCols = rowSplitCols;
-  spec.dyPass = dyPass;
+  // The IR's grouping of the backward decides how it reads dY, so what runs
+  // is what hyp-opt shows (and a dumped stage replays it).
+  const std::optional<bool> irOnce = irBackwardReadsDyOnce(module);
+  if (dyPass && irOnce && *dyPass != *irOnce)
+    return module.emitError("hyp-to-cuda: --hyp-dy-pass=")
+           << (*dyPass ? 1 : 0) << " disagrees with the IR, whose backward reads dY "
+           << (*irOnce ? "once (grouped with hyp-group-kernels dy-pass=1)"
+                       : "twice (grouped without dy-pass)")
+           << ": drop the flag or regroup";
+  spec.dyPass = irOnce ? *irOnce : dyPass.value_or(true);
   spec.inFeatures = A.getDimSize(1);
   spec.outFeatures = B.getDimSize(0);
   spec.rank = A.getDimSize(0);
@@ -141,6 +177,13 @@ FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint
   if (!prog)
     return forward.emitError("hyp-to-cuda: ") << llvm::toString(prog.takeError());
 
+  if (irOnce && *irOnce && !backwardReadsDyOnce(spec))
+    return module.emitError("hyp-to-cuda: the IR's backward reads dY once (hyp_bwd_dy_pass: "
+                            "hyp-group-kernels dy-pass=1), which runs on tensor cores only "
+                            "(bf16, r % 8 == 0, r <= 32; here ")
+           << (spec.tensorCores ? "tensor cores" : "no tensor cores") << ", "
+           << toString(spec.actDType) << ", r = " << spec.rank
+           << "): group it without dy-pass";
   prog->rowProgramOrigin = "ir";
   prog->conventionFromIr = hint == nullptr;
   // Stage 3: every hyp.kernel must map onto a skeleton of the program.
@@ -185,8 +228,10 @@ static llvm::cl::opt<int64_t> clRowSplitCols(
 static llvm::cl::opt<bool> clDyPass(
     "hyp-dy-pass",
     llvm::cl::desc("hyp-to-cuda / hyp-to-kernel-metadata: the tensor-core backward at r <= 32 "
-                   "reads dY once (hyp_bwd_dy_pass, default) or twice (=0: hyp_bwd_dy, "
-                   "hyp_bwd_db)"),
+                   "reads dY once (hyp_bwd_dy_pass) or twice (=0: hyp_bwd_dy, hyp_bwd_db); "
+                   "the IR's grouping decides (hyp-opt --hyp-pipeline=\"dy-pass=1\"), this "
+                   "flag must agree with it and decides only without a grouped backward "
+                   "(default then: once)"),
     llvm::cl::init(true));
 
 /// The program of the module under the command-line options; a bad
@@ -196,7 +241,10 @@ static FailureOr<ProgramDef> programFromFlags(ModuleOp module, llvm::StringRef t
   if (clRowSplitCols < 0 && clRowSplitCols != ::hyp::emitter::kRowSplitTuned)
     return module.emitError(translation +
                             ": --hyp-row-split-cols must be >= 0, or -1 (tuned)");
-  return programFromModule(module, nullptr, clTensorCores, clRowSplitCols, clDyPass);
+  std::optional<bool> dyPass;
+  if (clDyPass.getNumOccurrences())
+    dyPass = clDyPass;
+  return programFromModule(module, nullptr, clTensorCores, clRowSplitCols, dyPass);
 }
 
 LogicalResult translateModuleToCuda(ModuleOp module, llvm::raw_ostream &os) {

@@ -249,6 +249,39 @@ TEST(Capi, RowSplitIsTunedUnlessFixed) {
   EXPECT_EQ(twoPass.metadata.find("BWD_DY_SPLIT"), std::string::npos);
 }
 
+// libhypc groups the IR's backward as its program runs it (hyp-group-kernels
+// dy-pass where the tensor-core backward reads dY once), so the stage-3
+// kernels listed in the source are the program's: one pass at r <= 32 on
+// tensor cores, two with dy-pass=0, at r = 64 and without tensor cores.
+TEST(Capi, IrGroupsTheBackwardAsItRuns) {
+  hypc_adapter_desc r32 = desc("hyplora", "bf16", 256, 128, 32);
+  hypc_adapter_desc r64 = desc("hyplora", "bf16", 256, 128, 64);
+  struct Case {
+    const hypc_adapter_desc *d;
+    const char *options;
+    bool onePass;
+  } cases[] = {{&r32, "tensor-cores=1", true},
+               {&r32, "tensor-cores=1 dy-pass=0", false},
+               {&r32, nullptr, false},
+               {&r64, "tensor-cores=1", false}};
+  for (const Case &c : cases) {
+    Compiled out = compile(c.d, c.options);
+    ASSERT_EQ(out.rc, 0) << out.error;
+    const std::string opts = c.options ? c.options : "(none)";
+    const bool irOnePass = out.cuda.find("//   hyp_bwd_dy_pass: ") != std::string::npos;
+    const bool irTwoPass = out.cuda.find("//   hyp_bwd_dy: ") != std::string::npos &&
+                           out.cuda.find("//   hyp_bwd_db: ") != std::string::npos;
+    const bool runsOnePass = out.metadata.find("\"hyp_bwd_dy_pass\"") != std::string::npos;
+    EXPECT_EQ(irOnePass, c.onePass) << opts;
+    EXPECT_EQ(irTwoPass, !c.onePass) << opts;
+    EXPECT_EQ(runsOnePass, c.onePass) << opts;
+    if (c.onePass) {
+      EXPECT_NE(out.cuda.find("//   hyp_bwd_rows: "), std::string::npos) << opts;
+      EXPECT_NE(out.cuda.find("//   hyp_bwd_db_gram: "), std::string::npos) << opts;
+    }
+  }
+}
+
 TEST(Capi, TensorCoresOnlyWhenAskedFor) {
   hypc_adapter_desc d = desc("hyplora", "bf16", 256, 128, 32);
   Compiled plain = compile(&d), tc = compile(&d, "tensor-cores=1");

@@ -3,19 +3,45 @@
 // partial per 256-column block: N = 600 is 3 of them) and dB = dY^T w, then
 // hyp_bwd_rows runs the row chain rule over complete rows of P and
 // hyp_bwd_db_gram adds 2 B R. No hyp_bwd_dy, no hyp_bwd_db, no BT.
+// The IR's grouping decides (hyp-group-kernels dy-pass=1, which libhypc sets
+// when the program will read dY once), so hyp-opt shows the kernels that run.
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/lorentz/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/600/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
-// RUN:   | hyp-opt --hyp-pipeline -o %t.r32.mlir
+// RUN:   | hyp-opt --hyp-pipeline="dy-pass=1" -o %t.r32.mlir
+// RUN: FileCheck %s --check-prefix=IR < %t.r32.mlir
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.r32.mlir | FileCheck %s
 // RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores %t.r32.mlir | FileCheck %s --check-prefix=META
+// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=1 %t.r32.mlir | FileCheck %s --check-prefix=META
 // LoRA: no G, so no hyp_bwd_db_gram, and the row kernel gets no G, k, s, beta, R.
 // RUN: sed -e 's/VARIANT/lora/g' -e 's/CONV/reference/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/600/g' -e 's/RK/16/g' %S/Inputs/adapter.mlir.in \
-// RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores | FileCheck %s --check-prefix=LORA
-// Negative cases: --hyp-dy-pass=0, r = 64 and the SIMT family keep the two
-// passes (hyp_bwd_dy, hyp_bwd_db).
-// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=0 %t.r32.mlir | FileCheck %s --check-prefix=TWO
-// RUN: hyp-translate --hyp-to-kernel-metadata %t.r32.mlir | FileCheck %s --check-prefix=TWO
+// RUN:   | hyp-opt --hyp-pipeline="dy-pass=1" | hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores | FileCheck %s --check-prefix=LORA
+// Negative cases: grouped without dy-pass (the pipeline's default), the
+// backward reads dY twice (hyp_bwd_dy, hyp_bwd_db) on tensor cores too, and at
+// r = 64.
+// RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/lorentz/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/600/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
+// RUN:   | hyp-opt --hyp-pipeline -o %t.two.mlir
+// RUN: FileCheck %s --check-prefix=IRTWO < %t.two.mlir
+// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores %t.two.mlir | FileCheck %s --check-prefix=TWO
+// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=0 %t.two.mlir | FileCheck %s --check-prefix=TWO
+// RUN: hyp-translate --hyp-to-kernel-metadata %t.two.mlir | FileCheck %s --check-prefix=TWO
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/lorentz/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/600/g' -e 's/RK/64/g' %S/Inputs/adapter.mlir.in \
 // RUN:   | hyp-opt --hyp-pipeline | hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores | FileCheck %s --check-prefix=TWO
+// Errors: a flag that disagrees with the IR's grouping, and an IR grouped for
+// one pass that the program cannot run that way (no tensor cores; r = 64).
+// RUN: not hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=0 %t.r32.mlir 2>&1 | FileCheck %s --check-prefix=FLAG0
+// RUN: not hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=1 %t.two.mlir 2>&1 | FileCheck %s --check-prefix=FLAG1
+// RUN: not hyp-translate --hyp-to-kernel-metadata %t.r32.mlir 2>&1 | FileCheck %s --check-prefix=SIMT
+// RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/lorentz/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/600/g' -e 's/RK/64/g' %S/Inputs/adapter.mlir.in \
+// RUN:   | hyp-opt --hyp-pipeline="dy-pass=1" | not hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores 2>&1 | FileCheck %s --check-prefix=R64
+
+// IR-LABEL: func.func @adapter_backward
+// IR-SAME: hyp.kernels = ["hyp_bwd_dy_pass", "hyp_bwd_gram", "hyp_bwd_rows", "hyp_bwd_db_gram", "hyp_bwd_dx"]
+// IRTWO-LABEL: func.func @adapter_backward
+// IRTWO-SAME: hyp.kernels = ["hyp_bwd_gram", "hyp_bwd_dy", "hyp_bwd_db", "hyp_bwd_dx"]
+
+// FLAG0: error: hyp-to-cuda: --hyp-dy-pass=0 disagrees with the IR, whose backward reads dY once (grouped with hyp-group-kernels dy-pass=1): drop the flag or regroup
+// FLAG1: error: hyp-to-cuda: --hyp-dy-pass=1 disagrees with the IR, whose backward reads dY twice (grouped without dy-pass): drop the flag or regroup
+// SIMT: error: hyp-to-cuda: the IR's backward reads dY once (hyp_bwd_dy_pass: hyp-group-kernels dy-pass=1), which runs on tensor cores only (bf16, r % 8 == 0, r <= 32; here no tensor cores, bf16, r = 32): group it without dy-pass
+// R64: error: hyp-to-cuda: the IR's backward reads dY once {{.*}} (bf16, r % 8 == 0, r <= 32; here tensor cores, bf16, r = 64): group it without dy-pass
 
 // CHECK-LABEL: hyp_gram: G = B^T B
 // CHECK: hyp_gram_body<256, 32, HYP_R, HYP_N>(B, G, nullptr);

@@ -4,11 +4,13 @@
 // cartesian product, that kernel compiled alone (-DHYP_ONLY_KERNEL).
 // Here bf16 at r = 32 with --hyp-tensor-cores: the tensor-core skeletons
 // (HypTensorCore.cuh, HypTensorCoreWide.cuh, HypTensorCoreDyPass.cuh) of the
-// kernels beside hyp_gram, in both backwards (one pass over dY, the default,
-// and two: --hyp-dy-pass=0);
+// kernels beside hyp_gram, in both backwards (one pass over dY: grouped with
+// dy-pass=1, as libhypc does at r <= 32 on tensor cores; and two: grouped
+// without), and hyp_fwd_down's experimental bulk-copy rings (HYP_TC_ROW_BULK
+// 1 and 2, edited into the source);
 // nvrtc-all-configs.mlir covers the SIMT family.
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/reference/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/192/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
-// RUN:   | hyp-opt --hyp-pipeline -o %t.s3.mlir
+// RUN:   | hyp-opt --hyp-pipeline="dy-pass=1" -o %t.s3.mlir
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.s3.mlir -o %t.cu
 // RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores %t.s3.mlir -o %t.json
 // RUN: hyp-nvrtc-check %t.cu --metadata %t.json --all-configs -j 2 | FileCheck %s
@@ -30,9 +32,20 @@
 // CHECK-DAG: nvrtc hyp_bwd_dx: 1 config(s) compiled for sm_90
 // CHECK: nvrtc: all 18 compile(s) ok
 
-// The two-pass backward.
-// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-dy-pass=0 %t.s3.mlir -o %t.two.cu
-// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=0 %t.s3.mlir -o %t.two.json
+// The bulk-copy rings of hyp_fwd_down, every config (the other kernels
+// compile as above).
+// RUN: sed -e 's/#define HYP_TC_ROW_BULK 0/#define HYP_TC_ROW_BULK 1/' %t.cu > %t.bulk1.cu
+// RUN: hyp-nvrtc-check %t.bulk1.cu --metadata %t.json --all-configs -j 2 | FileCheck %s --check-prefix=BULK
+// RUN: sed -e 's/#define HYP_TC_ROW_BULK 0/#define HYP_TC_ROW_BULK 2/' %t.cu > %t.bulk2.cu
+// RUN: hyp-nvrtc-check %t.bulk2.cu --metadata %t.json --all-configs -j 2 | FileCheck %s --check-prefix=BULK
+// BULK: nvrtc hyp_fwd_down: 8 config(s) compiled for sm_90
+// BULK: nvrtc: all 18 compile(s) ok
+
+// The two-pass backward (the pipeline's default grouping).
+// RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/reference/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/192/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
+// RUN:   | hyp-opt --hyp-pipeline -o %t.two.mlir
+// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.two.mlir -o %t.two.cu
+// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores %t.two.mlir -o %t.two.json
 // RUN: hyp-nvrtc-check %t.two.cu --metadata %t.two.json --all-configs -j 2 | FileCheck %s --check-prefix=TWO
 // TWO-DAG: nvrtc hyp_bwd_dy: 4 config(s) compiled for sm_90
 // TWO-DAG: nvrtc hyp_bwd_db: 1 config(s) compiled for sm_90
@@ -41,8 +54,8 @@
 // The split-K row-reduces (64-column slices: 9 splits of K = 576, 3 of
 // N = 192): their BLOCK_M {16, 32} and the meeting point's shared memory
 // must compile too.
-// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-dy-pass=0 --hyp-row-split-cols=64 %t.s3.mlir -o %t.split.cu
-// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-dy-pass=0 --hyp-row-split-cols=64 %t.s3.mlir -o %t.split.json
+// RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores --hyp-row-split-cols=64 %t.two.mlir -o %t.split.cu
+// RUN: hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores --hyp-row-split-cols=64 %t.two.mlir -o %t.split.json
 // RUN: FileCheck %s --check-prefix=SPLITSRC < %t.split.cu
 // RUN: hyp-nvrtc-check %t.split.cu --metadata %t.split.json --all-configs -j 2 | FileCheck %s --check-prefix=SPLIT
 // SPLITSRC: hyp_tc_fwd_down_body<FWD_DOWN_BLOCK_M, HYP_R, FWD_DOWN_THREADS, HYP_K, true, 9>(

@@ -130,6 +130,13 @@ def HypGroupKernels : Pass<"hyp-group-kernels", "func::FuncOp"> {
     (dB = dY^T w + B R), `hyp_bwd_dx` (one read of x: dx = dx0 + dH A + beta x
     and dA = dH^T x). Row work after a sum over all rows goes to a later
     kernel. The function gets `hyp.kernels = [...]`, the launch order.
+
+    With `dy-pass=1` the backward reads dY once, as the tensor-core emitter
+    runs it at r <= 32 (libhypc sets the option exactly when it will):
+    `hyp_bwd_dy_pass` (the products of the wide dY, P = dY B and dY^T w),
+    `hyp_bwd_rows` (the row chain rule on complete rows of P, with R, dk,
+    ds), `hyp_bwd_db_gram` (dB = dY^T w + B R, after R is complete) and
+    `hyp_bwd_dx` as before.
     ```mlir
     %G = hyp.matmul_tn %B, %B : ...
     ```
@@ -144,7 +151,10 @@ def HypGroupKernels : Pass<"hyp-group-kernels", "func::FuncOp"> {
   }];
   let options = [
     Option<"prefix", "prefix", "std::string", "\"hyp\"",
-           "Kernel name prefix: <prefix>_<program>_<role>">
+           "Kernel name prefix: <prefix>_<program>_<role>">,
+    Option<"dyPass", "dy-pass", "bool", "false",
+           "One kernel for both products of a wide argument read by a column sum "
+           "(the backward's one pass over dY), then the rows kernel">
   ];
 }
 

@@ -23,6 +23,12 @@ struct HypPipelineOptions : mlir::PassPipelineOptions<HypPipelineOptions> {
   Option<bool> groupKernels{*this, "group-kernels",
                             llvm::cl::desc("Run hyp-group-kernels (stage 3)"),
                             llvm::cl::init(true)};
+  Option<bool> dyPass{*this, "dy-pass",
+                      llvm::cl::desc("hyp-group-kernels dy-pass: group the backward as one "
+                                     "pass over dY (hyp_bwd_dy_pass, hyp_bwd_rows, "
+                                     "hyp_bwd_db_gram), as the tensor-core emitter runs it "
+                                     "at r <= 32; libhypc sets it when it will"),
+                      llvm::cl::init(false)};
   Option<std::string> dumpDir{
       *this, "dump-dir",
       llvm::cl::desc("Write each stage's IR to <dir>/NN-<pass>.mlir "

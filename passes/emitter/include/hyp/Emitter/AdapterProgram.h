@@ -19,6 +19,11 @@ namespace hyp::emitter {
 /// Checks the shape key: K, N >= 1, 1 <= r <= kMaxRank, finite clamps.
 llvm::Error validateSpec(const AdapterSpec &spec);
 
+/// Whether the backward reads dY once (hyp_bwd_dy_pass, hyp_bwd_rows,
+/// hyp_bwd_db_gram): spec.dyPass on tensor cores at r <= 32. libhypc groups
+/// the IR's backward the same way (hyp-group-kernels dy-pass).
+bool backwardReadsDyOnce(const AdapterSpec &spec);
+
 /// Kernels, launch order and buffers of the adapter's two programs.
 llvm::Expected<ProgramDef> buildAdapterProgram(const AdapterSpec &spec,
                                                std::string rowScalarsSource);

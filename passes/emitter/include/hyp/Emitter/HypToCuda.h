@@ -18,11 +18,16 @@ namespace hyp::emitter {
 /// kernel. `hint` (libhypc knows the descriptor) fills what IR cannot say
 /// (convention and clamp values for the header comment and metadata).
 /// `tensorCores`: AdapterSpec::tensorCores for the module (or the hint's);
-/// `rowSplitCols`: AdapterSpec::rowSplitCols; `dyPass`: AdapterSpec::dyPass.
+/// `rowSplitCols`: AdapterSpec::rowSplitCols. AdapterSpec::dyPass follows the
+/// IR: a backward grouped with a "*_bwd_dy_pass" kernel (hyp-group-kernels
+/// dy-pass=1) reads dY once, one grouped without it twice; `dyPass`, when
+/// given, must agree with that (an error otherwise), and decides only for a
+/// module without a grouped backward. An IR grouped for one pass that the
+/// program cannot run that way (not on tensor cores, r > 32) is an error.
 mlir::FailureOr<ProgramDef>
 programFromModule(mlir::ModuleOp module, const AdapterSpec *hint = nullptr,
-                  bool tensorCores = false,
-                  int64_t rowSplitCols = 0, bool dyPass = true);
+                  bool tensorCores = false, int64_t rowSplitCols = 0,
+                  std::optional<bool> dyPass = std::nullopt);
 
 mlir::LogicalResult translateModuleToCuda(mlir::ModuleOp module, llvm::raw_ostream &os);
 mlir::LogicalResult translateModuleToMetadata(mlir::ModuleOp module, llvm::raw_ostream &os);
