@@ -116,6 +116,27 @@ bool groupsOnePassOverDy(ModuleOp module, const AdapterSpec *hint,
   return backwardReadsDyOnce(spec);
 }
 
+/// The command lines that redo this compile from the dumped stage-0 IR
+/// (HYP_DUMP_DIR's replay.sh): the pipeline options as libhypc resolved them
+/// (dy-pass included) and the emitter's flags.
+std::string replayScript(const HypPipelineOptions &p, const capi::CompileOptions &options) {
+  auto flag = [](bool b) { return b ? "true" : "false"; };
+  return llvm::formatv(
+             "#!/bin/sh\n"
+             "# Redoes this libhypc compile from the command line (run in this directory):\n"
+             "# the kernels and their metadata match hyp_kernels.cu / hyp_kernels.json but for\n"
+             "# what only the descriptor says (convention name, clamps in the header).\n"
+             "hyp-opt 00-input.mlir --hyp-pipeline=\"hoist-row-scale={0} gram-norm={1} "
+             "group-kernels={2} dy-pass={3}\" -o replay-stage3.mlir\n"
+             "hyp-translate --hyp-to-cuda{4} --hyp-row-split-cols={5} replay-stage3.mlir "
+             "-o replay.cu\n"
+             "hyp-translate --hyp-to-kernel-metadata{4} --hyp-row-split-cols={5} "
+             "replay-stage3.mlir -o replay.json\n",
+             flag(p.hoistRowScale), flag(p.gramNorm), flag(p.groupKernels), flag(p.dyPass),
+             options.tensorCores ? " --hyp-tensor-cores" : "", options.rowSplitCols)
+      .str();
+}
+
 /// Parses, runs the pipeline and emits; `hint` is the descriptor when known.
 bool compileModuleText(const std::string &irText, const capi::CompileOptions &options,
                        const AdapterSpec *hint, hypc_output &out) {
@@ -157,6 +178,7 @@ bool compileModuleText(const std::string &irText, const capi::CompileOptions &op
     if (failed(pipelineOptions.parseFromString(options.pipelineOptions, errs)))
       return fail("hypc: bad pipeline options '" + options.pipelineOptions + "'");
   }
+  capi::dumpArtifact("replay.sh", replayScript(pipelineOptions, options));
   PassManager pm(&context, ModuleOp::getOperationName());
   buildHypPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))

@@ -3,6 +3,7 @@
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -190,12 +191,41 @@ TEST(Capi, DumpDirGetsInputCudaAndMetadata) {
   Compiled c = compile(&d);
   unsetenv("HYP_DUMP_DIR");
   ASSERT_EQ(c.rc, 0) << c.error;
-  for (const char *f : {"00-input.mlir", "hyp_kernels.cu", "hyp_kernels.json"}) {
+  for (const char *f : {"00-input.mlir", "hyp_kernels.cu", "hyp_kernels.json", "replay.sh"}) {
     llvm::SmallString<128> p(dir);
     llvm::sys::path::append(p, f);
     EXPECT_TRUE(llvm::sys::fs::exists(p)) << p.str().str();
   }
   llvm::sys::fs::remove_directories(dir);
+}
+
+// replay.sh names the options libhypc resolved: the one pass over dY it
+// grouped for (tensor cores, r <= 32) and the emitter's flags.
+TEST(Capi, DumpDirReplayNamesTheResolvedOptions) {
+  auto replayOf = [](const hypc_adapter_desc &d, const char *options) {
+    llvm::SmallString<128> dir;
+    EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("hypc-replay", dir));
+    setenv("HYP_DUMP_DIR", dir.c_str(), 1);
+    Compiled c = compile(&d, options);
+    unsetenv("HYP_DUMP_DIR");
+    EXPECT_EQ(c.rc, 0) << c.error;
+    llvm::SmallString<128> p(dir);
+    llvm::sys::path::append(p, "replay.sh");
+    auto text = llvm::MemoryBuffer::getFile(p);
+    std::string out = text ? (*text)->getBuffer().str() : std::string("(no replay.sh)");
+    llvm::sys::fs::remove_directories(dir);
+    return out;
+  };
+  hypc_adapter_desc r32 = desc("hyplora", "bf16", 256, 128, 32);
+  std::string tc = replayOf(r32, "tensor-cores=1 row-split-cols=0"),
+              twoPass = replayOf(r32, "tensor-cores=1 dy-pass=0"), simt = replayOf(r32, nullptr);
+  EXPECT_NE(tc.find("dy-pass=true"), std::string::npos) << tc;
+  EXPECT_NE(tc.find("--hyp-to-cuda --hyp-tensor-cores --hyp-row-split-cols=0 "), std::string::npos)
+      << tc;
+  EXPECT_NE(twoPass.find("dy-pass=false"), std::string::npos) << twoPass;
+  EXPECT_NE(twoPass.find("--hyp-row-split-cols=-1 "), std::string::npos) << twoPass;
+  EXPECT_NE(simt.find("dy-pass=false"), std::string::npos) << simt;
+  EXPECT_EQ(simt.find("--hyp-tensor-cores"), std::string::npos) << simt;
 }
 
 TEST(Capi, BadPipelineOptionIsReported) {
