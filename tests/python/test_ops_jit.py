@@ -4,6 +4,10 @@ JitAdapter (the parameter and buffer names of CONTRACTS.md section 3), and the
 runtime controls exposed by hyplora._C must work. Skips when this build has no
 compiler/runtime linked in."""
 import json
+import os
+import pathlib
+import re
+import subprocess
 
 import pytest
 
@@ -55,6 +59,36 @@ def test_compiled_programs_are_bindable_by_the_frontend(variant, convention, act
     for n in ("x", "y", "dY", "dx"):
         if n in buffers:
             assert buffers[n]["elem"] == act, n
+
+
+TOOLS = pathlib.Path(__file__).resolve().parents[2] / "build" / "bin"
+
+
+@pytest.mark.skipif(not (TOOLS / "hyp-opt").exists() or not (TOOLS / "hyp-translate").exists(),
+                    reason="hyp-opt / hyp-translate not built in build/bin")
+@pytest.mark.parametrize("options", ["tensor-cores=1", "tensor-cores=1 dy-pass=0 row-split-cols=0",
+                                     None])
+def test_dump_dir_replay_redoes_the_compile(tmp_path, monkeypatch, options):
+    """Any JIT compile reproduces from the command line: HYP_DUMP_DIR's replay.sh (hyp-opt
+    with the pipeline options libhypc resolved, dy-pass included, then hyp-translate) gives
+    the same kernels, programs, buffers and kernel source, but for source locations."""
+    monkeypatch.setenv("HYP_DUMP_DIR", str(tmp_path))
+    out = jit.compile_adapter("hyplora", "lorentz", "bf16", 256, 192, 32, options=options)
+    monkeypatch.delenv("HYP_DUMP_DIR")
+    assert out["ok"], out["error"]
+    env = dict(os.environ, PATH=f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}")
+    run = subprocess.run(["sh", "replay.sh"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    got, want = json.loads((tmp_path / "replay.json").read_text()), json.loads(out["metadata_json"])
+    for key in ("kernels", "programs", "buffers"):
+        assert got[key] == want[key], key
+    one_pass = "hyp_bwd_dy_pass" in want["programs"]["backward"]
+    assert one_pass == (options == "tensor-cores=1")
+
+    def kernels_text(source):
+        body = source[source.index("// Stage-3 kernels of the IR"):]
+        return re.sub(r'loc\("[^"]*":\d+:\d+\)', "loc(...)", body)
+    assert kernels_text((tmp_path / "replay.cu").read_text()) == kernels_text(out["cuda_source"])
 
 
 def test_compile_errors_come_back_as_text():
