@@ -1,4 +1,4 @@
-"""The `hyplora` command line: finetune, eval, compare, analyze.
+"""The `hyplora` command line: finetune, eval, compare, analyze, compile.
 
 Argument problems exit with status 2 and a one-line message naming the argument
 (argparse's convention); problems found while running (missing data set, model,
@@ -312,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="LoRA vs HypLoRA (reference, lorentz) over seeds: report JSON + markdown"))
     _analysis_entry_points()[0](commands.add_parser(
         "analyze", help="power law, norms and delta-hyperbolicity of a model's embeddings"))
+    from .compile_command import add_compile_arguments
+    add_compile_arguments(commands.add_parser(
+        "compile", help="the kernels the JIT compiles for one layer shape (no GPU needed)"))
     return parser
 
 
@@ -319,8 +322,9 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     sub = parser._subparsers._group_actions[0].choices[args.command]
+    from .compile_command import run_compile
     runners = {"finetune": run_finetune, "eval": run_eval, "compare": run_compare,
-               "analyze": _analysis_entry_points()[1]}
+               "analyze": _analysis_entry_points()[1], "compile": run_compile}
     from .evaluate import EvalError
     from .models import ModelError
     try:

@@ -56,6 +56,12 @@ def forward_orders() -> List[str]:
     return list(_c().jit_forward_orders())
 
 
+def compile_options() -> str:
+    """The libhypc options the JIT compiles layers with now, e.g. 'tensor-cores=1'
+    (HYP_TENSOR_CORES, HYP_ROW_SPLIT_COLS, HYP_DY_PASS and their defaults)."""
+    return str(_c().jit_compile_options())
+
+
 def clear_programs() -> None:
     _c().jit_clear_programs()
 

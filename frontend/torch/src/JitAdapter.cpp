@@ -81,6 +81,7 @@ std::string jitUnavailableReason() {
 }
 std::vector<std::string> jitLoadedPrograms() { return {}; }
 std::vector<std::string> jitForwardOrders() { return {}; }
+std::string jitCompileOptions() { return ""; }
 void jitClearPrograms() {}
 
 bool jitForward(const at::Tensor &, const at::Tensor &, const at::Tensor &,
@@ -554,6 +555,8 @@ std::vector<std::string> jitLoadedPrograms() {
     keys.push_back(kv.first);
   return keys;
 }
+
+std::string jitCompileOptions() { return compileOptions(); }
 
 std::vector<std::string> jitForwardOrders() {
   ProgramTable &t = table();

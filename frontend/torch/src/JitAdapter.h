@@ -24,6 +24,9 @@ std::vector<std::string> jitLoadedPrograms();
 /// The tuned forward orders around the frozen GEMM (ForwardOrder.h), one line
 /// per program and M bucket: "<layer key> M<bucket> dev<d>: store (add .., store ..)".
 std::vector<std::string> jitForwardOrders();
+/// The libhypc options a compile would get now (HYP_TENSOR_CORES,
+/// HYP_ROW_SPLIT_COLS, HYP_DY_PASS and their defaults), e.g. "tensor-cores=1".
+std::string jitCompileOptions();
 /// Forget the loaded programs (the disk cache is the runtime's; see _C.clear_cache).
 void jitClearPrograms();
 /// Number of forward/backward calls the JIT served / declined since start.
