@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -117,7 +118,14 @@ TEST_P(KernelEmulation, MatchesFloat64Reference) {
     shifted = {"x", "dY", "dx", "y"};
   auto bufs = prog.allocateBuffers(M, shifted);
 
-  std::mt19937_64 rng(std::random_device{}());
+  // Fresh inputs every run; a failure names its seed, and HYP_TEST_SEED=<seed>
+  // replays it (as in the pytest suite).
+  uint64_t seed = (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+  if (const char *e = std::getenv("HYP_TEST_SEED"); e && *e)
+    seed = std::strtoull(e, nullptr, 10);
+  SCOPED_TRACE("inputs from seed " + std::to_string(seed) + " (replay: HYP_TEST_SEED=" +
+               std::to_string(seed) + ")");
+  std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, 1.0);
   std::uniform_real_distribution<double> uni(0.0, 1.0);
   AdapterRef ref;
@@ -289,8 +297,9 @@ TEST_P(KernelEmulation, MatchesFloat64Reference) {
     EXPECT_LT(eS, tol) << "ds kernel " << bufs["ds"].get(0) << " ref " << gs;
   }
   std::printf("[emulation] %-28s M=%-3lld rel.err y %.1e w %.1e dx %.1e dA %.1e dB %.1e "
-              "dk %.1e ds %.1e (dead-zone rows %d/%lld)\n",
-              tc.name.c_str(), (long long)M, eY, eW, eX, eA, eB, eK, eS, dead, (long long)M);
+              "dk %.1e ds %.1e (dead-zone rows %d/%lld) seed %llu\n",
+              tc.name.c_str(), (long long)M, eY, eW, eX, eA, eB, eK, eS, dead, (long long)M,
+              (unsigned long long)seed);
 }
 
 std::vector<EmuCase> cases() {  // NOLINT: declared above
