@@ -304,7 +304,10 @@ LogicalResult KernelGrouper::orderGroups() {
     g.readsWideOnce |= wideProducts.contains(op);
     groupOf[op] = it->second;
   }
-  // Kahn's algorithm; ties keep the order of the groups' first ops.
+  // Kahn's algorithm; among ready groups the weight-only ones (G = B^T B) go
+  // first, as the emitter's programs launch hyp_gram first (the one-pass
+  // backward's dY kernel does not need G, so without this it came first);
+  // other ties keep the order of the groups' first ops.
   unsigned n = unordered.size();
   SmallVector<llvm::SetVector<unsigned>> succ(n);
   SmallVector<unsigned> indegree(n, 0);
@@ -318,8 +321,10 @@ LogicalResult KernelGrouper::orderGroups() {
   SmallVector<bool> done(n, false);
   for (unsigned step = 0; step < n; ++step) {
     unsigned pick = n;
-    for (unsigned g = 0; g < n && pick == n; ++g)
-      if (!done[g] && indegree[g] == 0)
+    for (unsigned g = 0; g < n; ++g)
+      if (!done[g] && indegree[g] == 0 &&
+          (pick == n || (unordered[g].skeleton == Skeleton::Weight &&
+                         unordered[pick].skeleton != Skeleton::Weight)))
         pick = g;
     if (pick == n)
       return func.emitOpError("hyp-group-kernels: the kernel groups depend on "

@@ -34,7 +34,7 @@
 // RUN:   | hyp-opt --hyp-pipeline="dy-pass=1" | not hyp-translate --hyp-to-kernel-metadata --hyp-tensor-cores 2>&1 | FileCheck %s --check-prefix=R64
 
 // IR-LABEL: func.func @adapter_backward
-// IR-SAME: hyp.kernels = ["hyp_bwd_dy_pass", "hyp_bwd_gram", "hyp_bwd_rows", "hyp_bwd_db_gram", "hyp_bwd_dx"]
+// IR-SAME: hyp.kernels = ["hyp_bwd_gram", "hyp_bwd_dy_pass", "hyp_bwd_rows", "hyp_bwd_db_gram", "hyp_bwd_dx"]
 // IRTWO-LABEL: func.func @adapter_backward
 // IRTWO-SAME: hyp.kernels = ["hyp_bwd_gram", "hyp_bwd_dy", "hyp_bwd_db", "hyp_bwd_dx"]
 
