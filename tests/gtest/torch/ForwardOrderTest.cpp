@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 using hyplora::ForwardOrder;
-using hyplora::ForwardOrderTuner;
 
 namespace {
 
@@ -34,10 +33,16 @@ struct FakeTimer {
   }
 };
 
-TEST(ForwardOrderTuner, TimesBothInterleavedOncePerBucketAndKeepsTheFaster) {
-  ForwardOrderTuner tuner;
-  FakeTimer t{2.0, 1.5};
+/// A fresh tuner and a fake timer (add 2 ms; each test sets its store time).
+class ForwardOrderTuner : public ::testing::Test {
+protected:
+  hyplora::ForwardOrderTuner tuner;
+  FakeTimer t{2.0, 2.0};
   const hyplora::ForwardOrderTimer timer = t.timer();
+};
+
+TEST_F(ForwardOrderTuner, TimesBothInterleavedOncePerBucketAndKeepsTheFaster) {
+  t.storeMs = 1.5;
   EXPECT_EQ(tuner.choose(0, 700, false, timer), ForwardOrder::StoreBeforeGemm);
   ASSERT_EQ(t.calls, 1);
   ASSERT_EQ(t.seen.size(), size_t(2 * (hyplora::kForwardOrderReps + 1)));
@@ -67,10 +72,8 @@ TEST(ForwardOrderTuner, TimesBothInterleavedOncePerBucketAndKeepsTheFaster) {
   EXPECT_EQ(d[2], "M4096 dev0: add (add 1.0000 ms, store 0.9950 ms)");
 }
 
-TEST(ForwardOrderTuner, UnderCaptureTakesTheGemmFirstWithoutKeepingIt) {
-  ForwardOrderTuner tuner;
-  FakeTimer t{2.0, 1.0};
-  const hyplora::ForwardOrderTimer timer = t.timer();
+TEST_F(ForwardOrderTuner, UnderCaptureTakesTheGemmFirstWithoutKeepingIt) {
+  t.storeMs = 1.0;
   EXPECT_EQ(tuner.choose(0, 8192, true, timer), ForwardOrder::AddAfterGemm);
   EXPECT_EQ(t.calls, 0);
   EXPECT_TRUE(tuner.describe().empty());
@@ -80,7 +83,7 @@ TEST(ForwardOrderTuner, UnderCaptureTakesTheGemmFirstWithoutKeepingIt) {
   EXPECT_EQ(tuner.choose(0, 8192, true, timer), ForwardOrder::StoreBeforeGemm);
 }
 
-TEST(ForwardOrderTuner, BucketsLikeTheRuntime) {
+TEST(ForwardOrderBuckets, BucketsLikeTheRuntime) {
   EXPECT_EQ(hyplora::forwardOrderBucket(0), 0);
   EXPECT_EQ(hyplora::forwardOrderBucket(1), 1);
   EXPECT_EQ(hyplora::forwardOrderBucket(3), 4);
