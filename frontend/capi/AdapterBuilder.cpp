@@ -187,12 +187,13 @@ bool compileModuleText(const std::string &irText, const capi::CompileOptions &op
 
   // The IR's grouping says how the backward reads dY (options.dyPass went
   // into it above).
-  auto prog = programFromModule(*module, hint, options.tensorCores, options.rowSplitCols);
+  EmitOptions emit;
+  emit.tensorCores = options.tensorCores;
+  emit.rowSplitCols = options.rowSplitCols;
+  emit.rowBulk = options.rowBulk;
+  auto prog = programFromModule(*module, hint, emit);
   if (failed(prog))
     return fail("hypc: CUDA emission failed");
-  // A source-level switch of one kernel's copies (no change to the program's
-  // kernels or buffers): printed as a #define ahead of the library.
-  prog->spec.rowBulk = options.rowBulk;
   out.cudaSource = printCudaSource(*prog, capi::versionString());
   out.metadataJson = printMetadataJson(*prog, capi::versionString());
   return true;

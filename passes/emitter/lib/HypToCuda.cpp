@@ -112,8 +112,7 @@ void setCompilerVersion(std::string version) {
 const std::string &compilerVersion() { return versionStorage(); }
 
 FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint,
-                                        bool tensorCores, int64_t rowSplitCols,
-                                        std::optional<bool> dyPass) {
+                                        const EmitOptions &options) {
   func::FuncOp forward;
   module.walk([&](func::FuncOp f) {
     bool hasStats = false;
@@ -150,8 +149,10 @@ FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint
     return failure();
 
   AdapterSpec spec = hint ? *hint : AdapterSpec();
-  spec.tensorCores |= tensorCores;
-  spec.rowSplitCols = rowSplitCols;
+  spec.tensorCores |= options.tensorCores;
+  spec.rowSplitCols = options.rowSplitCols;
+  spec.rowBulk = options.rowBulk;
+  const std::optional<bool> dyPass = options.dyPass;
   // The IR's grouping of the backward decides how it reads dY, so what runs
   // is what hyp-opt shows (and a dumped stage replays it).
   const std::optional<bool> irOnce = irBackwardReadsDyOnce(module);
@@ -251,13 +252,13 @@ static FailureOr<ProgramDef> programFromFlags(ModuleOp module, llvm::StringRef t
                             ": --hyp-row-split-cols must be >= 0, or -1 (tuned)");
   if (clRowBulk < 0 || clRowBulk > 2)
     return module.emitError(translation + ": --hyp-row-bulk must be 0, 1 or 2");
-  std::optional<bool> dyPass;
+  EmitOptions options;
+  options.tensorCores = clTensorCores;
+  options.rowSplitCols = clRowSplitCols;
+  options.rowBulk = clRowBulk;
   if (clDyPass.getNumOccurrences())
-    dyPass = clDyPass;
-  auto prog = programFromModule(module, nullptr, clTensorCores, clRowSplitCols, dyPass);
-  if (succeeded(prog))
-    prog->spec.rowBulk = clRowBulk;
-  return prog;
+    options.dyPass = clDyPass;
+  return programFromModule(module, nullptr, options);
 }
 
 LogicalResult translateModuleToCuda(ModuleOp module, llvm::raw_ostream &os) {

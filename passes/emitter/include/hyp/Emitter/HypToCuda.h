@@ -17,17 +17,21 @@ namespace hyp::emitter {
 /// variant's kernel parameters), its hyp.kernel ops the skeleton of each
 /// kernel. `hint` (libhypc knows the descriptor) fills what IR cannot say
 /// (convention and clamp values for the header comment and metadata).
-/// `tensorCores`: AdapterSpec::tensorCores for the module (or the hint's);
-/// `rowSplitCols`: AdapterSpec::rowSplitCols. AdapterSpec::dyPass follows the
-/// IR: a backward grouped with a "*_bwd_dy_pass" kernel (hyp-group-kernels
-/// dy-pass=1) reads dY once, one grouped without it twice; `dyPass`, when
-/// given, must agree with that (an error otherwise), and decides only for a
-/// module without a grouped backward. An IR grouped for one pass that the
-/// program cannot run that way (not on tensor cores, r > 32) is an error.
-mlir::FailureOr<ProgramDef>
-programFromModule(mlir::ModuleOp module, const AdapterSpec *hint = nullptr,
-                  bool tensorCores = false, int64_t rowSplitCols = 0,
-                  std::optional<bool> dyPass = std::nullopt);
+/// `options`: what libhypc's options or hyp-translate's flags add.
+struct EmitOptions {
+  bool tensorCores = false; // AdapterSpec::tensorCores (or the hint's)
+  int64_t rowSplitCols = 0; // AdapterSpec::rowSplitCols
+  int rowBulk = 0;          // AdapterSpec::rowBulk
+  /// AdapterSpec::dyPass follows the IR: a backward grouped with a
+  /// "*_bwd_dy_pass" kernel (hyp-group-kernels dy-pass=1) reads dY once, one
+  /// grouped without it twice; this, when set, must agree (an error
+  /// otherwise), and decides only for a module without a grouped backward. An
+  /// IR grouped for one pass that the program cannot run that way (not on
+  /// tensor cores, r > 32) is an error.
+  std::optional<bool> dyPass;
+};
+mlir::FailureOr<ProgramDef> programFromModule(mlir::ModuleOp module, const AdapterSpec *hint,
+                                              const EmitOptions &options);
 
 mlir::LogicalResult translateModuleToCuda(mlir::ModuleOp module, llvm::raw_ostream &os);
 mlir::LogicalResult translateModuleToMetadata(mlir::ModuleOp module, llvm::raw_ostream &os);
