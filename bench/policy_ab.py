@@ -4,9 +4,7 @@ An environment switch the JIT reads per call picks what runs: HYP_DY_PASS
 (the backward's one pass over dY, `one`, against its two passes, `two`; the
 JIT keys programs by it) or HYP_FWD_UP_STORE (the forward writing y = B w and
 letting cuBLAS add x W^T after, `store`, against cuBLAS first and the adapter
-adding into y, `add`; both entries are in every program) or HYP_ROW_BULK
-(hyp_fwd_down's experimental bulk-copy ring, `bulk` = 1 or `released` = 2,
-against the cp.async ring, `cp-async`; keyed like HYP_DY_PASS). Per "K N M" case it
+adding into y, `add`; both entries are in every program). Per "K N M" case it
 reports the tuned fwd + bwd step of each policy (CUDA events, interleaved
 rounds, median, the same buffers; the frozen GEMMs are in every step) and each
 kernel's device time per step (torch.profiler), so the difference is seen
@@ -31,10 +29,7 @@ from bench.timing import time_interleaved  # noqa: E402
 # switch -> (environment variable, {policy name: value}); the first policy
 # is the default's.
 SWITCHES = {"dy-pass": ("HYP_DY_PASS", {"one": "1", "two": "0"}),
-            "fwd-up-store": ("HYP_FWD_UP_STORE", {"store": "1", "add": "0"}),
-            # hyp_fwd_down's experimental cp.async.bulk rings (HYP_TC_ROW_BULK).
-            "row-bulk": ("HYP_ROW_BULK", {"bulk": "1", "cp-async": "0"}),
-            "row-bulk-released": ("HYP_ROW_BULK", {"released": "2", "cp-async": "0"})}
+            "fwd-up-store": ("HYP_FWD_UP_STORE", {"store": "1", "add": "0"})}
 
 
 def policy_steps(step, switch: str = "dy-pass") -> dict:

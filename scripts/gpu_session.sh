@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile host-ab kernel-ab dy-pass-ab fwd-up-store-ab row-bulk-ab row-bulk-released-ab ncu ncu-source split accumulate-probe atomic-probe triton-probe ring-probe ncu-triton analysis analyze-model finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile host-ab kernel-ab dy-pass-ab fwd-up-store-ab ncu ncu-source split accumulate-probe atomic-probe triton-probe ring-probe ncu-triton analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with
@@ -218,11 +218,10 @@ for stage in "$@"; do
               stage_run interleave-probe 200 python3 bench/interleave_probe.py --points "${HYP_PROBE_POINTS:-4096 4096 1024;576 576 1024;4096 4096 8192}" ;;
   accumulate-probe) # what cuBLAS charges to accumulate into y / dx (beta = 1) vs a plain GEMM
               stage_run accumulate-probe 200 python3 bench/cublas_accumulate_probe.py --out "$R/accumulate-probe.json" ;;
-  dy-pass-ab|fwd-up-store-ab|row-bulk-ab|row-bulk-released-ab) # two programs / entries of a layer in one process
+  dy-pass-ab|fwd-up-store-ab) # two programs / entries of a layer in one process
               # (bench/policy_ab.py): the backward's one pass over dY against its two
               # (HYP_DY_PASS), or the forward writing y before cuBLAS adds x W^T against
-              # adding after it (HYP_FWD_UP_STORE), or hyp_fwd_down's bulk-copy ring mode 1
-              # or 2 against its cp.async ring (HYP_ROW_BULK); tuned steps interleaved and each
+              # adding after it (HYP_FWD_UP_STORE); tuned steps interleaved and each
               # kernel's time, per "K N M" in HYP_AB_CASES
               stage_run "$stage" 400 python3 bench/policy_ab.py --switch "${stage%-ab}" \
                 --out "$R/$stage.json" ${HYP_AB_CASES:+--cases "$HYP_AB_CASES"} ;;

@@ -128,13 +128,12 @@ std::string replayScript(const HypPipelineOptions &p, const capi::CompileOptions
              "# what only the descriptor says (convention name, clamps in the header).\n"
              "hyp-opt 00-input.mlir --hyp-pipeline=\"hoist-row-scale={0} gram-norm={1} "
              "group-kernels={2} dy-pass={3}\" -o replay-stage3.mlir\n"
-             "hyp-translate --hyp-to-cuda{4} --hyp-row-split-cols={5}{6} replay-stage3.mlir "
+             "hyp-translate --hyp-to-cuda{4} --hyp-row-split-cols={5} replay-stage3.mlir "
              "-o replay.cu\n"
              "hyp-translate --hyp-to-kernel-metadata{4} --hyp-row-split-cols={5} "
              "replay-stage3.mlir -o replay.json\n",
              flag(p.hoistRowScale), flag(p.gramNorm), flag(p.groupKernels), flag(p.dyPass),
-             options.tensorCores ? " --hyp-tensor-cores" : "", options.rowSplitCols,
-             options.rowBulk ? " --hyp-row-bulk=" + std::to_string(options.rowBulk) : "")
+             options.tensorCores ? " --hyp-tensor-cores" : "", options.rowSplitCols)
       .str();
 }
 
@@ -190,7 +189,6 @@ bool compileModuleText(const std::string &irText, const capi::CompileOptions &op
   EmitOptions emit;
   emit.tensorCores = options.tensorCores;
   emit.rowSplitCols = options.rowSplitCols;
-  emit.rowBulk = options.rowBulk;
   auto prog = programFromModule(*module, hint, emit);
   if (failed(prog))
     return fail("hypc: CUDA emission failed");

@@ -60,14 +60,6 @@ bool capi::parseOptions(const char *text, CompileOptions &out, std::string *erro
       out.dyPass = tok == "1";
       continue;
     }
-    if (tok.consume_front("row-bulk=")) {
-      if (tok != "0" && tok != "1" && tok != "2") {
-        *error = "options: row-bulk must be 0, 1 or 2, got '" + tok.str() + "'";
-        return false;
-      }
-      out.rowBulk = tok[0] - '0';
-      continue;
-    }
     if (tok.consume_front("row-split-cols=")) {
       if (tok == "tuned") {
         out.rowSplitCols = hyp::emitter::kRowSplitTuned;
@@ -211,7 +203,6 @@ int hypc_compile_adapter(const hypc_adapter_desc *desc, const char *options, hyp
     spec.tensorCores = opts.tensorCores;
     spec.rowSplitCols = opts.rowSplitCols;
     spec.dyPass = opts.dyPass;
-    spec.rowBulk = opts.rowBulk;
     bool ok;
     if (opts.emit == "direct") {
       ok = compileDirect(spec, o);

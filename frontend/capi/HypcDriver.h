@@ -36,9 +36,6 @@ struct CompileOptions {
   /// "dy-pass=0|1": AdapterSpec::dyPass (1, the default: the tensor-core
   /// backward at r <= 32 reads dY once).
   bool dyPass = true;
-  /// "row-bulk=0|1|2": AdapterSpec::rowBulk (hyp_fwd_down's experimental
-  /// bulk-copy rings; 0, the default, keeps the cp.async ring).
-  int rowBulk = 0;
   std::string pipelineOptions;
 };
 /// Parses "emit=direct hoist-row-scale=false ..."; false + *error on bad text.

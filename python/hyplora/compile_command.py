@@ -1,8 +1,8 @@
 """`hyplora compile`: what the JIT compiles for one adapted layer, without a GPU.
 
 The CUDA ops compile each layer shape with libhypc on first use; this command runs
-the same compile (the same options: HYP_TENSOR_CORES, HYP_ROW_SPLIT_COLS, HYP_DY_PASS,
-HYP_ROW_BULK and their defaults, unless --options says otherwise) and prints the programs' kernels
+the same compile (the same options: HYP_TENSOR_CORES, HYP_ROW_SPLIT_COLS, HYP_DY_PASS
+and their defaults, unless --options says otherwise) and prints the programs' kernels
 in launch order with their tunables. --dump DIR writes what libhypc's HYP_DUMP_DIR
 writes: every pipeline stage's IR, the CUDA source, the metadata JSON and replay.sh,
 the hyp-opt / hyp-translate command lines that redo the compile.
@@ -30,7 +30,7 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-sinh-arg", type=float, default=12.0)
     parser.add_argument("--options", default=None,
                         help="libhypc options (default: what the JIT uses now, from "
-                             "HYP_TENSOR_CORES / HYP_ROW_SPLIT_COLS / HYP_DY_PASS / HYP_ROW_BULK)")
+                             "HYP_TENSOR_CORES / HYP_ROW_SPLIT_COLS / HYP_DY_PASS)")
     parser.add_argument("--dump", type=Path, default=None, metavar="DIR",
                         help="write the stages' IR, the CUDA, the metadata and replay.sh here")
 

@@ -58,7 +58,7 @@ def forward_orders() -> List[str]:
 
 def compile_options() -> str:
     """The libhypc options the JIT compiles layers with now, e.g. 'tensor-cores=1'
-    (HYP_TENSOR_CORES, HYP_ROW_SPLIT_COLS, HYP_DY_PASS, HYP_ROW_BULK and their defaults)."""
+    (HYP_TENSOR_CORES, HYP_ROW_SPLIT_COLS, HYP_DY_PASS and their defaults)."""
     return str(_c().jit_compile_options())
 
 

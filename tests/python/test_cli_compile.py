@@ -45,12 +45,6 @@ def test_compile_follows_the_jit_environment(capsys, monkeypatch):
     # --options replaces the environment's: no tensor cores, the SIMT kernels' two passes.
     assert main(["compile", *LAYER, "--rank", "32", "--options", "dy-pass=1"]) == 0
     assert "hyp_bwd_dy_pass" not in capsys.readouterr().out
-    monkeypatch.setenv("HYP_ROW_BULK", "2")
-    assert main(["compile", *LAYER, "--rank", "32"]) == 0
-    assert "options 'tensor-cores=1 dy-pass=0 row-bulk=2'" in capsys.readouterr().out
-    monkeypatch.setenv("HYP_ROW_BULK", "5")
-    assert main(["compile", *LAYER, "--rank", "32"]) == 1
-    assert "row-bulk must be 0, 1 or 2, got '5'" in capsys.readouterr().err
 
 
 def test_compile_dump_writes_stages_and_replay(tmp_path, capsys, monkeypatch):

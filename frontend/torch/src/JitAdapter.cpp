@@ -296,14 +296,6 @@ std::string dyPassRequested() {
   return e ? std::string(e) : std::string();
 }
 
-/// hyp_fwd_down's experimental bulk-copy rings (libhypc row-bulk=0|1|2):
-/// unset leaves the cp.async ring; HYP_ROW_BULK=1|2 turns one on per call, so
-/// the GPU suites and bench/policy_ab.py can run them before they are a default.
-std::string rowBulkRequested() {
-  const char *e = std::getenv("HYP_ROW_BULK");
-  return e ? std::string(e) : std::string();
-}
-
 /// The libhypc options string of the policies above.
 std::string compileOptions() {
   std::string opts = tensorCoresRequested() ? "tensor-cores=1" : "";
@@ -313,18 +305,15 @@ std::string compileOptions() {
   };
   add("row-split-cols", rowSplitColsRequested());
   add("dy-pass", dyPassRequested());
-  add("row-bulk", rowBulkRequested());
   return opts;
 }
 
 std::string layerKey(const AdapterConfig &cfg, const char *act, int64_t K, int64_t N, int64_t r) {
-  const std::string split = rowSplitColsRequested(), dyPass = dyPassRequested(),
-                    bulk = rowBulkRequested();
+  const std::string split = rowSplitColsRequested(), dyPass = dyPassRequested();
   return cfg.variantName + '/' + cfg.conventionName + '/' + act + "/K" + std::to_string(K) +
          "/N" + std::to_string(N) + "/r" + std::to_string(r) + "/amax" +
          std::to_string(cfg.maxSinhArg) + (tensorCoresRequested() ? "/tc" : "") +
-         (split.empty() ? "" : "/split" + split) + (dyPass.empty() ? "" : "/dypass" + dyPass) +
-         (bulk.empty() ? "" : "/bulk" + bulk);
+         (split.empty() ? "" : "/split" + split) + (dyPass.empty() ? "" : "/dypass" + dyPass);
 }
 
 /// Compiles (libhypc) and loads (libhyprt) the program of one layer shape.
@@ -353,8 +342,7 @@ std::shared_ptr<JitProgram> programFor(const AdapterConfig &cfg, const char *act
   std::unique_ptr<hypc_output, void (*)(hypc_output *)> guard(out, hypc_output_free);
   TORCH_CHECK(rc == 0 && out, "hyplora JIT: compiling adapter ", key, " failed: ",
               out ? hypc_output_error(out) : "no output", " (libhypc options '", options,
-              "' from HYP_TENSOR_CORES / HYP_ROW_SPLIT_COLS / HYP_DY_PASS / HYP_ROW_BULK; "
-              "set HYP_JIT=0 to use the ATen path)");
+              "' from HYP_TENSOR_CORES / HYP_ROW_SPLIT_COLS / HYP_DY_PASS; set HYP_JIT=0 to use the ATen path)");
   auto jp = std::make_shared<JitProgram>();
   hyp::rt::Status st = hyp::rt::loadProgram(hypc_output_cuda_source(out),
                                             hypc_output_metadata_json(out), &jp->program);

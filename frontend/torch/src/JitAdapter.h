@@ -25,8 +25,7 @@ std::vector<std::string> jitLoadedPrograms();
 /// per program and M bucket: "<layer key> M<bucket> dev<d>: store (add .., store ..)".
 std::vector<std::string> jitForwardOrders();
 /// The libhypc options a compile would get now (HYP_TENSOR_CORES,
-/// HYP_ROW_SPLIT_COLS, HYP_DY_PASS, HYP_ROW_BULK and their defaults), e.g.
-/// "tensor-cores=1".
+/// HYP_ROW_SPLIT_COLS, HYP_DY_PASS and their defaults), e.g. "tensor-cores=1".
 std::string jitCompileOptions();
 /// Forget the loaded programs (the disk cache is the runtime's; see _C.clear_cache).
 void jitClearPrograms();

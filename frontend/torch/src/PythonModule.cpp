@@ -69,7 +69,7 @@ PYBIND11_MODULE(_C, m) {
         "The forward orders around the frozen GEMM the JIT tuned (add after it / store before it).");
   m.def("jit_compile_options", &hyplora::jitCompileOptions,
         "The libhypc options the JIT compiles layers with now (from HYP_TENSOR_CORES, "
-        "HYP_ROW_SPLIT_COLS, HYP_DY_PASS, HYP_ROW_BULK and their defaults).");
+        "HYP_ROW_SPLIT_COLS, HYP_DY_PASS and their defaults).");
   m.def("jit_clear_programs", &hyplora::jitClearPrograms,
         "Forget the loaded programs (they are recompiled, or read from the disk cache, on next use).");
   m.def("jit_counters", []() {

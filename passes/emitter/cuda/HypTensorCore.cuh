@@ -589,87 +589,6 @@ template <int N> HYP_DEVICE_INLINE void hyp_cp_async_wait() {
 #endif
 }
 
-//===----------------------------------------------------------------------===//
-// Bulk copies (cp.async.bulk, sm_90) that complete on an mbarrier. One
-// instruction moves a whole row segment of a stage, and the copy engine, not
-// every thread, walks the addresses. Why try them: the cp.async rings stream at
-// 1.6-2.0 TB/s (hyp_fwd_down, bwd_dx's x ring with no math at all: 1.8) where
-// the card reads at ~3, and neither deeper rings nor more rows moved that.
-// The row-reduce takes them only with HYP_TC_ROW_BULK=1 (a block barrier
-// frees each stage, as in the cp.async ring) or 2 (every thread releases the
-// stage on an "empty" barrier that the issuing warp waits on: no block
-// barrier in the loop); the default 0 keeps the cp.async ring until the GPU
-// has measured them (bench/probes/stream_ring_probe.cu measures the mechanism
-// alone; docs/KERNELS.md).
-// The CPU emulation (CudaEmulation.h) copies at once and keeps each
-// barrier's state beside the shared memory, keyed by its address.
-//===----------------------------------------------------------------------===//
-#ifndef HYP_TC_ROW_BULK
-#define HYP_TC_ROW_BULK 0
-#endif
-#if defined(HYP_CPU_EMULATION) || (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900)
-#define HYP_HAS_BULK_COPY 1
-/// bar (8 bytes of shared memory) expects `count` arrivals a phase.
-HYP_DEVICE_INLINE void hyp_mbar_init(hyp_smem_addr bar, unsigned count) {
-#ifdef HYP_CPU_EMULATION
-  hyp_emu_mbar_init(bar, count);
-#else
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-#endif
-}
-/// Makes the initialisations visible to the copy engine (then a block barrier).
-HYP_DEVICE_INLINE void hyp_mbar_init_fence() {
-#ifndef HYP_CPU_EMULATION
-  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#endif
-}
-/// The barrier's memory may be used for other data after this (all waits done).
-HYP_DEVICE_INLINE void hyp_mbar_inval(hyp_smem_addr bar) {
-#ifdef HYP_CPU_EMULATION
-  hyp_emu_mbar_inval(bar);
-#else
-  asm volatile("mbarrier.inval.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
-#endif
-}
-/// This thread announces `bytes` of copies to come and arrives.
-HYP_DEVICE_INLINE void hyp_mbar_arrive_expect(hyp_smem_addr bar, unsigned bytes) {
-#ifdef HYP_CPU_EMULATION
-  hyp_emu_mbar_arrive_expect(bar, bytes);
-#else
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes)
-               : "memory");
-#endif
-}
-/// This thread arrives (a consumer releasing a stage): no bytes to announce.
-HYP_DEVICE_INLINE void hyp_mbar_arrive(hyp_smem_addr bar) { hyp_mbar_arrive_expect(bar, 0); }
-/// Waits until the phase of parity `parity` has completed.
-HYP_DEVICE_INLINE void hyp_mbar_wait(hyp_smem_addr bar, unsigned parity) {
-#ifdef HYP_CPU_EMULATION
-  hyp_emu_mbar_wait(bar, parity);
-#else
-  asm volatile("{\n .reg .pred done;\n"
-               "HYP_MBAR_WAIT:\n"
-               " mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-               " @!done bra HYP_MBAR_WAIT;\n}\n" ::"r"(bar),
-               "r"(parity)
-               : "memory");
-#endif
-}
-/// Copies `bytes` (a multiple of 16; both ends 16-byte aligned) from global
-/// memory into shared memory; completion counts them off bar's pending bytes.
-HYP_DEVICE_INLINE void hyp_bulk_copy(hyp_smem_addr dst, const void *src, unsigned bytes,
-                                     hyp_smem_addr bar) {
-#ifdef HYP_CPU_EMULATION
-  hyp_emu_bulk_copy(dst, src, bytes, bar);
-#else
-  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, "
-               "[%3];\n" ::"r"(dst),
-               "l"(src), "r"(bytes), "r"(bar)
-               : "memory");
-#endif
-}
-#endif // HYP_HAS_BULK_COPY
-
 /// The block's dynamic shared memory and its size (the launch's, from the
 /// metadata's "dynamic_smem"). The CPU emulation provides both
 /// (CudaEmulation.h: one buffer, blocks run one after another).
@@ -1948,52 +1867,6 @@ template <int BM, int R, int THREADS, int KDIM, bool W_IS_KxR> struct HypTcRowCo
   }
 };
 
-#ifdef HYP_HAS_BULK_COPY
-/// The row-reduce's ring by bulk copies (HYP_TC_ROW_BULK; A: R x K rows, whole
-/// chunks, aligned rows): the same stage layout as HypTcRowCopies fills, a row
-/// segment a copy. Warp 0 issues: lane l copies X rows l, l + 32, ... (rows
-/// past M are never copied: zeroed once by hyp_tc_row_bulk_zero) and the
-/// weight's rank rows l, l + 32, ..., and arrives on the stage's barrier
-/// with its own bytes first, so the barrier counts 32 arrivals and no lane
-/// waits for another before copying.
-template <int BM, int R, int THREADS, int KDIM>
-HYP_DEVICE_INLINE void hyp_tc_row_bulk_issue(const hyp_u16 *X, const float *Wt, long long M,
-                                             long long m0, int c, hyp_smem_addr stage,
-                                             hyp_smem_addr full) {
-  typedef HypTcRow<BM, R, THREADS> T;
-  const int lane = threadIdx.x & 31;
-  const long long k0 = (long long)c * T::KC;
-  unsigned bytes = 0;
-  for (int m = lane; m < BM; m += 32)
-    if (m0 + m < M) bytes += T::KC * 2;
-  for (int j = lane; j < R; j += 32) bytes += T::KC * 4;
-  hyp_mbar_arrive_expect(full, bytes);
-  for (int m = lane; m < BM; m += 32)
-    if (m0 + m < M) hyp_bulk_copy(stage + m * T::LD * 2, X + (m0 + m) * KDIM + k0, T::KC * 2, full);
-  for (int j = lane; j < R; j += 32)
-    hyp_bulk_copy(stage + T::STAGE_X + j * T::LD * 4, Wt + (long long)j * KDIM + k0, T::KC * 4,
-                  full);
-}
-/// Zeroes, in every stage, what no bulk copy writes but the MMAs read: X rows
-/// past M and the weight's padding ranks R .. RP - 1 (the cp.async path
-/// zero-fills them with every chunk).
-template <int BM, int R, int THREADS>
-HYP_DEVICE_INLINE void hyp_tc_row_bulk_zero(unsigned char *raw, long long M, long long m0) {
-  typedef HypTcRow<BM, R, THREADS> T;
-  const long long live = M - m0 < BM ? M - m0 : BM;
-  constexpr int XQ = T::KC / 8, WQ = T::KC / 4; // 16-byte pieces a row
-  for (int st = 0; st < T::STAGES; ++st) {
-    unsigned char *stage = raw + st * T::STAGE_BYTES;
-    for (int e = threadIdx.x; e < (BM - live) * XQ; e += THREADS)
-      *reinterpret_cast<hyp_u32x4 *>(stage + ((live + e / XQ) * T::LD + (e % XQ) * 8) * 2) =
-          hyp_u32x4{};
-    for (int e = threadIdx.x; e < (T::RP - R) * WQ; e += THREADS)
-      *reinterpret_cast<hyp_u32x4 *>(stage + T::STAGE_X + ((R + e / WQ) * T::LD + (e % WQ) * 4) * 4) =
-          hyp_u32x4{};
-  }
-}
-#endif
-
 /// res[m * LDH + j] (res = (float *)raw) = sum_k X[m0 + m][k] W(j, k), with
 /// W(j, k) = Wt[j * KDIM + k] (A: R x K) or Wt[k * R + j] (B: N x R, so the
 /// product is dY B). WANT_SQ: sqpart[m * CPR + i] holds partial sums of
@@ -2030,45 +1903,9 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
   for (int i = 0; i < T::CH; ++i) sq[i] = 0.f;
   HypTcRowCopies<BM, R, THREADS, KDIM, W_IS_KxR> copies;
   const bool fast = xvec && wvec;
+  if (fast) copies.init(X, Wt, M, m0);
   const hyp_smem_addr ring = hyp_to_smem_addr(raw);
-  // Bulk copies (HYP_TC_ROW_BULK) for A's aligned, whole-chunk rows: one
-  // full-barrier a stage, 8 bytes each at the start of sqpart, which the ring
-  // phase does not use (its |x|^2 parts are written after the loop, once the
-  // barriers are invalidated).
-#ifdef HYP_HAS_BULK_COPY
-  constexpr bool BULK_OK = HYP_TC_ROW_BULK && !W_IS_KxR && WANT_SQ && KDIM % KC == 0;
-#else
-  constexpr bool BULK_OK = false;
-#endif
-  const bool bulk = BULK_OK && fast;
-  if (fast && !bulk) copies.init(X, Wt, M, m0);
-  constexpr bool RELEASE_BY_BARRIER = BULK_OK && HYP_TC_ROW_BULK == 2;
-  const hyp_smem_addr full = BULK_OK ? hyp_to_smem_addr(sqpart) : ring;
-  const hyp_smem_addr empty = full + 8 * STAGES;
-  unsigned parity = 0; // of the ring pass the current chunk's stage is in
-#ifdef HYP_HAS_BULK_COPY
-  if (bulk) {
-    static_assert(!BULK_OK || BM * CPR * 4 >= 2 * STAGES * 8, "the barriers fit sqpart");
-    if (tid == 0) {
-      for (int st = 0; st < STAGES; ++st) {
-        hyp_mbar_init(full + 8 * st, 32);
-        if (RELEASE_BY_BARRIER) hyp_mbar_init(empty + 8 * st, THREADS);
-      }
-      hyp_mbar_init_fence();
-    }
-    hyp_tc_row_bulk_zero<BM, R, THREADS>(raw, M, m0);
-    __syncthreads();
-  }
-#endif
   auto issue = [&](int c, int st) {
-#ifdef HYP_HAS_BULK_COPY
-    if (bulk) {
-      if (warp == 0)
-        hyp_tc_row_bulk_issue<BM, R, THREADS, KDIM>(X, Wt, M, m0, c, ring + st * T::STAGE_BYTES,
-                                                    full + 8 * st);
-      return;
-    }
-#endif
     if (fast) copies.issue(c, ring + st * T::STAGE_BYTES);
     else hyp_tc_row_issue<BM, R, THREADS, KDIM, W_IS_KxR>(X, Wt, M, m0, c, xs_of(st), ws_of(st),
                                                           xvec, wvec);
@@ -2084,32 +1921,13 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
   // was a dozen instructions a chunk.
   int stage = 0;
   for (int c = cbeg; c < NCH; ++c) {
+    hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of chunk c landed
+    __syncthreads();                 // everyone's did; chunk c - 1's stage is free
     const int nc = c + STAGES - 1;
-    if (bulk) {
-#ifdef HYP_HAS_BULK_COPY
-      const int nst = stage == 0 ? STAGES - 1 : stage - 1;
-      if (RELEASE_BY_BARRIER) {
-        // Only the issuing warp waits for chunk c - 1's stage to be released.
-        if (warp == 0 && nc < NCH) {
-          if (c > cbeg) hyp_mbar_wait(empty + 8 * nst, unsigned((c - 1 - cbeg) / STAGES) & 1u);
-          issue(nc, nst);
-        }
-      } else {
-        __syncthreads(); // chunk c - 1's stage is free
-        if (nc < NCH) issue(nc, nst);
-      }
-      hyp_mbar_wait(full + 8 * stage, parity); // chunk c landed
-#endif
-    } else {
-      hyp_cp_async_wait<STAGES - 2>(); // this thread's copies of chunk c landed
-      __syncthreads();                 // everyone's did; chunk c - 1's stage is free
-      if (nc < NCH) issue(nc, stage == 0 ? STAGES - 1 : stage - 1);
-      hyp_cp_async_commit(); // one group per iteration, empty or not: the wait counts them
-    }
+    if (nc < NCH) issue(nc, stage == 0 ? STAGES - 1 : stage - 1);
+    hyp_cp_async_commit(); // one group per iteration, empty or not: the wait counts them
     const hyp_u16 *xs = xs_of(stage);
     const float *ws = ws_of(stage);
-    const int cstage = stage;
-    if (stage == STAGES - 1) parity ^= 1u;
     stage = stage == STAGES - 1 ? 0 : stage + 1;
     if (WANT_SQ) {
 #pragma unroll
@@ -2139,22 +1957,8 @@ HYP_DEVICE_INLINE void hyp_tc_row_dot(const hyp_act_t *__restrict__ X_act,
         }
       }
     }
-#ifdef HYP_HAS_BULK_COPY
-    if (RELEASE_BY_BARRIER && bulk) hyp_mbar_arrive(empty + 8 * cstage); // done with chunk c
-#endif
-    (void)cstage;
   }
   hyp_cp_async_wait<0>();
-#ifdef HYP_HAS_BULK_COPY
-  if (bulk) {
-    __syncthreads(); // every wait is done: sqpart's barriers become data again
-    if (tid == 0)
-      for (int st = 0; st < STAGES; ++st) {
-        hyp_mbar_inval(full + 8 * st);
-        if (RELEASE_BY_BARRIER) hyp_mbar_inval(empty + 8 * st);
-      }
-  }
-#endif
   __syncthreads(); // raw becomes the partial results
   float *part = reinterpret_cast<float *>(raw);
   if (ks < T::KS) {

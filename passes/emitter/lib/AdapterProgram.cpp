@@ -367,8 +367,6 @@ llvm::Error hyp::emitter::validateSpec(const AdapterSpec &spec) {
   if (spec.rowSplitCols < 0 && spec.rowSplitCols != kRowSplitTuned)
     return bad("row_split_cols must be >= 0 (0: no split-K), or -1 (tuned), got " +
                llvm::Twine(spec.rowSplitCols));
-  if (spec.rowBulk < 0 || spec.rowBulk > 2)
-    return bad("row_bulk must be 0, 1 or 2, got " + llvm::Twine(spec.rowBulk));
   return llvm::Error::success();
 }
 

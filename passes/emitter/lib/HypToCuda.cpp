@@ -151,7 +151,6 @@ FailureOr<ProgramDef> programFromModule(ModuleOp module, const AdapterSpec *hint
   AdapterSpec spec = hint ? *hint : AdapterSpec();
   spec.tensorCores |= options.tensorCores;
   spec.rowSplitCols = options.rowSplitCols;
-  spec.rowBulk = options.rowBulk;
   const std::optional<bool> dyPass = options.dyPass;
   // The IR's grouping of the backward decides how it reads dY, so what runs
   // is what hyp-opt shows (and a dumped stage replays it).
@@ -235,14 +234,6 @@ static llvm::cl::opt<bool> clDyPass(
                    "(default then: once)"),
     llvm::cl::init(true));
 
-/// libhypc's row-bulk=0|1|2 (AdapterSpec::rowBulk).
-static llvm::cl::opt<int> clRowBulk(
-    "hyp-row-bulk",
-    llvm::cl::desc("hyp-to-cuda / hyp-to-kernel-metadata: hyp_fwd_down's ring on tensor cores: "
-                   "0 cp.async (default), 1 or 2 the experimental cp.async.bulk rings "
-                   "(HYP_TC_ROW_BULK)"),
-    llvm::cl::init(0));
-
 /// The program of the module under the command-line options; a bad
 /// --hyp-row-split-cols is refused here, by the flag's name (AdapterSpec
 /// validation would name the spec field).
@@ -250,12 +241,9 @@ static FailureOr<ProgramDef> programFromFlags(ModuleOp module, llvm::StringRef t
   if (clRowSplitCols < 0 && clRowSplitCols != ::hyp::emitter::kRowSplitTuned)
     return module.emitError(translation +
                             ": --hyp-row-split-cols must be >= 0, or -1 (tuned)");
-  if (clRowBulk < 0 || clRowBulk > 2)
-    return module.emitError(translation + ": --hyp-row-bulk must be 0, 1 or 2");
   EmitOptions options;
   options.tensorCores = clTensorCores;
   options.rowSplitCols = clRowSplitCols;
-  options.rowBulk = clRowBulk;
   if (clDyPass.getNumOccurrences())
     options.dyPass = clDyPass;
   return programFromModule(module, nullptr, options);

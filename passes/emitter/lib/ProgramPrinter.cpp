@@ -118,8 +118,6 @@ std::string hyp::emitter::printCudaSource(const ProgramDef &prog,
      << "// \"launch_only\" one sets the grid only and is not compiled in).\n";
   os << "#define HYP_K " << s.inFeatures << "\n#define HYP_N " << s.outFeatures
      << "\n#define HYP_R " << s.rank << "\n";
-  if (s.rowBulk != 0) // the library's #ifndef keeps 0 otherwise
-    os << "#define HYP_TC_ROW_BULK " << s.rowBulk << "\n";
   printActivationPrologue(os, s.actDType);
   os << "\n" << kernelLibrarySource() << "\n";
   os << "//===--- row-scalar program (" << (prog.rowProgramOrigin == "ir" ? "from the IR's hyp.row_map ops" : "HYPLORA.md formulas, direct path") << ") ---===//\n" << prog.rowScalarsSource << "\n";

@@ -253,11 +253,6 @@ TEST(Capi, BadOptionsAreReported) {
     EXPECT_NE(r.rc, 0) << bad;
     EXPECT_NE(r.error.find("dy-pass must be 0 or 1"), std::string::npos) << r.error;
   }
-  for (const char *bad : {"row-bulk=3", "row-bulk=", "row-bulk=-1", "row-bulk=12"}) {
-    Compiled r = compile(&d, bad);
-    EXPECT_NE(r.rc, 0) << bad;
-    EXPECT_NE(r.error.find("row-bulk must be 0, 1 or 2"), std::string::npos) << r.error;
-  }
 }
 
 // The split-K of the tensor-core row-reduces is the tuner's choice unless an
@@ -315,26 +310,6 @@ TEST(Capi, IrGroupsTheBackwardAsItRuns) {
       EXPECT_NE(out.cuda.find("//   hyp_bwd_db_gram: "), std::string::npos) << opts;
     }
   }
-}
-
-// row-bulk=1|2 puts HYP_TC_ROW_BULK ahead of the kernel library (whose
-// #ifndef keeps 0 otherwise), through the MLIR path and the direct one; the
-// kernels, programs and buffers stay the same.
-TEST(Capi, RowBulkIsASourceSwitch) {
-  hypc_adapter_desc d = desc("hyplora", "bf16", 256, 128, 32);
-  Compiled plain = compile(&d, "tensor-cores=1"), bulk = compile(&d, "tensor-cores=1 row-bulk=2"),
-           direct = compile(&d, "tensor-cores=1 row-bulk=1 emit=direct");
-  for (const Compiled *c : {&plain, &bulk, &direct})
-    ASSERT_EQ(c->rc, 0) << c->error;
-  const size_t lib = bulk.cuda.find("#ifndef HYP_TC_ROW_BULK");
-  ASSERT_NE(lib, std::string::npos);
-  const size_t def = bulk.cuda.find("#define HYP_TC_ROW_BULK 2\n");
-  ASSERT_NE(def, std::string::npos);
-  EXPECT_LT(def, lib);
-  EXPECT_NE(direct.cuda.find("#define HYP_TC_ROW_BULK 1\n"), std::string::npos);
-  EXPECT_EQ(plain.cuda.find("#define HYP_TC_ROW_BULK 1"), std::string::npos);
-  EXPECT_EQ(plain.cuda.find("#define HYP_TC_ROW_BULK 2"), std::string::npos);
-  EXPECT_EQ(plain.metadata, bulk.metadata);
 }
 
 TEST(Capi, TensorCoresOnlyWhenAskedFor) {

@@ -24,7 +24,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -61,71 +60,6 @@ inline unsigned char *hyp_emu_dynamic_smem() {
   std::fprintf(stderr, "CudaEmulation: kernel trapped (dynamic shared memory %u bytes)\n",
                hyp_emu_dynamic_smem_bytes);
   std::abort();
-}
-
-// mbarriers and bulk copies (HypTensorCore.cuh, HYP_TC_ROW_BULK): a copy lands
-// at once and counts its bytes off its barrier; a phase completes when every
-// expected arrival came and no announced byte is pending, as on sm_90. The
-// state lives in a table keyed by the barrier's shared-memory address.
-struct HypEmuMbarrier {
-  unsigned expected = 0, pending = 0, phase = 0;
-  long long bytes = 0;
-  void complete_if_done() {
-    if (pending == 0 && bytes == 0) {
-      phase ^= 1u;
-      pending = expected;
-    }
-  }
-};
-inline std::mutex hyp_emu_mbar_mutex;
-inline std::map<const void *, HypEmuMbarrier> hyp_emu_mbars;
-// Bulk copies this library ran: the tests read it (dlsym) to know the path ran.
-extern "C" {
-unsigned long long hyp_emu_bulk_copies = 0;
-}
-inline void hyp_emu_mbar_init(const void *bar, unsigned count) {
-  std::lock_guard<std::mutex> lock(hyp_emu_mbar_mutex);
-  HypEmuMbarrier &b = hyp_emu_mbars[bar];
-  b = HypEmuMbarrier();
-  b.expected = b.pending = count;
-}
-inline void hyp_emu_mbar_inval(const void *bar) {
-  std::lock_guard<std::mutex> lock(hyp_emu_mbar_mutex);
-  hyp_emu_mbars.erase(bar);
-}
-inline void hyp_emu_mbar_arrive_expect(const void *bar, unsigned bytes) {
-  std::lock_guard<std::mutex> lock(hyp_emu_mbar_mutex);
-  HypEmuMbarrier &b = hyp_emu_mbars.at(bar);
-  if (b.pending == 0) {
-    std::fprintf(stderr, "CudaEmulation: mbarrier arrival beyond its count\n");
-    std::abort();
-  }
-  b.bytes += bytes;
-  --b.pending;
-  b.complete_if_done();
-}
-inline void hyp_emu_mbar_wait(const void *bar, unsigned parity) {
-  for (;;) {
-    {
-      std::lock_guard<std::mutex> lock(hyp_emu_mbar_mutex);
-      if (hyp_emu_mbars.at(bar).phase != parity)
-        return;
-    }
-    std::this_thread::yield();
-  }
-}
-inline void hyp_emu_bulk_copy(void *dst, const void *src, unsigned bytes, const void *bar) {
-  if (bytes % 16 != 0 || reinterpret_cast<uintptr_t>(dst) % 16 != 0 ||
-      reinterpret_cast<uintptr_t>(src) % 16 != 0) {
-    std::fprintf(stderr, "CudaEmulation: bulk copy of %u bytes not 16-byte aligned\n", bytes);
-    std::abort();
-  }
-  std::memcpy(dst, src, bytes);
-  std::lock_guard<std::mutex> lock(hyp_emu_mbar_mutex);
-  ++hyp_emu_bulk_copies;
-  HypEmuMbarrier &b = hyp_emu_mbars.at(bar);
-  b.bytes -= bytes;
-  b.complete_if_done();
 }
 
 inline float atomicAdd(float *p, float v) {

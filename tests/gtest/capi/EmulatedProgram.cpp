@@ -187,11 +187,6 @@ EmulatedProgram::allocateBuffers(int64_t M, const std::vector<std::string> &unal
   return out;
 }
 
-unsigned long long EmulatedProgram::bulkCopies() const {
-  auto *count = static_cast<const unsigned long long *>(dlsym(handle_, "hyp_emu_bulk_copies"));
-  return count ? *count : 0;
-}
-
 std::vector<std::string> EmulatedProgram::accumulateBuffers(const std::string &entry) const {
   std::vector<std::string> out;
   const llvm::json::Array *order = metadata().getObject("programs")->getArray(entry);

@@ -50,9 +50,6 @@ public:
   /// their data pointer shifted by one element).
   std::map<std::string, HostBuffer> allocateBuffers(int64_t M,
                                                     const std::vector<std::string> &unaligned) const;
-  /// Bulk copies (cp.async.bulk) the library's kernels have issued so far
-  /// (CudaEmulation.h counts them).
-  unsigned long long bulkCopies() const;
   /// Buffers with access `accumulate` in some kernel of `entry`.
   std::vector<std::string> accumulateBuffers(const std::string &entry) const;
 

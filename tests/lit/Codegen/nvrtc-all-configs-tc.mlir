@@ -6,9 +6,7 @@
 // (HypTensorCore.cuh, HypTensorCoreWide.cuh, HypTensorCoreDyPass.cuh) of the
 // kernels beside hyp_gram, in both backwards (one pass over dY: grouped with
 // dy-pass=1, as libhypc does at r <= 32 on tensor cores; and two: grouped
-// without), and hyp_fwd_down's experimental bulk-copy rings (HYP_TC_ROW_BULK
-// 1 and 2, edited into the source);
-// nvrtc-all-configs.mlir covers the SIMT family.
+// without); nvrtc-all-configs.mlir covers the SIMT family.
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/reference/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/192/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \
 // RUN:   | hyp-opt --hyp-pipeline="dy-pass=1" -o %t.s3.mlir
 // RUN: hyp-translate --hyp-to-cuda --hyp-tensor-cores %t.s3.mlir -o %t.cu
@@ -31,15 +29,6 @@
 // CHECK-DAG: nvrtc hyp_bwd_db_gram: 1 config(s) compiled for sm_90
 // CHECK-DAG: nvrtc hyp_bwd_dx: 1 config(s) compiled for sm_90
 // CHECK: nvrtc: all 18 compile(s) ok
-
-// The bulk-copy rings of hyp_fwd_down, every config (the other kernels
-// compile as above).
-// RUN: sed -e 's/#define HYP_TC_ROW_BULK 0/#define HYP_TC_ROW_BULK 1/' %t.cu > %t.bulk1.cu
-// RUN: hyp-nvrtc-check %t.bulk1.cu --metadata %t.json --all-configs -j 2 | FileCheck %s --check-prefix=BULK
-// RUN: sed -e 's/#define HYP_TC_ROW_BULK 0/#define HYP_TC_ROW_BULK 2/' %t.cu > %t.bulk2.cu
-// RUN: hyp-nvrtc-check %t.bulk2.cu --metadata %t.json --all-configs -j 2 | FileCheck %s --check-prefix=BULK
-// BULK: nvrtc hyp_fwd_down: 8 config(s) compiled for sm_90
-// BULK: nvrtc: all 18 compile(s) ok
 
 // The two-pass backward (the pipeline's default grouping).
 // RUN: sed -e 's/VARIANT/hyplora/g' -e 's/CONV/reference/g' -e 's/ACT/bf16/g' -e 's/KD/576/g' -e 's/ND/192/g' -e 's/RK/32/g' %S/Inputs/adapter.mlir.in \

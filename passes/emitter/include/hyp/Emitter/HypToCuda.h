@@ -21,7 +21,6 @@ namespace hyp::emitter {
 struct EmitOptions {
   bool tensorCores = false; // AdapterSpec::tensorCores (or the hint's)
   int64_t rowSplitCols = 0; // AdapterSpec::rowSplitCols
-  int rowBulk = 0;          // AdapterSpec::rowBulk
   /// AdapterSpec::dyPass follows the IR: a backward grouped with a
   /// "*_bwd_dy_pass" kernel (hyp-group-kernels dy-pass=1) reads dY once, one
   /// grouped without it twice; this, when set, must agree (an error

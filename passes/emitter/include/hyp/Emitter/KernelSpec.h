@@ -64,12 +64,6 @@ struct AdapterSpec {
   // and as the fallback: libhypc dy-pass=0|1, hyp-translate --hyp-dy-pass,
   // HYP_DY_PASS in the torch JIT.
   bool dyPass = true;
-  // hyp_fwd_down's ring on tensor cores (HypTensorCore.cuh HYP_TC_ROW_BULK):
-  // 0 (default) 16-byte cp.async copies; 1 and 2 the experimental cp.async.bulk
-  // rings (stages freed by a block barrier / by "empty" mbarriers), sm_90+,
-  // printed as a #define ahead of the kernel library. libhypc row-bulk=0|1|2,
-  // hyp-translate --hyp-row-bulk, HYP_ROW_BULK in the torch JIT.
-  int rowBulk = 0;
   // Clamps of HYPLORA.md section 3 (the hyp.adapter attributes).
   double normEps = 1e-7, curvatureEps = 1e-6, timeEps = 1e-6, smallTh = 1.01,
          smallThEps = 1e-6, acoshEps = 1e-7, outNormEps = 1e-7;
