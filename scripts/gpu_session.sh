@@ -2,7 +2,7 @@
 # GPU machine side: ONE script builds, tests and benchmarks there (run via the
 # device tool from the repo root, with prebuilt/ carried; see
 # scripts/prepare_gpu_carry.sh). Usage: scripts/gpu_session.sh STAGE...
-# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile host-ab kernel-ab dy-pass-ab fwd-up-store-ab ncu ncu-source split accumulate-probe atomic-probe triton-probe ring-probe ncu-triton analysis analyze-model finetune compare
+# Stages: env build runtime pytest tensor-cores pytest-all bench bench-full host-profile host-ab kernel-ab dy-pass-ab fwd-up-store-ab graph-probe ncu ncu-source split accumulate-probe atomic-probe triton-probe ring-probe ncu-triton analysis analyze-model finetune compare
 # Logs and JSON results go to $OUT/results-$HYP_LANE.tar.gz (+ summary-$HYP_LANE.txt),
 # since a device call returns at most 8 files.
 # Several GPUs: after `env build`, run one invocation per GPU at once, each with
@@ -225,6 +225,10 @@ for stage in "$@"; do
               # kernel's time, per "K N M" in HYP_AB_CASES
               stage_run "$stage" 400 python3 bench/policy_ab.py --switch "${stage%-ab}" \
                 --out "$R/$stage.json" ${HYP_AB_CASES:+--cases "$HYP_AB_CASES"} ;;
+  graph-probe) # our step eager and replayed from CUDA graphs in one process: each kernel's time and
+              # launches per step (bench/graph_probe.py), per "K N M" in HYP_AB_CASES
+              stage_run graph-probe 300 python3 bench/graph_probe.py --out "$R/graph-probe.json" \
+                ${HYP_AB_CASES:+--cases "$HYP_AB_CASES"} ;;
   atomic-probe) # what reducing one-pass-over-dY partials across blocks costs (atomics vs stores)
               stage_run atomic-probe 200 python3 bench/atomic_probe.py --out "$R/atomic-probe.json" ;;
   triton-probe) # y += w B^T written in Triton over tile shapes: the card's rate for our update
