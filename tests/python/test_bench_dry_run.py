@@ -500,3 +500,15 @@ def test_policy_ab_switches_the_program_per_call(monkeypatch, capsys):
     monkeypatch.setattr("sys.argv", ["policy_ab.py", "--switch", "fwd-up-store"])
     assert ab.main() == 0
     assert "needs a CUDA device (skipped)" in capsys.readouterr().out
+
+
+def test_graph_probe_imports_and_declines_without_a_gpu(monkeypatch, capsys):
+    # bench/graph_probe.py (GPU only) builds its steps from the bench's own pieces
+    # (HyploraContender, graphed_step, time_interleaved): an import that broke with
+    # them fails here; without a GPU it says so and does nothing.
+    import importlib
+    probe = importlib.import_module("bench.graph_probe")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr("sys.argv", ["graph_probe.py", "--cases", "64 64 16"])
+    assert probe.main() == 0
+    assert "needs a CUDA device (skipped)" in capsys.readouterr().out
