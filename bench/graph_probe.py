@@ -22,51 +22,26 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.contenders import HyploraContender, graphed_step, standalone_setup  # noqa: E402
+from bench.contenders import graphed_step  # noqa: E402
+from bench.same_process import add_case_arguments, hyplora_steps, kernels_per_step, write_report  # noqa: E402
 from bench.timing import time_interleaved  # noqa: E402
-
-
-def kernels_per_step(step, steps: int) -> dict[str, dict[str, float]]:
-    """Device us and launches per step of each hyp_ kernel (torch.profiler)."""
-    from torch.profiler import ProfilerActivity, profile
-    torch.cuda.synchronize()
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for i in range(steps):
-            step(i % 2)
-        torch.cuda.synchronize()
-    out = {}
-    for e in prof.key_averages():
-        if e.device_type.name == "CUDA" and e.key.startswith("hyp_"):
-            out[e.key] = {"us": round(e.self_device_time_total / steps, 2),
-                          "launches": round(e.count / steps, 2)}
-    return dict(sorted(out.items()))
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cases", default="4096 4096 8192;4096 14336 8192;4096 4096 1024")
-    p.add_argument("--r", type=int, default=32)
-    p.add_argument("--reps", type=int, default=60)
-    p.add_argument("--rounds", type=int, default=6)
-    p.add_argument("--profile-steps", type=int, default=6)
-    p.add_argument("--out", default=None)
+    add_case_arguments(p, "4096 4096 8192;4096 14336 8192;4096 4096 1024", profile_steps=6)
     a = p.parse_args()
     if not torch.cuda.is_available():
         print("graph_probe: needs a CUDA device (skipped)")
         return 0
     import hyplora
     results = []
-    for case in a.cases.split(";"):
-        K, N, M = (int(v) for v in case.split())
-        ctx, data, xs, dys = standalone_setup(K, N, M, a.r, 2, torch.device("cuda"), hyplora)
-        c = HyploraContender("hyplora", "reference", tensor_cores=True)
-        c.available(ctx)
-        eager = c.build(data, ctx).make_step(xs, dys)
+    for K, N, M, eager in hyplora_steps(a.cases, a.r):
         for i in range(3):  # compile, tune the kernels and the forward order
             eager(i % 2)
         # Captured after the eager steps, as in the bench (which runs its eager
         # contender of the same shape first in the same process).
-        steps = {"eager": eager, "graphed": graphed_step(eager, len(xs))}
+        steps = {"eager": eager, "graphed": graphed_step(eager, 2)}
         times = time_interleaved(steps, 2, a.reps, 3, True, a.rounds)
         kernels = {name: kernels_per_step(s, a.profile_steps) for name, s in steps.items()}
         row = {"K": K, "N": N, "M": M, "r": a.r,
@@ -77,12 +52,8 @@ def main() -> int:
                "forward_orders": hyplora.jit.forward_orders()}
         results.append(row)
         print(json.dumps(row), flush=True)
-        del steps, eager, xs, dys, data
-        torch.cuda.empty_cache()
-    if a.out:
-        with open(a.out, "w") as f:
-            json.dump({"device": torch.cuda.get_device_name(), "commit": os.environ.get("HYP_COMMIT", "unknown"),
-                       "torch": torch.__version__, "results": results}, f, indent=1)
+        del steps, eager  # (the case's buffers go before the next case is built)
+    write_report(a.out, results)
     return 0
 
 

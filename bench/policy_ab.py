@@ -23,7 +23,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.contenders import HyploraContender, standalone_setup  # noqa: E402
+from bench.same_process import add_case_arguments, hyplora_steps, kernels_per_step, write_report  # noqa: E402
 from bench.timing import time_interleaved  # noqa: E402
 
 # switch -> (environment variable, {policy name: value}); the first policy
@@ -46,49 +46,25 @@ def policy_steps(step, switch: str = "dy-pass") -> dict:
     return {name: under(name) for name in policies}
 
 
-def kernel_us(step, steps: int) -> dict[str, float]:
-    """Device time per step of each hyp_ kernel (torch.profiler)."""
-    from torch.profiler import ProfilerActivity, profile
-    torch.cuda.synchronize()
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for i in range(steps):
-            step(i % 2)
-        torch.cuda.synchronize()
-    out: dict[str, float] = {}
-    for e in prof.key_averages():
-        if e.device_type.name == "CUDA" and e.key.startswith("hyp_"):
-            out[e.key] = round(e.self_device_time_total / steps, 2)
-    return dict(sorted(out.items()))
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--switch", default="dy-pass", choices=sorted(SWITCHES))
-    p.add_argument("--cases", default="4096 4096 8192;4096 14336 8192;14336 4096 8192;4096 1024 8192;4096 4096 1024")
-    p.add_argument("--r", type=int, default=32)
     p.add_argument("--variant", default="hyplora", choices=["hyplora", "lora"])
-    p.add_argument("--reps", type=int, default=60)
-    p.add_argument("--rounds", type=int, default=6)
-    p.add_argument("--profile-steps", type=int, default=5)
-    p.add_argument("--out", default=None)
+    add_case_arguments(p, "4096 4096 8192;4096 14336 8192;14336 4096 8192;4096 1024 8192;4096 4096 1024",
+                       profile_steps=5)
     a = p.parse_args()
     if not torch.cuda.is_available():
         print("policy_ab: needs a CUDA device (skipped)")
         return 0
-    import hyplora
     results = []
-    for case in a.cases.split(";"):
-        K, N, M = (int(v) for v in case.split())
-        ctx, data, xs, dys = standalone_setup(K, N, M, a.r, 2, torch.device("cuda"), hyplora)
-        c = HyploraContender(a.variant, "reference", tensor_cores=True)
-        c.available(ctx)
-        step = c.build(data, ctx).make_step(xs, dys)
+    for K, N, M, step in hyplora_steps(a.cases, a.r, a.variant):
         steps = policy_steps(step, a.switch)
         for name, s in steps.items():  # compile + tune each program
             for i in range(3):
                 s(i % 2)
         times = time_interleaved(steps, 2, a.reps, 3, True, a.rounds)
-        kernels = {name: kernel_us(s, a.profile_steps) for name, s in steps.items()}
+        kernels = {name: {k: v["us"] for k, v in kernels_per_step(s, a.profile_steps).items()}
+                   for name, s in steps.items()}
         row = {"switch": a.switch, "K": K, "N": N, "M": M, "r": a.r, "variant": a.variant,
                "step_median_ms": {n: t["median_ms"] for n, t in times.items()},
                "step_p10_ms": {n: t["p10_ms"] for n, t in times.items()},
@@ -97,13 +73,9 @@ def main() -> int:
                "ours_us_per_step": {n: round(sum(k.values()), 1) for n, k in kernels.items()}}
         results.append(row)
         print(json.dumps(row), flush=True)
-        del step, xs, dys, data
-        torch.cuda.empty_cache()
+        del step, steps  # (the case's buffers go before the next case is built)
     os.environ.pop(SWITCHES[a.switch][0], None)
-    if a.out:
-        with open(a.out, "w") as f:
-            json.dump({"device": torch.cuda.get_device_name(), "commit": os.environ.get("HYP_COMMIT", "unknown"),
-                       "torch": torch.__version__, "results": results}, f, indent=1)
+    write_report(a.out, results)
     return 0
 
 
